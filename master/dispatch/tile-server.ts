@@ -1,0 +1,100 @@
+/**
+ * The master's gRPC endpoint: TileService (GetTask long polls, SubmitResult) over a TileDispatcher,
+ * plus grpc.health.v1 so container health checks and load balancers can ask whether it serves.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { describeError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
+import {
+  loadTesseraProto,
+  messageSizeOptions,
+  type TileServiceHandlers,
+} from '../../shared/proto/tile-service.js';
+import type { TileDispatcher } from './tile-dispatcher.js';
+
+export const TILE_SERVICE_NAME = 'tessera.v1.TileService';
+
+export interface TileServerOptions {
+  readonly dispatcher: TileDispatcher;
+  /** host:port; port 0 picks a free one (see TileServer.port). */
+  readonly listen: string;
+  readonly longPollMs: number;
+  readonly maxMessageBytes: number;
+  readonly log: Logger;
+}
+
+export interface TileServer {
+  readonly port: number;
+  readonly health: HealthImplementation;
+  /** Graceful: ends long polls, waits up to timeoutMs for calls in flight, then forces. */
+  stop(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+function handlers(options: TileServerOptions): TileServiceHandlers {
+  const { dispatcher, longPollMs, log } = options;
+  return {
+    GetTask(call, callback) {
+      const abort = new AbortController();
+      call.on('cancelled', () => abort.abort());
+      const workerId = call.request.workerId || call.getPeer();
+      dispatcher
+        .nextTask(workerId, longPollMs, abort.signal)
+        .then((task) => {
+          if (abort.signal.aborted && task === null) return;
+          callback(null, task ? { task } : { noTask: { retryAfterMs: 0 } });
+        })
+        .catch((error: unknown) => callback({ code: grpc.status.INTERNAL, details: describeError(error) }));
+    },
+    SubmitResult(call, callback) {
+      dispatcher
+        .submit(call.request)
+        .then((verdict) => callback(null, verdict))
+        .catch((error: unknown) => {
+          log.error({ err: error, taskId: call.request.taskId }, 'SubmitResult failed');
+          callback({ code: grpc.status.INTERNAL, details: describeError(error) });
+        });
+    },
+  };
+}
+
+export async function startTileServer(options: TileServerOptions): Promise<TileServer> {
+  const proto = loadTesseraProto();
+  const server = new grpc.Server({
+    ...messageSizeOptions(options.maxMessageBytes),
+    // Workers keep long polls open; allow their keepalive pings.
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+  });
+  server.addService(proto.tessera.v1.TileService.service, handlers(options));
+  const health = new HealthImplementation({ '': 'SERVING', [TILE_SERVICE_NAME]: 'SERVING' });
+  health.addToServer(server);
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(options.listen, grpc.ServerCredentials.createInsecure(), (error, boundPort) =>
+      error ? reject(new Error(`cannot listen on ${options.listen}: ${error.message}`)) : resolve(boundPort),
+    );
+  });
+  options.log.info({ listen: options.listen, port }, 'tile service listening');
+
+  return {
+    port,
+    health,
+    async stop({ timeoutMs = 5_000 } = {}) {
+      health.setStatus('', 'NOT_SERVING');
+      health.setStatus(TILE_SERVICE_NAME, 'NOT_SERVING');
+      options.dispatcher.close();
+      // tryShutdown waits for every call, parked long polls of dead clients included: race a timer.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, timeoutMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * Reading configuration variables: each variable is declared once with its default, its meaning
+ * and a zod schema; a bad value becomes a ConfigError naming the variable and the fix. The
+ * declarations double as the source of the README's configuration table (`tessera config`).
+ */
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface VariableSpec<T> {
+  readonly name: string;
+  /** Shown in errors and docs; `undefined` means "unset is allowed". */
+  readonly defaultText: string | undefined;
+  readonly description: string;
+  readonly fix: string;
+  read(env: Env): T;
+}
+
+function declare<T>(
+  name: string,
+  schema: z.ZodType<T>,
+  options: { default?: string; description: string; fix: string },
+): VariableSpec<T> {
+  return {
+    name,
+    defaultText: options.default,
+    description: options.description,
+    fix: options.fix,
+    read(env: Env): T {
+      const raw = env[name];
+      const value = raw === undefined || raw.trim() === '' ? options.default : raw.trim();
+      const parsed = schema.safeParse(value);
+      if (!parsed.success) {
+        const problem = parsed.error.issues[0]?.message ?? 'invalid value';
+        const shown = value === undefined ? 'it is not set' : `got ${JSON.stringify(value)}`;
+        throw new ConfigError(name, `${problem} (${shown})`, options.fix);
+      }
+      return parsed.data;
+    },
+  };
+}
+
+export const intVar = (
+  name: string,
+  defaultValue: number,
+  min: number,
+  max: number,
+  description: string,
+): VariableSpec<number> =>
+  declare(name, z.coerce.number().int('must be a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`), {
+    default: String(defaultValue),
+    description,
+    fix: `Set ${name} to a whole number from ${min} to ${max}, or unset it for the default ${defaultValue}.`,
+  });
+
+export const stringVar = (name: string, defaultValue: string, description: string): VariableSpec<string> =>
+  declare(name, z.string().min(1, 'must not be empty'), {
+    default: defaultValue,
+    description,
+    fix: `Set ${name} to a non-empty value, or unset it for the default ${JSON.stringify(defaultValue)}.`,
+  });
+
+export const optionalStringVar = (name: string, description: string, fix: string): VariableSpec<string | undefined> =>
+  declare(name, z.string().min(1).optional(), { description, fix });
+
+export const postgresUrlVar = (name: string, description: string): VariableSpec<string | undefined> =>
+  declare(
+    name,
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+      .optional(),
+    {
+      description,
+      fix: `Set ${name} like postgres://user:password@host:5432/database, or unset it to use the embedded database.`,
+    },
+  );
+
+/** host:port, with a port from 0 to 65535 (0 = any free port). */
+export const addressVar = (name: string, defaultValue: string, description: string): VariableSpec<string> =>
+  declare(
+    name,
+    z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/, 'must be host:port').refine((v) => {
+      const port = Number(v.slice(v.lastIndexOf(':') + 1));
+      return port >= 0 && port <= 65535;
+    }, 'port must be 0..65535'),
+    { default: defaultValue, description, fix: `Set ${name} to host:port, for example ${defaultValue}.` },
+  );
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const logLevelVar = declare<LogLevel>('LOG_LEVEL', z.enum(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`), {
+  default: 'info',
+  description: 'Log verbosity (logs are JSON lines on stderr).',
+  fix: `Set LOG_LEVEL to one of ${LOG_LEVELS.join(', ')}.`,
+});

@@ -1,0 +1,86 @@
+/** The master's configuration: read from the environment once at start-up, validated, frozen. */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { addressVar, intVar, logLevelVar, optionalStringVar, postgresUrlVar, stringVar, type Env, type LogLevel } from './env.js';
+
+export const MASTER_VARIABLES = {
+  databaseUrl: postgresUrlVar(
+    'DATABASE_URL',
+    'The central PostgreSQL. Unset: the master runs an embedded PostgreSQL (PGlite) persisted under EMBEDDED_DB_DIR.',
+  ),
+  embeddedDbDir: stringVar('EMBEDDED_DB_DIR', './data', 'Where the embedded database keeps its files (only without DATABASE_URL).'),
+  embeddedDbPort: intVar(
+    'EMBEDDED_DB_PORT',
+    54329,
+    0,
+    65535,
+    'Port on 127.0.0.1 where the embedded database accepts psql / tessera submit (only without DATABASE_URL).',
+  ),
+  outputDir: stringVar('OUTPUT_DIR', './output', 'Mosaics are written to OUTPUT_DIR/<request id>/.'),
+  grpcListen: addressVar('GRPC_LISTEN', '0.0.0.0:50051', 'Address the master serves workers (gRPC) and grpc.health.v1 on.'),
+  tileSize: intVar('TILE_SIZE', 1024, 16, 8192, 'Default tile size in pixels (a request may set its own); aligned to the source blocks.'),
+  maxInflightTiles: intVar('MAX_INFLIGHT_TILES', 16, 1, 1024, 'Tiles read and handed out at once; bounds the master\'s memory.'),
+  tileLeaseMs: intVar('TILE_LEASE_MS', 60_000, 500, 3_600_000, 'A tile not returned within this time is handed to another worker.'),
+  tileMaxAttempts: intVar('TILE_MAX_ATTEMPTS', 5, 1, 100, 'Hand-outs of one tile before the request fails.'),
+  longPollMs: intVar('LONG_POLL_MS', 20_000, 100, 300_000, 'How long the master holds a worker\'s GetTask when no tile is ready.'),
+  pollIntervalMs: intVar('POLL_INTERVAL_MS', 2_000, 50, 600_000, 'Polling fallback for new requests (NOTIFY usually wakes the master first).'),
+  requestStaleMs: intVar(
+    'REQUEST_STALE_MS',
+    120_000,
+    1_000,
+    86_400_000,
+    'A running request whose master stopped heart-beating this long ago is claimed again.',
+  ),
+  maxMessageBytes: intVar('MAX_MESSAGE_BYTES', 64 * 1024 * 1024, 4 * 1024 * 1024, 1024 * 1024 * 1024, 'Largest gRPC message either side accepts.'),
+  shutdownTimeoutMs: intVar('SHUTDOWN_TIMEOUT_MS', 20_000, 0, 600_000, 'On SIGTERM, how long to wait for the current request before releasing it.'),
+  masterId: optionalStringVar('MASTER_ID', 'Identity recorded in claimed_by. Unset: <hostname>-<pid>-<random>.', 'Set MASTER_ID to a non-empty name.'),
+  logLevel: logLevelVar,
+} as const;
+
+export interface MasterConfig {
+  readonly databaseUrl: string | undefined;
+  readonly embeddedDbDir: string;
+  readonly embeddedDbPort: number;
+  readonly outputDir: string;
+  readonly grpcListen: string;
+  readonly tileSize: number;
+  readonly maxInflightTiles: number;
+  readonly tileLeaseMs: number;
+  readonly tileMaxAttempts: number;
+  readonly longPollMs: number;
+  readonly pollIntervalMs: number;
+  readonly requestStaleMs: number;
+  readonly maxMessageBytes: number;
+  readonly shutdownTimeoutMs: number;
+  readonly masterId: string;
+  readonly logLevel: LogLevel;
+}
+
+/** A process-unique identity: containers can share a hostname, so add the pid and a random part. */
+export function processIdentity(role: string): string {
+  return `${role}-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Reads and validates every master variable; throws ConfigError on the first bad one. */
+export function loadMasterConfig(env: Env, overrides: Partial<MasterConfig> = {}): MasterConfig {
+  const v = MASTER_VARIABLES;
+  return Object.freeze({
+    databaseUrl: v.databaseUrl.read(env),
+    embeddedDbDir: v.embeddedDbDir.read(env),
+    embeddedDbPort: v.embeddedDbPort.read(env),
+    outputDir: v.outputDir.read(env),
+    grpcListen: v.grpcListen.read(env),
+    tileSize: v.tileSize.read(env),
+    maxInflightTiles: v.maxInflightTiles.read(env),
+    tileLeaseMs: v.tileLeaseMs.read(env),
+    tileMaxAttempts: v.tileMaxAttempts.read(env),
+    longPollMs: v.longPollMs.read(env),
+    pollIntervalMs: v.pollIntervalMs.read(env),
+    requestStaleMs: v.requestStaleMs.read(env),
+    maxMessageBytes: v.maxMessageBytes.read(env),
+    shutdownTimeoutMs: v.shutdownTimeoutMs.read(env),
+    masterId: v.masterId.read(env) ?? processIdentity('master'),
+    logLevel: v.logLevel.read(env),
+    ...overrides,
+  });
+}

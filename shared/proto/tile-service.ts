@@ -1,0 +1,58 @@
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { join } from 'node:path';
+import { packageRoot } from '../package-root.js';
+import type { ProtoGrpcType } from './generated/tessera.js';
+import type { TileServiceClient } from './generated/tessera/v1/TileService.js';
+
+export type { TileServiceClient, TileServiceHandlers } from './generated/tessera/v1/TileService.js';
+export type { TileTask, TileTask__Output } from './generated/tessera/v1/TileTask.js';
+export type { SourceWindow, SourceWindow__Output } from './generated/tessera/v1/SourceWindow.js';
+export type { BandSampling, BandSampling__Output } from './generated/tessera/v1/BandSampling.js';
+export type { EncodedBlocks, EncodedBlocks__Output } from './generated/tessera/v1/EncodedBlocks.js';
+export type { EncodedBlock, EncodedBlock__Output } from './generated/tessera/v1/EncodedBlock.js';
+export type { DecodedRaster, DecodedRaster__Output } from './generated/tessera/v1/DecodedRaster.js';
+export type { GetTaskRequest__Output } from './generated/tessera/v1/GetTaskRequest.js';
+export type { GetTaskResponse, GetTaskResponse__Output } from './generated/tessera/v1/GetTaskResponse.js';
+export type { SubmitResultRequest, SubmitResultRequest__Output } from './generated/tessera/v1/SubmitResultRequest.js';
+export type { SubmitResultResponse } from './generated/tessera/v1/SubmitResultResponse.js';
+export type { IndexTile, IndexTile__Output } from './generated/tessera/v1/IndexTile.js';
+
+/** The loader options the generated types were made with (scripts/gen-proto.mjs): keep them in step. */
+const LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
+
+/** Loads proto/tessera.proto and returns the typed package object. */
+export function loadTesseraProto(): ProtoGrpcType {
+  const definition = protoLoader.loadSync(join(packageRoot(), 'proto', 'tessera.proto'), LOADER_OPTIONS);
+  return grpc.loadPackageDefinition(definition) as unknown as ProtoGrpcType;
+}
+
+/**
+ * Channel options both ends use. grpc-js refuses messages over 4 MB unless told otherwise; a
+ * 1024² tile of three uint16 bands is 6 MB decoded, so the limit is set explicitly on both sides.
+ */
+export function messageSizeOptions(maxMessageBytes: number): grpc.ChannelOptions {
+  return {
+    'grpc.max_receive_message_length': maxMessageBytes,
+    'grpc.max_send_message_length': maxMessageBytes,
+  };
+}
+
+/** A TileService client for `address` (host:port), with message limits and keepalive set. */
+export function createTileServiceClient(address: string, maxMessageBytes: number): TileServiceClient {
+  const proto = loadTesseraProto();
+  return new proto.tessera.v1.TileService(address, grpc.credentials.createInsecure(), {
+    ...messageSizeOptions(maxMessageBytes),
+    'grpc.keepalive_time_ms': 15_000,
+    'grpc.keepalive_timeout_ms': 10_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.initial_reconnect_backoff_ms': 250,
+    'grpc.max_reconnect_backoff_ms': 5_000,
+  });
+}

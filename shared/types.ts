@@ -1,0 +1,73 @@
+/**
+ * Domain types shared by the master, the workers and the CLI. Wire types live in
+ * shared/proto/generated (generated from proto/tessera.proto); these are the ones we own.
+ */
+
+/** STAC common names of the bands tessera reads. */
+export const BAND_NAMES = ['red', 'nir', 'green', 'swir16'] as const;
+export type BandName = (typeof BAND_NAMES)[number];
+
+export const INDEX_NAMES = ['ndvi', 'ndsi'] as const;
+export type IndexName = (typeof INDEX_NAMES)[number];
+
+/**
+ * Each index is a normalised difference (a − b) / (a + b) of two bands:
+ * NDVI = (nir − red) / (nir + red), NDSI = (green − swir16) / (green + swir16).
+ */
+export const INDEX_BANDS: Readonly<Record<IndexName, readonly [BandName, BandName]>> = {
+  ndvi: ['nir', 'red'],
+  ndsi: ['green', 'swir16'],
+};
+
+export const SOURCE_KINDS = ['sentinel2'] as const;
+export type SourceKind = (typeof SOURCE_KINDS)[number];
+
+export const REQUEST_STATUSES = ['pending', 'running', 'completed', 'failed'] as const;
+export type RequestStatus = (typeof REQUEST_STATUSES)[number];
+
+/** One band of a request: a GeoTIFF (local path or http(s) URL) and the 1-based band number in it. */
+export interface BandInput {
+  readonly name: BandName;
+  readonly uri: string;
+  readonly band: number;
+}
+
+/** A validated Sentinel-2 mosaic request, as the master processes it. */
+export interface MosaicJob {
+  readonly id: string;
+  readonly source: SourceKind;
+  readonly bands: readonly BandInput[];
+  readonly indices: readonly IndexName[];
+  readonly reflectanceOffset: number;
+  /** Requested tile size in output pixels (before alignment to source blocks). */
+  readonly tileSize: number;
+}
+
+/** Sample types a GeoTIFF band may have, as named on the wire. */
+export const SAMPLE_TYPES = ['uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'float32', 'float64'] as const;
+export type SampleType = (typeof SAMPLE_TYPES)[number];
+
+export type SampleArray =
+  | Uint8Array
+  | Int8Array
+  | Uint16Array
+  | Int16Array
+  | Uint32Array
+  | Int32Array
+  | Float32Array
+  | Float64Array;
+
+/** Summary of one index over a tile or a whole mosaic (index values, not 8-bit codes). */
+export interface IndexStats {
+  validPixels: number;
+  min: number;
+  max: number;
+  sum: number;
+}
+
+/** Per-tile worker timings, in milliseconds. */
+export interface TileTimings {
+  decodeMs: number;
+  computeMs: number;
+  encodeMs: number;
+}
