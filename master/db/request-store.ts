@@ -1,0 +1,236 @@
+/**
+ * The mosaic_requests queue: insert a request, claim the next one (one statement, SKIP LOCKED), and
+ * record heartbeats, progress and the outcome on the claimed row. Every mutation by a master is fenced
+ * on (id, claimed_by, status = 'running'): a master that lost its claim changes nothing and gets false.
+ */
+import type { RequestStatus } from '../../shared/types.js';
+import type { Database } from './database.js';
+
+/** NOTIFY channel: payload is the id of a request waiting to be claimed (inserted, or handed back). */
+export const REQUEST_INSERTED_CHANNEL = 'tessera_request_inserted';
+/** NOTIFY channel: payload is JSON `{"id": "<id>", "status": "completed" | "failed"}`. */
+export const REQUEST_FINISHED_CHANNEL = 'tessera_request_finished';
+
+export interface MosaicRequestRow {
+  id: string;
+  source: string;
+  /** As inserted: meant to be an object from band name to band reference; validated by the master. */
+  bands: unknown;
+  indices: string[];
+  reflectanceOffset: number;
+  tileSize: number | null;
+  status: RequestStatus;
+  tilesDone: number;
+  tilesTotal: number | null;
+  outputDir: string | null;
+  outputs: unknown;
+  workerTiles: Record<string, number> | null;
+  timings: unknown;
+  error: string | null;
+  claimedBy: string | null;
+  attempts: number;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  heartbeatAt: Date | null;
+  updatedAt: Date;
+}
+
+export interface NewMosaicRequest {
+  source?: string;
+  bands: Record<string, string>;
+  indices: string[];
+  reflectanceOffset?: number;
+  tileSize?: number | null;
+}
+
+export interface RequestResult {
+  outputDir: string;
+  outputs: unknown;
+  workerTiles: Record<string, number>;
+  timings: Record<string, number>;
+  tilesDone: number;
+}
+
+/** The columns of a MosaicRequestRow, named as its fields. */
+const ROW = `
+  id::text           AS "id",
+  source             AS "source",
+  bands              AS "bands",
+  indices            AS "indices",
+  reflectance_offset AS "reflectanceOffset",
+  tile_size          AS "tileSize",
+  status             AS "status",
+  tiles_done         AS "tilesDone",
+  tiles_total        AS "tilesTotal",
+  output_dir         AS "outputDir",
+  outputs            AS "outputs",
+  worker_tiles       AS "workerTiles",
+  timings            AS "timings",
+  error              AS "error",
+  claimed_by         AS "claimedBy",
+  attempts           AS "attempts",
+  created_at         AS "createdAt",
+  started_at         AS "startedAt",
+  finished_at        AS "finishedAt",
+  heartbeat_at       AS "heartbeatAt",
+  updated_at         AS "updatedAt"`;
+
+/** The fence on every mutation by a master: $1 = id, $2 = master id. */
+const FENCE = `id = $1 AND claimed_by = $2 AND status = 'running'`;
+
+const CLAIM_NEXT_SQL = `
+  UPDATE mosaic_requests
+     SET status       = 'running',
+         claimed_by   = $1,
+         started_at   = now(),
+         heartbeat_at = now(),
+         finished_at  = NULL,
+         attempts     = attempts + 1,
+         tiles_done   = 0,
+         tiles_total  = NULL,
+         error        = NULL
+   WHERE id = (
+           SELECT id
+             FROM mosaic_requests
+            WHERE status = 'pending'
+               OR (status = 'running'
+                   AND (heartbeat_at IS NULL OR heartbeat_at < now() - $2::double precision * interval '1 millisecond'))
+            ORDER BY id
+            LIMIT 1
+              FOR UPDATE SKIP LOCKED)
+  RETURNING ${ROW}`;
+
+const HEARTBEAT_SQL = `
+  UPDATE mosaic_requests SET heartbeat_at = now()
+   WHERE ${FENCE}`;
+
+const SET_TILES_TOTAL_SQL = `
+  UPDATE mosaic_requests SET tiles_total = $3, heartbeat_at = now()
+   WHERE ${FENCE}`;
+
+const RECORD_PROGRESS_SQL = `
+  UPDATE mosaic_requests SET tiles_done = $3, heartbeat_at = now()
+   WHERE ${FENCE}`;
+
+const COMPLETE_SQL = `
+  UPDATE mosaic_requests
+     SET status       = 'completed',
+         output_dir   = $3,
+         outputs      = $4::jsonb,
+         worker_tiles = $5::jsonb,
+         timings      = $6::jsonb,
+         tiles_done   = $7,
+         error        = NULL,
+         finished_at  = now()
+   WHERE ${FENCE}`;
+
+const FAIL_SQL = `
+  UPDATE mosaic_requests
+     SET status      = 'failed',
+         error       = $3,
+         finished_at = now()
+   WHERE ${FENCE}`;
+
+const RELEASE_SQL = `
+  UPDATE mosaic_requests
+     SET status       = 'pending',
+         claimed_by   = NULL,
+         started_at   = NULL,
+         heartbeat_at = NULL
+   WHERE ${FENCE}`;
+
+const GET_SQL = `SELECT ${ROW} FROM mosaic_requests WHERE id = $1`;
+
+const LIST_SQL = `SELECT ${ROW} FROM mosaic_requests ORDER BY id DESC LIMIT $1`;
+
+/** Ids are bigints carried as decimal strings; anything else names no request. */
+const isId = (id: string): boolean => /^[0-9]{1,18}$/.test(id);
+
+export class RequestStore {
+  constructor(private readonly db: Database) {}
+
+  /** Inserts a pending request; resolves to its id. Omitted options take the column defaults. */
+  async insert(req: NewMosaicRequest): Promise<string> {
+    // Column → value; options left undefined are left out so that the column default applies.
+    const given: Record<string, unknown> = {
+      bands: JSON.stringify(req.bands),
+      indices: req.indices,
+      source: req.source,
+      reflectance_offset: req.reflectanceOffset,
+      tile_size: req.tileSize,
+    };
+    const columns = Object.keys(given).filter((column) => given[column] !== undefined);
+    const values = columns.map((column) => given[column]);
+    const placeholders = values.map((_, i) => `$${i + 1}`).join(', ');
+    const { rows } = await this.db.query<{ id: string }>(
+      `INSERT INTO mosaic_requests (${columns.join(', ')}) VALUES (${placeholders}) RETURNING id::text AS id`,
+      values,
+    );
+    return rows[0]!.id;
+  }
+
+  /**
+   * Claims the oldest pending request, or a running one whose heartbeat is older than `staleAfterMs`
+   * (its master died), for `masterId`; null when there is none.
+   */
+  async claimNext(masterId: string, staleAfterMs: number): Promise<MosaicRequestRow | null> {
+    const { rows } = await this.db.query<MosaicRequestRow>(CLAIM_NEXT_SQL, [masterId, staleAfterMs]);
+    return rows[0] ?? null;
+  }
+
+  /** Proves `masterId` still works on the request; false when it no longer holds it. */
+  heartbeat(id: string, masterId: string): Promise<boolean> {
+    return this.fenced(HEARTBEAT_SQL, id, masterId);
+  }
+
+  setTilesTotal(id: string, masterId: string, total: number): Promise<boolean> {
+    return this.fenced(SET_TILES_TOTAL_SQL, id, masterId, total);
+  }
+
+  /** Records how many tiles are done (and counts as a heartbeat). */
+  recordProgress(id: string, masterId: string, tilesDone: number): Promise<boolean> {
+    return this.fenced(RECORD_PROGRESS_SQL, id, masterId, tilesDone);
+  }
+
+  complete(id: string, masterId: string, result: RequestResult): Promise<boolean> {
+    return this.fenced(
+      COMPLETE_SQL,
+      id,
+      masterId,
+      result.outputDir,
+      JSON.stringify(result.outputs ?? null),
+      JSON.stringify(result.workerTiles),
+      JSON.stringify(result.timings),
+      result.tilesDone,
+    );
+  }
+
+  /** Marks the request failed with `error`, a message meant for the user. */
+  fail(id: string, masterId: string, error: string): Promise<boolean> {
+    return this.fenced(FAIL_SQL, id, masterId, error);
+  }
+
+  /** Hands the request back (pending, unclaimed) for a master that stops before finishing it. */
+  release(id: string, masterId: string): Promise<boolean> {
+    return this.fenced(RELEASE_SQL, id, masterId);
+  }
+
+  async get(id: string): Promise<MosaicRequestRow | null> {
+    if (!isId(id)) return null;
+    const { rows } = await this.db.query<MosaicRequestRow>(GET_SQL, [id]);
+    return rows[0] ?? null;
+  }
+
+  /** The newest `limit` requests, newest first. */
+  async list(limit = 20): Promise<MosaicRequestRow[]> {
+    const { rows } = await this.db.query<MosaicRequestRow>(LIST_SQL, [limit]);
+    return rows;
+  }
+
+  private async fenced(sql: string, id: string, masterId: string, ...rest: unknown[]): Promise<boolean> {
+    if (!isId(id)) return false;
+    const { rowCount } = await this.db.query(sql, [id, masterId, ...rest]);
+    return rowCount === 1;
+  }
+}
