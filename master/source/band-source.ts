@@ -1,0 +1,335 @@
+/**
+ * Opens one band of a GeoTIFF and describes it: parses a band reference (`path-or-url[#N]`),
+ * opens the file (local path or http(s) URL) with geotiff, and reads from its full-resolution
+ * image (image 0) the size, geotransform, EPSG code, nodata, sample type and block layout that
+ * the rest of the master plans and reads tiles with.
+ */
+import { open } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fromFile, fromUrl, type GeoTIFF, type GeoTIFFImage } from 'geotiff';
+import { InvalidRequestError, SourceReadError } from '../../shared/errors.js';
+import type { SampleType } from '../../shared/types.js';
+
+/** A parsed band reference: where the GeoTIFF is and which band (1-based) of it to use. */
+export interface BandReference {
+  readonly uri: string;
+  readonly band: number;
+}
+
+/** A north-up geotransform: upper-left corner of the upper-left pixel, positive pixel sizes. */
+export interface GeoTransform {
+  readonly originX: number;
+  readonly originY: number;
+  readonly pixelWidth: number;
+  readonly pixelHeight: number;
+}
+
+/** How the image is cut into internal blocks: tiles, or strips as wide as the image. */
+export interface BlockLayout {
+  readonly tiled: boolean;
+  readonly blockWidth: number;
+  readonly blockHeight: number;
+}
+
+/** An opened GeoTIFF file and its full-resolution image, shared by every band read from it. */
+export interface OpenedTiff {
+  readonly uri: string;
+  /** Identifies the file: absolute path for local files, the URL for remote ones. */
+  readonly key: string;
+  readonly tiff: GeoTIFF;
+  readonly image: GeoTIFFImage;
+}
+
+/** One band of a GeoTIFF, described. */
+export interface BandSource {
+  readonly reference: BandReference;
+  /** "band N of <uri>", for messages. */
+  readonly label: string;
+  readonly file: OpenedTiff;
+  /** 0-based sample number of the band inside the file (reference.band − 1). */
+  readonly sample: number;
+  readonly width: number;
+  readonly height: number;
+  readonly transform: GeoTransform;
+  readonly epsg: number;
+  readonly nodata: number | null;
+  /** The type decoded values have (float16 files decode to float32). */
+  readonly sampleType: SampleType;
+  readonly samplesPerPixel: number;
+  /** TIFF BitsPerSample and SampleFormat of every sample of the file. */
+  readonly bitsPerSample: readonly number[];
+  readonly sampleFormats: readonly number[];
+  readonly layout: BlockLayout;
+  readonly compression: number;
+  readonly predictor: number;
+  readonly planarConfiguration: 1 | 2;
+  readonly littleEndian: boolean;
+}
+
+/** Opens a GeoTIFF by local path or URL; injectable so tests and callers can count or fake opens. */
+export type TiffOpener = (uri: string, signal?: AbortSignal) => Promise<GeoTIFF>;
+
+const URL_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/**
+ * Opens local paths (and file:// URLs) with fromFile, http(s) URLs with fromUrl. Local files are
+ * checked for a TIFF header first: fromFile keeps its file descriptor open when the header is bad.
+ */
+export const openGeoTiff: TiffOpener = async (uri, signal) => {
+  const scheme = URL_SCHEME.test(uri) ? uri.slice(0, uri.indexOf(':')).toLowerCase() : null;
+  if (scheme === 'http' || scheme === 'https') return fromUrl(uri, {}, signal);
+  const path = scheme === 'file' ? fileURLToPath(uri) : uri;
+  await checkTiffHeader(path);
+  return fromFile(path, signal);
+};
+
+/** Throws unless the file starts with a TIFF or BigTIFF header. */
+async function checkTiffHeader(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    const header = Buffer.alloc(4);
+    const { bytesRead } = await handle.read(header, 0, 4, 0);
+    const magic = header.toString('latin1', 0, 2);
+    const version = magic === 'II' ? header.readUInt16LE(2) : magic === 'MM' ? header.readUInt16BE(2) : 0;
+    if (bytesRead < 4 || (version !== 42 && version !== 43)) {
+      throw new Error(`not a TIFF file (it starts with ${JSON.stringify(header.subarray(0, bytesRead).toString('latin1'))})`);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Parses `path-or-url[#N]`: N is a 1-based band number (default 1). The last `#` separates the
+ * band number; anything after it that is not a positive integer is an error.
+ */
+export function parseBandReference(text: string): BandReference {
+  const trimmed = text.trim();
+  if (trimmed === '') throw new InvalidRequestError('band reference is empty: expected "path-or-url" or "path-or-url#N"');
+  const hash = trimmed.lastIndexOf('#');
+  if (hash < 0) return { uri: trimmed, band: 1 };
+  const uri = trimmed.slice(0, hash);
+  const suffix = trimmed.slice(hash + 1);
+  if (uri === '') throw new InvalidRequestError(`band reference "${text}" has no path or URL before "#"`);
+  const band = Number(suffix);
+  if (!/^[0-9]+$/.test(suffix) || !Number.isSafeInteger(band) || band < 1) {
+    throw new InvalidRequestError(
+      `band reference "${text}": "#${suffix}" is not a band number (expected # followed by a positive integer, e.g. "${uri}#1")`,
+    );
+  }
+  return { uri, band };
+}
+
+/** The key two references must share to be the same file. */
+export function fileKey(uri: string): string {
+  if (URL_SCHEME.test(uri)) return uri.toLowerCase().startsWith('file://') ? resolve(fileURLToPath(uri)) : uri;
+  return resolve(uri);
+}
+
+/** Opens a file and its image 0. Failures are SourceReadError naming the file (and `what` uses it). */
+export async function openTiff(uri: string, options: { open?: TiffOpener; signal?: AbortSignal; what?: string } = {}): Promise<OpenedTiff> {
+  const open = options.open ?? openGeoTiff;
+  const prefix = options.what ? `${options.what}: ` : '';
+  if (URL_SCHEME.test(uri) && !/^(https?|file):\/\//i.test(uri)) {
+    throw new InvalidRequestError(`${prefix}cannot open "${uri}": only local paths and http(s) URLs are supported`);
+  }
+  let tiff: GeoTIFF;
+  try {
+    tiff = await open(uri, options.signal);
+  } catch (error) {
+    throw new SourceReadError(`${prefix}cannot open "${uri}" as a GeoTIFF: ${messageOf(error)}`, { cause: error });
+  }
+  try {
+    const image = await tiff.getImage(0);
+    return { uri, key: fileKey(uri), tiff, image };
+  } catch (error) {
+    await closeQuietly(tiff);
+    throw new SourceReadError(`${prefix}cannot read the first image of "${uri}": ${messageOf(error)}`, { cause: error });
+  }
+}
+
+/** Closes a file opened by openTiff (a no-op for remote sources). */
+export async function closeTiff(file: OpenedTiff): Promise<void> {
+  await closeQuietly(file.tiff);
+}
+
+/**
+ * Describes band `reference.band` of an opened file. `name` (e.g. "red") is used in messages.
+ * Throws InvalidRequestError when the band does not exist or the file lacks what tessera needs.
+ */
+export async function describeBand(file: OpenedTiff, reference: BandReference, name?: string): Promise<BandSource> {
+  const label = `band ${reference.band} of "${file.uri}"`;
+  const what = name ? `${name} (${label})` : label;
+  const fail = (problem: string): InvalidRequestError => new InvalidRequestError(`${what}: ${problem}`);
+  const { image } = file;
+  const directory = image.getFileDirectory();
+  try {
+    const samplesPerPixel = image.getSamplesPerPixel();
+    if (reference.band > samplesPerPixel) {
+      throw fail(`the file has ${samplesPerPixel} band${samplesPerPixel === 1 ? '' : 's'}, so there is no band ${reference.band}`);
+    }
+    const sample = reference.band - 1;
+    const width = image.getWidth();
+    const height = image.getHeight();
+    if (width <= 0 || height <= 0) throw fail(`the image has no pixels (${width}×${height})`);
+
+    const bitsPerSample = numbers(await directory.loadValue('BitsPerSample'));
+    const formats = numbers(await directory.loadValue('SampleFormat'));
+    const sampleFormats = bitsPerSample.map((_, i) => formats[i] ?? formats[0] ?? 1);
+    const sampleType = sampleTypeOf(sampleFormats[sample] ?? 1, bitsPerSample[sample] ?? 0, fail);
+
+    const geoKeys = image.getGeoKeys();
+    const transform = await readTransform(image, geoKeys, fail);
+    const epsg = readEpsg(geoKeys, fail);
+
+    const compression = Number(await directory.loadValue('Compression')) || 1;
+    const predictor = Number(await directory.loadValue('Predictor')) || 1;
+    return {
+      reference,
+      label,
+      file,
+      sample,
+      width,
+      height,
+      transform,
+      epsg,
+      nodata: image.getGDALNoData(),
+      sampleType,
+      samplesPerPixel,
+      bitsPerSample,
+      sampleFormats,
+      layout: { tiled: image.isTiled, blockWidth: image.getTileWidth(), blockHeight: image.getTileHeight() },
+      compression,
+      predictor,
+      planarConfiguration: image.planarConfiguration,
+      littleEndian: image.littleEndian,
+    };
+  } catch (error) {
+    if (error instanceof InvalidRequestError) throw error;
+    throw new SourceReadError(`${what}: cannot read the image's metadata: ${messageOf(error)}`, { cause: error });
+  }
+}
+
+/** Opens one band on its own (its file is not shared): parse, open, describe. */
+export async function openBandSource(
+  reference: BandReference,
+  options: { name?: string; open?: TiffOpener; signal?: AbortSignal } = {},
+): Promise<BandSource> {
+  const what = `${options.name ? `${options.name} (band ${reference.band} of "${reference.uri}")` : `band ${reference.band} of "${reference.uri}"`}`;
+  const file = await openTiff(reference.uri, { ...options, what });
+  try {
+    return await describeBand(file, reference, options.name);
+  } catch (error) {
+    await closeTiff(file);
+    throw error;
+  }
+}
+
+type Fail = (problem: string) => InvalidRequestError;
+
+function sampleTypeOf(format: number, bits: number, fail: Fail): SampleType {
+  const type =
+    format === 1
+      ? ({ 8: 'uint8', 16: 'uint16', 32: 'uint32' } as const)[bits]
+      : format === 2
+        ? ({ 8: 'int8', 16: 'int16', 32: 'int32' } as const)[bits]
+        : format === 3
+          ? ({ 16: 'float32', 32: 'float32', 64: 'float64' } as const)[bits]
+          : undefined;
+  if (!type) {
+    const kind = ({ 1: 'unsigned integer', 2: 'signed integer', 3: 'floating point' } as Record<number, string>)[format] ?? `SampleFormat ${format}`;
+    throw fail(`unsupported sample type (${bits}-bit ${kind}); supported: 8/16/32-bit integers, 16/32/64-bit floats`);
+  }
+  return type;
+}
+
+type GeoKeys = ReturnType<GeoTIFFImage['getGeoKeys']>;
+
+async function readTransform(image: GeoTIFFImage, geoKeys: GeoKeys, fail: Fail): Promise<GeoTransform> {
+  const directory = image.getFileDirectory();
+  const scale = directory.hasTag('ModelPixelScale') ? numbers(await directory.loadValue('ModelPixelScale')) : null;
+  const tiepoints = directory.hasTag('ModelTiepoint') ? numbers(await directory.loadValue('ModelTiepoint')) : null;
+  const matrix = directory.hasTag('ModelTransformation') ? numbers(await directory.loadValue('ModelTransformation')) : null;
+  let transform: GeoTransform;
+  if (scale && tiepoints) {
+    if (tiepoints.length !== 6) {
+      throw fail(`the file has ${Math.floor(tiepoints.length / 6)} tie points (ground control points) instead of a geotransform; warp it to a north-up grid first`);
+    }
+    const [i, j, , x, y] = tiepoints as [number, number, number, number, number, number];
+    const [sx, sy] = scale as [number, number];
+    if (!(sx > 0) || !(sy > 0)) {
+      throw fail(`the geotransform is not north-up (ModelPixelScale ${sx}, ${sy}); tessera needs positive pixel sizes with rows running south`);
+    }
+    transform = { originX: x - i * sx, originY: y + j * sy, pixelWidth: sx, pixelHeight: sy };
+  } else if (matrix && matrix.length >= 8) {
+    const [a, b, , d, e, f, , h] = matrix as [number, number, number, number, number, number, number, number];
+    if (b !== 0 || e !== 0) {
+      throw fail(`the geotransform is rotated or skewed (ModelTransformation terms ${b}, ${e}); warp it to a north-up grid first`);
+    }
+    if (!(a > 0) || !(f < 0)) {
+      throw fail(`the geotransform is not north-up (pixel size ${a} × ${f}); tessera needs x growing east and y growing north`);
+    }
+    transform = { originX: d, originY: h, pixelWidth: a, pixelHeight: -f };
+  } else {
+    throw fail('the file has no geotransform (neither ModelPixelScale + ModelTiepoint nor ModelTransformation)');
+  }
+  if (![transform.originX, transform.originY, transform.pixelWidth, transform.pixelHeight].every(Number.isFinite)) {
+    throw fail('the geotransform holds non-finite numbers');
+  }
+  // PixelIsPoint: the tie point is the centre of the pixel, not its corner (GDAL shifts by half a pixel).
+  if (geoKeys?.GTRasterTypeGeoKey === 2) {
+    transform = {
+      ...transform,
+      originX: transform.originX - transform.pixelWidth / 2,
+      originY: transform.originY + transform.pixelHeight / 2,
+    };
+  }
+  return transform;
+}
+
+function readEpsg(geoKeys: GeoKeys, fail: Fail): number {
+  if (!geoKeys) throw fail('the file has no GeoKeys, so its CRS is unknown; tessera needs an EPSG code');
+  const modelType: unknown = geoKeys.GTModelTypeGeoKey;
+  const projected: unknown = geoKeys.ProjectedCSTypeGeoKey;
+  const geographic: unknown = geoKeys.GeographicTypeGeoKey;
+  let code: unknown;
+  let key: string;
+  if (modelType === 2) {
+    code = geographic;
+    key = 'GeographicTypeGeoKey';
+  } else if (modelType === 1 || projected !== undefined) {
+    code = projected;
+    key = 'ProjectedCSTypeGeoKey';
+  } else if (modelType === undefined || geographic !== undefined) {
+    code = geographic;
+    key = 'GeographicTypeGeoKey';
+  } else {
+    throw fail(`unsupported GTModelTypeGeoKey ${String(modelType)}; tessera needs a projected or geographic CRS with an EPSG code`);
+  }
+  if (code === undefined) throw fail(`the file has no EPSG code (${key} is missing); tessera needs a CRS given by an EPSG code`);
+  if (code === 32767) {
+    throw fail(`the CRS is user-defined (${key} = 32767), not an EPSG code; re-export the file with a registered EPSG CRS`);
+  }
+  if (typeof code !== 'number' || !Number.isInteger(code) || code <= 0) throw fail(`${key} holds ${String(code)}, which is not an EPSG code`);
+  return code;
+}
+
+function numbers(value: unknown): number[] {
+  if (value === undefined || value === null) return [];
+  if (typeof value === 'number') return [value];
+  if (Array.isArray(value) || ArrayBuffer.isView(value)) return Array.from(value as ArrayLike<number>, Number);
+  return [];
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function closeQuietly(tiff: GeoTIFF): Promise<void> {
+  try {
+    await tiff.close();
+  } catch {
+    // closing a file that failed to open (or a remote source) has nothing to release
+  }
+}
