@@ -1,0 +1,55 @@
+/**
+ * The mosaic manifest: what a finished request produced and how (inputs, grid, CRS, statistics, tiles,
+ * timings), written as JSON next to the mosaics. Written atomically: temp file in the same folder, then
+ * rename, so a reader never sees half a manifest.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+import type { BandInput, IndexName, IndexStats, SourceKind } from '../../shared/types.js';
+import type { GridBounds, OutputGrid } from './georeference.js';
+
+/** Summary of one index over the whole mosaic; min/mean/max are null when no pixel is valid. */
+export interface ManifestIndexStats {
+  readonly validPixels: number;
+  readonly min: number | null;
+  readonly mean: number | null;
+  readonly max: number | null;
+}
+
+export interface Manifest {
+  readonly requestId: string;
+  readonly source: SourceKind;
+  readonly inputs: readonly BandInput[];
+  readonly indices: readonly IndexName[];
+  readonly crs: { readonly epsg: number; readonly wkt: string };
+  readonly grid: OutputGrid;
+  readonly bounds: GridBounds;
+  readonly stats: Partial<Record<IndexName, ManifestIndexStats>>;
+  readonly tiles: { readonly total: number; readonly byWorker: Readonly<Record<string, number>> };
+  /** Durations in milliseconds, by phase name. */
+  readonly timings: Readonly<Record<string, number>>;
+  /** ISO 8601. */
+  readonly createdAt: string;
+}
+
+/** Mosaic-wide IndexStats (e.g. merged with mergeIndexStats) → the manifest's summary. */
+export function summariseIndexStats(stats: IndexStats): ManifestIndexStats {
+  if (stats.validPixels === 0) return { validPixels: 0, min: null, mean: null, max: null };
+  return { validPixels: stats.validPixels, min: stats.min, mean: stats.sum / stats.validPixels, max: stats.max };
+}
+
+/** Write the manifest as pretty JSON at `path`, atomically (temp file + rename). Creates the folder. */
+export async function writeManifest(path: string, manifest: Manifest): Promise<void> {
+  const folder = dirname(path);
+  await mkdir(folder, { recursive: true });
+  const temp = join(folder, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await writeFile(temp, `${JSON.stringify(manifest, null, 2)}\n`, { flush: true });
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * The exact normalised-difference index math and its 8-bit encoding: turns two resampled bands of
+ * digital numbers into index codes (1..255, 0 = no-data) plus statistics, and codes to/from PNG.
+ *
+ * Rules (see shared/domain.md): reflectance ρ = (DN + offset) / 10000 and index = (ρa − ρb) / (ρa + ρb),
+ * in float32 (computed as the equal ratio of DN + offset, see below); code = 1 + round((clamp(index, −1, 1) + 1) × 127). A pixel is no-data
+ * (code 0) when either band has no source pixel there, a sample equals its band's no-data value
+ * (0 when the band declares none), or the denominator is not > 0.
+ */
+import sharp, { type Metadata } from 'sharp';
+
+import { TesseraError } from '../errors.js';
+import type { IndexStats, SampleArray } from '../types.js';
+
+/** The code reserved for no-data pixels. */
+export const NODATA_CODE = 0;
+
+/** Map an index value to its 8-bit code, 1..255 (−1 → 1, 0 → 128, +1 → 255; clamped). NaN → 0 (no-data). */
+export function indexToCode(value: number): number {
+  if (Number.isNaN(value)) return NODATA_CODE;
+  const clamped = value < -1 ? -1 : value > 1 ? 1 : value;
+  return 1 + Math.round((clamped + 1) * 127);
+}
+
+/** The index value at the centre of a code's bin (1 → −1, 128 → 0, 255 → +1); NaN for code 0. */
+export function codeToIndexValue(code: number): number {
+  if (!Number.isInteger(code) || code < 1 || code > 255) return Number.NaN;
+  return (code - 1) / 127 - 1;
+}
+
+/** One band resampled onto the output tile by lookup tables (nearest neighbour resolved by the master). */
+export interface BandSamples {
+  /** Row-major samples of the band's source window. */
+  readonly values: SampleArray;
+  /** Width of the source window in pixels (row stride of `values`). */
+  readonly windowWidth: number;
+  /** The band's no-data value (GDAL_NODATA); null means none declared, and then 0 counts as no-data. */
+  readonly nodata: number | null;
+  /** For each output column: the source column in the window, or −1 outside the band. */
+  readonly columns: Int32Array;
+  /** For each output row: the source row in the window, or −1 outside the band. */
+  readonly rows: Int32Array;
+}
+
+export interface IndexTileInput {
+  readonly width: number;
+  readonly height: number;
+  /** BOA_ADD_OFFSET: reflectance = (DN + offset) / 10000. */
+  readonly reflectanceOffset: number;
+  /** Minuend band (nir for NDVI, green for NDSI). */
+  readonly a: BandSamples;
+  /** Subtrahend band (red for NDVI, swir16 for NDSI). */
+  readonly b: BandSamples;
+}
+
+export interface IndexTileResult {
+  /** width × height codes, row-major. */
+  readonly codes: Uint8Array;
+  /**
+   * Statistics of the float32 index over valid pixels (unclamped: with a negative reflectance offset an
+   * index can leave [−1, 1]). With no valid pixel: validPixels 0 and min = max = sum = 0.
+   */
+  readonly stats: IndexStats;
+}
+
+/** Compute one index over a tile. Throws a TesseraError when the lookups do not fit the tile or window. */
+export function computeIndexTile(input: IndexTileInput): IndexTileResult {
+  const { width, height } = input;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new TesseraError(`index tile: invalid size ${width}x${height}`);
+  }
+  checkLookup('a', input.a, width, height);
+  checkLookup('b', input.b, width, height);
+
+  const codes = new Uint8Array(width * height);
+  const offset = input.reflectanceOffset;
+  const valuesA = input.a.values;
+  const valuesB = input.b.values;
+  const colsA = input.a.columns;
+  const colsB = input.b.columns;
+  const strideA = input.a.windowWidth;
+  const strideB = input.b.windowWidth;
+  const nodataA = effectiveNodata(input.a);
+  const nodataB = effectiveNodata(input.b);
+
+  let valid = 0;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  let sum = 0;
+
+  for (let j = 0; j < height; j++) {
+    const rowA = input.a.rows[j]!;
+    const rowB = input.b.rows[j]!;
+    if (rowA < 0 || rowB < 0) continue; // whole output row outside a band: codes stay 0
+    const baseA = rowA * strideA;
+    const baseB = rowB * strideB;
+    const outBase = j * width;
+    for (let i = 0; i < width; i++) {
+      const colA = colsA[i]!;
+      const colB = colsB[i]!;
+      if (colA < 0 || colB < 0) continue;
+      const dnA = valuesA[baseA + colA]!;
+      const dnB = valuesB[baseB + colB]!;
+      if (dnA === nodataA || dnB === nodataB) continue; // NaN samples fail the denominator test below
+      // ρ = (DN + offset) / 10000, but the common 1/10000 cancels in (ρa − ρb) / (ρa + ρb) (and leaves the
+      // sign of the denominator alone), so the ratio is taken of (DN + offset) directly: two float32
+      // roundings fewer, and exact wherever the ratio is representable (nir 90, red 30 give exactly 0.5,
+      // where dividing by 10000 first gives 0.49999997 and the code one lower).
+      const shiftedA = Math.fround(dnA + offset);
+      const shiftedB = Math.fround(dnB + offset);
+      const den = Math.fround(shiftedA + shiftedB);
+      if (!(den > 0)) continue; // also rejects NaN
+      const value = Math.fround(Math.fround(shiftedA - shiftedB) / den);
+      if (value !== value) continue; // NaN (e.g. infinite samples)
+      const clamped = value < -1 ? -1 : value > 1 ? 1 : value;
+      // Math.floor(x + 0.5) is Math.round(x) here (x ≥ 0, and below 0.5 x is a multiple of 2^-24, so x + 0.5
+      // is exact) and is about 40 % faster in V8.
+      codes[outBase + i] = 1 + Math.floor((clamped + 1) * 127 + 0.5);
+      valid++;
+      sum += value;
+      min = Math.min(min, value);
+      max = Math.max(max, value);
+    }
+  }
+
+  const stats: IndexStats =
+    valid === 0 ? { validPixels: 0, min: 0, max: 0, sum: 0 } : { validPixels: valid, min, max, sum };
+  return { codes, stats };
+}
+
+/** Combine two IndexStats (either may be empty: validPixels 0, whose min/max are ignored). */
+export function mergeIndexStats(x: IndexStats, y: IndexStats): IndexStats {
+  if (x.validPixels === 0) return { ...y };
+  if (y.validPixels === 0) return { ...x };
+  return {
+    validPixels: x.validPixels + y.validPixels,
+    min: Math.min(x.min, y.min),
+    max: Math.max(x.max, y.max),
+    sum: x.sum + y.sum,
+  };
+}
+
+/** Encode width × height codes as an 8-bit, 1-channel (greyscale) PNG. */
+export async function encodeCodesPng(codes: Uint8Array, width: number, height: number): Promise<Buffer> {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new TesseraError(`codes PNG: invalid size ${width}x${height}`);
+  }
+  if (codes.length !== width * height) {
+    throw new TesseraError(`codes PNG: ${codes.length} codes for a ${width}x${height} tile`);
+  }
+  const raw = Buffer.from(codes.buffer, codes.byteOffset, codes.byteLength);
+  return sharp(raw, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png().toBuffer();
+}
+
+export interface DecodedCodes {
+  readonly codes: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * Decode an index PNG back to its codes. Throws a TesseraError unless it is an 8-bit, 1-channel PNG
+ * (the only layout whose values are the codes themselves).
+ */
+export async function decodeCodesPng(png: Buffer): Promise<DecodedCodes> {
+  const { width, height } = await checkCodesPng(png);
+  const { data, info } = await sharp(png).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+  if (info.channels !== 1 || data.length !== width * height) {
+    throw new TesseraError(`index PNG: decoded ${info.channels} channel(s), ${data.length} bytes`);
+  }
+  return { codes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height };
+}
+
+/** Check that a buffer is an 8-bit, 1-channel PNG and return its size. Throws a TesseraError otherwise. */
+export async function checkCodesPng(png: Buffer): Promise<{ width: number; height: number }> {
+  let meta: Metadata;
+  try {
+    meta = await sharp(png).metadata();
+  } catch (error) {
+    throw new TesseraError('index PNG: not a readable image', { cause: error });
+  }
+  if (meta.format !== 'png') throw new TesseraError(`index PNG: format is ${meta.format}, expected png`);
+  if (meta.channels !== 1 || meta.hasAlpha || meta.isPalette) {
+    throw new TesseraError(
+      `index PNG: ${meta.channels} channel(s)${meta.isPalette ? ' (palette)' : ''}, expected 1 greyscale channel`,
+    );
+  }
+  if (meta.depth !== 'uchar' || (meta.bitsPerSample !== undefined && meta.bitsPerSample !== 8)) {
+    throw new TesseraError(`index PNG: ${meta.bitsPerSample ?? meta.depth} bits per sample, expected 8`);
+  }
+  const { width, height } = meta;
+  if (!width || !height) throw new TesseraError('index PNG: missing dimensions');
+  return { width, height };
+}
+
+/** The value that marks no-data in a band, as its samples store it (NaN when no-data is NaN). */
+function effectiveNodata(band: BandSamples): number {
+  const nodata = band.nodata ?? 0;
+  return band.values instanceof Float32Array ? Math.fround(nodata) : nodata;
+}
+
+/** Every lookup must be −1 or inside the band's window, so the inner loop never reads out of range. */
+function checkLookup(name: string, band: BandSamples, width: number, height: number): void {
+  const stride = band.windowWidth;
+  if (!Number.isInteger(stride) || stride < 1) {
+    throw new TesseraError(`index tile: band ${name} has invalid window width ${stride}`);
+  }
+  const windowHeight = Math.floor(band.values.length / stride);
+  if (band.columns.length !== width || band.rows.length !== height) {
+    throw new TesseraError(
+      `index tile: band ${name} lookups are ${band.columns.length}x${band.rows.length}, tile is ${width}x${height}`,
+    );
+  }
+  for (const column of band.columns) {
+    if (column < -1 || column >= stride) {
+      throw new TesseraError(`index tile: band ${name} column ${column} outside window width ${stride}`);
+    }
+  }
+  for (const row of band.rows) {
+    if (row < -1 || row >= windowHeight) {
+      throw new TesseraError(`index tile: band ${name} row ${row} outside window height ${windowHeight}`);
+    }
+  }
+}
