@@ -31,6 +31,13 @@ export const MASTER_VARIABLES = {
     86_400_000,
     'A running request whose master stopped heart-beating this long ago is claimed again.',
   ),
+  requestMaxAttempts: intVar(
+    'REQUEST_MAX_ATTEMPTS',
+    5,
+    1,
+    100,
+    'Claims of one request (a master died or stopped mid-way) before it is failed instead of retried.',
+  ),
   maxMessageBytes: intVar('MAX_MESSAGE_BYTES', 64 * 1024 * 1024, 4 * 1024 * 1024, 1024 * 1024 * 1024, 'Largest gRPC message either side accepts.'),
   shutdownTimeoutMs: intVar('SHUTDOWN_TIMEOUT_MS', 20_000, 0, 600_000, 'On SIGTERM, how long to wait for the current request before releasing it.'),
   masterId: optionalStringVar('MASTER_ID', 'Identity recorded in claimed_by. Unset: <hostname>-<pid>-<random>.', 'Set MASTER_ID to a non-empty name.'),
@@ -50,6 +57,7 @@ export interface MasterConfig {
   readonly longPollMs: number;
   readonly pollIntervalMs: number;
   readonly requestStaleMs: number;
+  readonly requestMaxAttempts: number;
   readonly maxMessageBytes: number;
   readonly shutdownTimeoutMs: number;
   readonly masterId: string;
@@ -77,6 +85,7 @@ export function loadMasterConfig(env: Env, overrides: Partial<MasterConfig> = {}
     longPollMs: v.longPollMs.read(env),
     pollIntervalMs: v.pollIntervalMs.read(env),
     requestStaleMs: v.requestStaleMs.read(env),
+    requestMaxAttempts: v.requestMaxAttempts.read(env),
     maxMessageBytes: v.maxMessageBytes.read(env),
     shutdownTimeoutMs: v.shutdownTimeoutMs.read(env),
     masterId: v.masterId.read(env) ?? processIdentity('master'),

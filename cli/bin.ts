@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+/** The `tessera` command line: master, worker, submit, status, run, demo. */
+import { Command, CommanderError } from 'commander';
+import { config as loadDotenv } from 'dotenv';
+import { ConfigError, RequestError, describeError } from '../shared/errors.js';
+import { demoCommand } from './commands/demo.js';
+import { masterCommand } from './commands/master.js';
+import { runCommand } from './commands/run.js';
+import { statusCommand } from './commands/status.js';
+import { submitCommand } from './commands/submit.js';
+import { workerCommand } from './commands/worker.js';
+
+loadDotenv({ quiet: true });
+
+const program = new Command()
+  .name('tessera')
+  .description('NDVI / NDSI mosaics from satellite imagery: a PostgreSQL-driven master and gRPC workers')
+  .showHelpAfterError()
+  .exitOverride();
+
+for (const register of [masterCommand, workerCommand, submitCommand, statusCommand, runCommand, demoCommand]) register(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode;
+  } else {
+    const kind = error instanceof ConfigError ? 'configuration error' : error instanceof RequestError ? 'bad request' : 'error';
+    process.stderr.write(`tessera: ${kind}: ${describeError(error)}\n`);
+    process.exitCode = error instanceof ConfigError ? 2 : 1;
+  }
+}

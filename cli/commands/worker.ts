@@ -1,0 +1,32 @@
+/** `tessera worker`: long-polls a master for tiles and computes them until stopped. */
+import type { Command } from 'commander';
+import { loadWorkerConfig } from '../../shared/config/worker-config.js';
+import { createLogger } from '../../shared/logger.js';
+import { createTileServiceClient } from '../../shared/proto/tile-service.js';
+import { TileWorker } from '../../worker/tile-worker.js';
+import { stopOnSignals } from '../shutdown.js';
+
+export function workerCommand(program: Command): void {
+  program
+    .command('worker')
+    .description('run a worker: long-poll the master for tiles, compute NDVI/NDSI, send PNG tiles back')
+    .option('--master <host:port>', 'the master\'s gRPC address (MASTER_ADDRESS)')
+    .option('--concurrency <n>', 'tiles computed at once (WORKER_CONCURRENCY)')
+    .action((options: { master?: string; concurrency?: string }) => {
+      const config = loadWorkerConfig({
+        ...process.env,
+        ...(options.master ? { MASTER_ADDRESS: options.master } : {}),
+        ...(options.concurrency ? { WORKER_CONCURRENCY: options.concurrency } : {}),
+      });
+      const log = createLogger('tessera-worker', config.logLevel).child({ workerId: config.workerId });
+      const worker = new TileWorker({
+        client: createTileServiceClient(config.masterAddress, config.maxMessageBytes),
+        workerId: config.workerId,
+        concurrency: config.concurrency,
+        pollDeadlineMs: config.pollDeadlineMs,
+        log,
+      });
+      worker.start();
+      stopOnSignals((graceful) => worker.stop({ graceful }), log);
+    });
+}

@@ -1,0 +1,84 @@
+/**
+ * One request, start to finish, on this machine: an embedded PostgreSQL in a temporary folder, a
+ * master on a free loopback port, N worker processes, the request inserted, followed, and
+ * everything stopped again. `tessera run` and `tessera demo` are this.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadMasterConfig } from '../shared/config/master-config.js';
+import type { Env, LogLevel } from '../shared/config/env.js';
+import { createLogger } from '../shared/logger.js';
+import type { MosaicRequestRow, NewMosaicRequest } from '../master/db/request-store.js';
+import { startMaster } from '../master/start-master.js';
+import { watchRequest } from './request-watch.js';
+
+export interface OneShotOptions {
+  readonly request: NewMosaicRequest;
+  readonly workers: number;
+  readonly outputDir: string;
+  readonly progress: boolean;
+  readonly env: Env;
+}
+
+/** Starts `count` worker processes of this same CLI, pointed at the master. */
+function spawnWorkers(count: number, masterAddress: string, logLevel: LogLevel, env: Env): ChildProcess[] {
+  const entry = process.argv[1];
+  if (!entry) throw new Error('cannot tell which script to start workers with');
+  return Array.from({ length: count }, () =>
+    spawn(process.execPath, [...process.execArgv, entry, 'worker'], {
+      env: { ...env, MASTER_ADDRESS: masterAddress, LOG_LEVEL: logLevel, WORKER_ID: '' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
+  );
+}
+
+async function stopWorkers(workers: readonly ChildProcess[]): Promise<void> {
+  await Promise.all(
+    workers.map(
+      (child) =>
+        new Promise<void>((done) => {
+          if (child.exitCode !== null || child.signalCode !== null) return done();
+          const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
+          child.once('exit', () => {
+            clearTimeout(force);
+            done();
+          });
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
+export async function runOneShot(options: OneShotOptions): Promise<MosaicRequestRow> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tessera-run-'));
+  const logLevel: LogLevel = options.env['LOG_LEVEL'] ? loadMasterConfig(options.env).logLevel : 'warn';
+  const config = loadMasterConfig(options.env, {
+    databaseUrl: undefined,
+    embeddedDbDir: dataDir,
+    embeddedDbPort: 0,
+    grpcListen: '127.0.0.1:0',
+    outputDir: resolve(options.outputDir),
+    logLevel,
+  });
+  const log = createLogger('tessera-run', logLevel);
+  const master = await startMaster(config, log);
+  const workers = spawnWorkers(options.workers, `127.0.0.1:${master.grpcPort}`, logLevel, options.env);
+  const allExited = new AbortController();
+  let exited = 0;
+  for (const child of workers) {
+    child.once('exit', () => {
+      exited += 1;
+      if (exited === workers.length) allExited.abort(new Error('every worker process exited before the request finished'));
+    });
+  }
+  try {
+    const id = await master.store.insert(options.request);
+    return await watchRequest(master.store, id, { progress: options.progress, signal: allExited.signal });
+  } finally {
+    await stopWorkers(workers);
+    await master.stop({ graceful: false, timeoutMs: 5_000 });
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}

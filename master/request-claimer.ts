@@ -1,0 +1,112 @@
+/**
+ * The master's main loop: claims one pending request at a time (FOR UPDATE SKIP LOCKED, so several
+ * masters can share a database), runs it to the end, and claims the next. A NOTIFY on insert wakes
+ * it at once; a polling interval covers databases without notifications (the embedded one) and
+ * missed notifications.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describeError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import type { Database } from './db/database.js';
+import { REQUEST_INSERTED_CHANNEL, type MosaicRequestRow, type RequestStore } from './db/request-store.js';
+
+/** Runs one claimed request to a recorded end; never throws. Aborting `signal` means "stop now". */
+export interface RequestProcessor {
+  process(row: MosaicRequestRow, signal: AbortSignal): Promise<void>;
+}
+
+export interface RequestClaimerOptions {
+  readonly db: Database;
+  readonly store: RequestStore;
+  readonly processor: RequestProcessor;
+  readonly masterId: string;
+  readonly pollIntervalMs: number;
+  readonly requestStaleMs: number;
+  readonly log: Logger;
+}
+
+export class RequestClaimer {
+  readonly #options: RequestClaimerOptions;
+  /** Aborted when the loop must stop claiming. */
+  readonly #stopClaiming = new AbortController();
+  /** Aborted when the request in hand must be given up (forced stop). */
+  readonly #abandon = new AbortController();
+  #wake: (() => void) | undefined;
+  #wakePending = false;
+  #loop: Promise<void> | undefined;
+  #unlisten: (() => Promise<void>) | undefined;
+
+  constructor(options: RequestClaimerOptions) {
+    this.#options = options;
+  }
+
+  async start(): Promise<void> {
+    if (this.#loop) throw new Error('request claimer already started');
+    this.#unlisten = await this.#options.db.listen(REQUEST_INSERTED_CHANNEL, () => this.wake());
+    this.#loop = this.#run();
+  }
+
+  /** Claim now instead of at the next poll (called on NOTIFY; harmless when busy). */
+  wake(): void {
+    this.#wakePending = true;
+    this.#wake?.();
+  }
+
+  /**
+   * Stops claiming. Graceful: the request in hand may finish within timeoutMs; after that (or when
+   * not graceful) it is abandoned, which releases it back to `pending` for another master.
+   */
+  async stop({ graceful = true, timeoutMs = 20_000 }: { graceful?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    this.#stopClaiming.abort();
+    this.#wake?.();
+    if (!graceful) this.#abandon.abort();
+    const loop = this.#loop ?? Promise.resolve();
+    const finished = await Promise.race([loop.then(() => true), sleep(timeoutMs, false)]);
+    if (!finished) {
+      this.#options.log.warn({ timeoutMs }, 'request still running at shutdown; releasing it');
+      this.#abandon.abort();
+      await loop;
+    }
+    await this.#unlisten?.();
+  }
+
+  async #run(): Promise<void> {
+    const { store, processor, masterId, requestStaleMs, log } = this.#options;
+    let dbFailures = 0;
+    while (!this.#stopClaiming.signal.aborted) {
+      this.#wakePending = false;
+      let row: MosaicRequestRow | null;
+      try {
+        row = await store.claimNext(masterId, requestStaleMs);
+        dbFailures = 0;
+      } catch (error) {
+        dbFailures += 1;
+        const delay = Math.min(30_000, 500 * 2 ** Math.min(dbFailures, 6));
+        log.error({ error: describeError(error), retryInMs: delay }, 'cannot claim requests; database unreachable?');
+        await this.#idle(delay);
+        continue;
+      }
+      if (!row) {
+        await this.#idle(this.#options.pollIntervalMs);
+        continue;
+      }
+      log.info({ requestId: row.id, attempts: row.attempts }, 'claimed request');
+      await processor.process(row, this.#abandon.signal);
+    }
+  }
+
+  /** Waits for a wake-up (NOTIFY, stop) or the timeout, whichever comes first. */
+  async #idle(timeoutMs: number): Promise<void> {
+    if (this.#wakePending || this.#stopClaiming.signal.aborted) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const self = this;
+      function done(): void {
+        clearTimeout(timer);
+        self.#wake = undefined;
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+}

@@ -1,0 +1,277 @@
+/**
+ * Runs one claimed request to a recorded end: validate the row, open the bands, plan tiles, read
+ * and dispatch them (at most `maxInflightTiles` at once, so memory stays flat), merge the results,
+ * write the manifest, and record `completed` — or `failed` with a reason a user understands, or
+ * back to `pending` when the master is stopping. It never throws: a bad request never stops the
+ * master.
+ */
+import PQueue from 'p-queue';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { verifyCrc32 } from '../shared/checksum.js';
+import { RequestError, describeError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import type { SubmitResultRequest__Output } from '../shared/proto/tile-service.js';
+import type { IndexName, IndexStats, MosaicJob } from '../shared/types.js';
+import type { MosaicRequestRow, RequestStore } from './db/request-store.js';
+import type { TileDispatcher } from './dispatch/tile-dispatcher.js';
+import { crsWkt, gridBounds } from './output/georeference.js';
+import { summariseIndexStats, writeManifest, type Manifest } from './output/manifest.js';
+import { MosaicWriter } from './output/mosaic-writer.js';
+import type { RequestProcessor } from './request-claimer.js';
+import { parseRequest } from './request-spec.js';
+import { openBandSet, referenceBlockFor, type BandSet } from './source/band-set.js';
+import { planTiles, type PlannedTile } from './source/tile-plan.js';
+import { readTile } from './source/tile-reader.js';
+
+export interface RequestRunnerOptions {
+  readonly store: RequestStore;
+  readonly dispatcher: TileDispatcher;
+  readonly masterId: string;
+  readonly outputDir: string;
+  readonly defaultTileSize: number;
+  readonly maxInflightTiles: number;
+  readonly heartbeatMs: number;
+  /** A request claimed more often than this (its masters kept dying) fails instead of running again. */
+  readonly maxAttempts: number;
+  readonly log: Logger;
+}
+
+/** Thrown inside a run when the master is stopping; the request goes back to `pending`. */
+class StopRequested extends Error {}
+
+const PROGRESS_EVERY_MS = 250;
+
+/** Everything one run accumulates while tiles come back. */
+class RunTally {
+  readonly stats = new Map<IndexName, IndexStats>();
+  readonly workerTiles: Record<string, number> = {};
+  readonly workerTimings = { decodeMs: 0, computeMs: 0, encodeMs: 0 };
+  readMs = 0;
+  tilesDone = 0;
+
+  addResult(result: SubmitResultRequest__Output): void {
+    for (const tile of result.tiles) {
+      const index = tile.index as IndexName;
+      const s = tile.stats;
+      if (!s || s.validPixels === 0) {
+        if (!this.stats.has(index)) this.stats.set(index, { validPixels: 0, min: 0, max: 0, sum: 0 });
+        continue;
+      }
+      const total = this.stats.get(index);
+      if (!total || total.validPixels === 0) this.stats.set(index, { validPixels: s.validPixels, min: s.min, max: s.max, sum: s.sum });
+      else {
+        total.validPixels += s.validPixels;
+        total.min = Math.min(total.min, s.min);
+        total.max = Math.max(total.max, s.max);
+        total.sum += s.sum;
+      }
+    }
+    if (result.timings) {
+      this.workerTimings.decodeMs += result.timings.decodeMs;
+      this.workerTimings.computeMs += result.timings.computeMs;
+      this.workerTimings.encodeMs += result.timings.encodeMs;
+    }
+  }
+
+  countTile(workerId: string): void {
+    this.tilesDone += 1;
+    this.workerTiles[workerId] = (this.workerTiles[workerId] ?? 0) + 1;
+  }
+}
+
+/** Checks a worker's result against the tile it was for; throws with the reason if it is not valid. */
+function checkResult(result: SubmitResultRequest__Output, job: MosaicJob): void {
+  const seen = new Set<string>();
+  for (const tile of result.tiles) {
+    if (!job.indices.includes(tile.index as IndexName)) throw new Error(`unexpected index "${tile.index}" in result`);
+    if (seen.has(tile.index)) throw new Error(`index "${tile.index}" returned twice`);
+    seen.add(tile.index);
+    verifyCrc32(`${tile.index} PNG`, tile.png, tile.checksum);
+  }
+  const missing = job.indices.filter((index) => !seen.has(index));
+  if (missing.length > 0) throw new Error(`result lacks ${missing.join(', ')}`);
+}
+
+export class RequestRunner implements RequestProcessor {
+  readonly #options: RequestRunnerOptions;
+
+  constructor(options: RequestRunnerOptions) {
+    this.#options = options;
+  }
+
+  async process(row: MosaicRequestRow, signal: AbortSignal): Promise<void> {
+    const { store, masterId, log: baseLog } = this.#options;
+    const log = baseLog.child({ requestId: row.id });
+    const heartbeat = setInterval(() => {
+      store.heartbeat(row.id, masterId).catch((error: unknown) => log.warn({ error: describeError(error) }, 'heartbeat failed'));
+    }, this.#options.heartbeatMs);
+    try {
+      await this.#run(row, signal, log);
+    } catch (error) {
+      await this.#recordFailure(row, error, signal, log);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  async #recordFailure(row: MosaicRequestRow, error: unknown, signal: AbortSignal, log: Logger): Promise<void> {
+    const { store, masterId } = this.#options;
+    try {
+      if (signal.aborted || error instanceof StopRequested) {
+        const released = await store.release(row.id, masterId);
+        log.warn({ released }, 'master stopping: request released back to pending');
+        return;
+      }
+      const message = describeError(error);
+      if (error instanceof RequestError) log.warn({ error: message }, 'request failed');
+      else log.error({ err: error }, 'request failed unexpectedly');
+      await store.fail(row.id, masterId, message);
+    } catch (recordError) {
+      // The database is unreachable: the row stays `running` and is reclaimed once its heartbeat is stale.
+      log.error({ error: describeError(recordError) }, 'could not record the request outcome');
+    }
+  }
+
+  async #run(row: MosaicRequestRow, signal: AbortSignal, log: Logger): Promise<void> {
+    const started = performance.now();
+    if (row.attempts > this.#options.maxAttempts) {
+      throw new RequestError(
+        `request was started ${row.attempts} times without finishing (masters stopped or crashed while running it); ` +
+          `check the master logs, then run UPDATE mosaic_requests SET status = 'pending', attempts = 0 WHERE id = ${row.id} to retry`,
+      );
+    }
+    const job = parseRequest(row, this.#options.defaultTileSize);
+    const bandSet = await openBandSet(job.bands, { signal });
+    try {
+      const openedAt = performance.now();
+      const tiles = planTiles(bandSet.grid, job.tileSize, referenceBlockFor(bandSet));
+      await this.#options.store.setTilesTotal(row.id, this.#options.masterId, tiles.length);
+      log.info({ tiles: tiles.length, grid: bandSet.grid }, 'request planned');
+
+      const finalDir = join(this.#options.outputDir, row.id);
+      const wkt = crsWkt(bandSet.grid.epsg);
+      const writer = new MosaicWriter({ outputDir: finalDir, grid: bandSet.grid, indices: job.indices, crsWkt: wkt });
+      const tally = new RunTally();
+      try {
+        await this.#processTiles(job, bandSet, tiles, writer, tally, signal, log);
+        const tilesAt = performance.now();
+        const timings = {
+          openMs: openedAt - started,
+          tilesMs: tilesAt - openedAt,
+          readMs: tally.readMs,
+          workerDecodeMs: tally.workerTimings.decodeMs,
+          workerComputeMs: tally.workerTimings.computeMs,
+          workerEncodeMs: tally.workerTimings.encodeMs,
+        };
+        const manifest = (mergeMs: number): Manifest => ({
+          requestId: row.id,
+          source: job.source,
+          inputs: job.bands,
+          indices: job.indices,
+          crs: { epsg: bandSet.grid.epsg, wkt },
+          grid: bandSet.grid,
+          bounds: gridBounds(bandSet.grid),
+          stats: Object.fromEntries(job.indices.map((index) => [index, summariseIndexStats(tally.stats.get(index) ?? emptyStats())])),
+          tiles: { total: tiles.length, byWorker: tally.workerTiles },
+          timings: { ...timings, mergeMs, totalMs: performance.now() - started },
+          createdAt: new Date().toISOString(),
+        });
+        const outputs = await writer.finish({
+          beforePublish: (stagingDir) => writeManifest(join(stagingDir, 'manifest.json'), manifest(performance.now() - tilesAt)),
+        });
+        const mergeMs = performance.now() - tilesAt;
+        const completed = await this.#options.store.complete(row.id, this.#options.masterId, {
+          outputDir: finalDir,
+          outputs: { ...outputs, manifest: join(finalDir, 'manifest.json') },
+          workerTiles: tally.workerTiles,
+          timings: { ...timings, mergeMs, totalMs: performance.now() - started },
+          tilesDone: tally.tilesDone,
+        });
+        if (!completed) log.warn('request was taken over by another master before it completed; outcome not recorded');
+        else log.info({ tiles: tiles.length, ms: Math.round(performance.now() - started) }, 'request completed');
+      } catch (error) {
+        await writer.abort();
+        throw error;
+      }
+    } finally {
+      await bandSet.close();
+    }
+  }
+
+  async #processTiles(
+    job: MosaicJob,
+    bandSet: BandSet,
+    tiles: readonly PlannedTile[],
+    writer: MosaicWriter,
+    tally: RunTally,
+    signal: AbortSignal,
+    log: Logger,
+  ): Promise<void> {
+    const { dispatcher, store, masterId, maxInflightTiles } = this.#options;
+    const queue = new PQueue({ concurrency: maxInflightTiles });
+    const failed = new AbortController();
+    let firstError: unknown;
+    const fail = (error: unknown): void => {
+      if (firstError !== undefined) return;
+      firstError = error;
+      failed.abort();
+      dispatcher.cancelRequest(job.id, error instanceof Error ? error : new Error(String(error)));
+    };
+    const onStop = (): void => fail(new StopRequested('master stopping'));
+    signal.addEventListener('abort', onStop, { once: true });
+    if (signal.aborted) onStop();
+
+    let lastProgress = 0;
+    const reportProgress = (force: boolean): void => {
+      const now = performance.now();
+      if (!force && now - lastProgress < PROGRESS_EVERY_MS) return;
+      lastProgress = now;
+      store.recordProgress(job.id, masterId, tally.tilesDone).catch((error: unknown) => {
+        log.warn({ error: describeError(error) }, 'progress update failed');
+      });
+    };
+
+    const runTile = async (tile: PlannedTile): Promise<void> => {
+      if (failed.signal.aborted) return;
+      const readStarted = performance.now();
+      const payload = await readTile(bandSet, tile, failed.signal);
+      tally.readMs += performance.now() - readStarted;
+      if (failed.signal.aborted) return;
+      const outcome = await dispatcher.dispatch({
+        requestId: job.id,
+        tileIndex: tile.index,
+        task: {
+          width: tile.width,
+          height: tile.height,
+          indices: [...job.indices],
+          reflectanceOffset: job.reflectanceOffset,
+          sources: payload.sources,
+          bands: payload.bands,
+        },
+        accept: async (result) => {
+          checkResult(result, job);
+          for (const indexTile of result.tiles) {
+            await writer.addTile(indexTile.index as IndexName, tile.left, tile.top, indexTile.png);
+          }
+          tally.addResult(result);
+        },
+      });
+      tally.countTile(outcome.workerId);
+      reportProgress(false);
+    };
+
+    try {
+      for (const tile of tiles) queue.add(() => runTile(tile)).catch(fail);
+      await queue.onIdle();
+    } finally {
+      signal.removeEventListener('abort', onStop);
+    }
+    if (firstError !== undefined) throw firstError;
+    reportProgress(true);
+  }
+}
+
+function emptyStats(): IndexStats {
+  return { validPixels: 0, min: 0, max: 0, sum: 0 };
+}

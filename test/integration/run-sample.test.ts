@@ -1,0 +1,165 @@
+/**
+ * `tessera run --workers 2` on the real Landsat 7 sample with tiles smaller than the image: the
+ * mosaics equal an independent per-pixel computation, and GDAL (when installed) reads them with
+ * the right CRS and bounds.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
+import { packageRoot } from '../../shared/package-root.js';
+import { lastJsonLine, runCli } from '../support/cli.js';
+import { compareCodes, referenceCodes } from '../support/reference-index.js';
+
+const sample = join(packageRoot(), 'samples', 'L7_ETMs.tif');
+// The sample's georeferencing, read independently with `gdalinfo samples/L7_ETMs.tif`.
+const SAMPLE = { width: 349, height: 352, minX: 288776.25, maxY: 9120760.75, pixel: 28.5, epsg: '31985' };
+
+interface Summary {
+  id: string;
+  status: string;
+  error: string | null;
+  outputDir: string;
+  outputs: Record<string, { png: string; colorPng: string; worldFile: string; auxXml: string } | string>;
+  tilesTotal: number;
+  tilesDone: number;
+  workerTiles: Record<string, number>;
+}
+
+function hasGdal(): boolean {
+  try {
+    execFileSync('gdalinfo', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Pixels as stored: `channels` is the file's own count (sharp's raw output would expand grey to sRGB). */
+async function greyPixels(path: string): Promise<{ width: number; height: number; data: Uint8Array; channels: number }> {
+  const { channels = 0 } = await sharp(path).metadata();
+  const image = channels === 1 ? sharp(path).extractChannel(0) : sharp(path);
+  const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
+  assert.equal(info.channels, channels);
+  return { width: info.width, height: info.height, data: new Uint8Array(data), channels };
+}
+
+describe('tessera run on the Landsat 7 sample', () => {
+  let out: string;
+  let summary: Summary;
+
+  before(async () => {
+    out = await mkdtemp(join(tmpdir(), 'tessera-run-test-'));
+    const result = await runCli([
+      'run',
+      '--workers', '2',
+      '--tile-size', '128',
+      '--band', `green=${sample}#2`,
+      '--band', `red=${sample}#3`,
+      '--band', `nir=${sample}#4`,
+      '--band', `swir16=${sample}#5`,
+      '--index', 'ndvi,ndsi',
+      '--out', out,
+      '--json',
+    ]);
+    assert.equal(result.code, 0, `tessera run failed:\n${result.stderr}\n${result.stdout}`);
+    summary = lastJsonLine<Summary>(result.stdout);
+  });
+
+  after(async () => {
+    await rm(out, { recursive: true, force: true });
+  });
+
+  test('completes with several tiles shared by both workers', () => {
+    assert.equal(summary.status, 'completed');
+    assert.equal(summary.error, null);
+    assert.equal(summary.tilesTotal, Math.ceil(SAMPLE.width / 128) * Math.ceil(SAMPLE.height / 128));
+    assert.equal(summary.tilesDone, summary.tilesTotal);
+    const counted = Object.values(summary.workerTiles).reduce((a, b) => a + b, 0);
+    assert.equal(counted, summary.tilesTotal);
+  });
+
+  for (const [index, bandA, bandB] of [
+    ['ndvi', 4, 3],
+    ['ndsi', 2, 5],
+  ] as const) {
+    test(`${index}.png equals an independent per-pixel computation`, async () => {
+      const files = summary.outputs[index];
+      assert.ok(typeof files === 'object', `no ${index} outputs`);
+      const png = await greyPixels(files.png);
+      assert.equal(png.channels, 1, 'grey PNG');
+      assert.equal(png.width, SAMPLE.width);
+      assert.equal(png.height, SAMPLE.height);
+      const expected = await referenceCodes(sample, bandA, bandB);
+      const agreement = compareCodes(png.data, expected.codes);
+      assert.equal(agreement.nodataMismatches, 0, 'no-data identical');
+      assert.equal(agreement.withinOne, agreement.total, '100 % within ±1');
+      assert.ok(agreement.exact / agreement.total >= 0.9999, `≥ 99.99 % exact (${agreement.exact}/${agreement.total})`);
+      // The index must vary: a constant image would be a broken pipeline, not a match.
+      assert.ok(new Set(png.data).size > 50);
+    });
+
+    test(`${index}_color.png is RGBA with no-data transparent`, async () => {
+      const files = summary.outputs[index];
+      assert.ok(typeof files === 'object');
+      const grey = await greyPixels(files.png);
+      const colour = await greyPixels(files.colorPng);
+      assert.equal(colour.channels, 4);
+      for (let i = 0; i < grey.data.length; i += 1) {
+        const alpha = colour.data[i * 4 + 3];
+        assert.equal(alpha === 0, grey.data[i] === 0, `pixel ${i}: alpha ${alpha}, code ${grey.data[i]}`);
+      }
+    });
+  }
+
+  test('the world file puts the upper-left pixel centre at the sample origin + half a pixel', async () => {
+    const files = summary.outputs['ndvi'];
+    assert.ok(typeof files === 'object');
+    const [a, , , e, c, f] = (await readFile(files.worldFile, 'utf8')).trim().split(/\s+/).map(Number);
+    assert.ok(Math.abs((a as number) - SAMPLE.pixel) < 1e-6);
+    assert.ok(Math.abs((e as number) + SAMPLE.pixel) < 1e-6);
+    assert.ok(Math.abs((c as number) - (SAMPLE.minX + SAMPLE.pixel / 2)) < 1e-3);
+    assert.ok(Math.abs((f as number) - (SAMPLE.maxY - SAMPLE.pixel / 2)) < 1e-3);
+  });
+
+  test('the manifest records request, CRS, stats and tiles; no partial files are left', async () => {
+    const manifestPath = summary.outputs['manifest'];
+    assert.equal(typeof manifestPath, 'string');
+    const manifest = JSON.parse(await readFile(manifestPath as string, 'utf8')) as {
+      crs: { epsg: number; wkt: string };
+      stats: Record<string, { validPixels: number; min: number; mean: number; max: number }>;
+      tiles: { total: number; byWorker: Record<string, number> };
+    };
+    assert.equal(manifest.crs.epsg, 31985);
+    assert.match(manifest.crs.wkt, /31985/);
+    assert.equal(manifest.tiles.total, summary.tilesTotal);
+    for (const index of ['ndvi', 'ndsi']) {
+      const stats = manifest.stats[index];
+      assert.ok(stats && stats.validPixels > 0);
+      assert.ok(stats.min >= -1 && stats.max <= 1 && stats.min <= stats.mean && stats.mean <= stats.max);
+    }
+    const names = await readdir(out);
+    assert.deepEqual(names.filter((n) => n.includes('partial') || n.includes('tmp')), []);
+  });
+
+  test('GDAL opens the PNG with the right CRS and bounds', { skip: hasGdal() ? false : 'GDAL is not installed (apt-get install gdal-bin)' }, () => {
+    const files = summary.outputs['ndvi'];
+    assert.ok(typeof files === 'object' && existsSync(files.auxXml));
+    const info = JSON.parse(execFileSync('gdalinfo', ['-json', files.png], { encoding: 'utf8' })) as {
+      size: [number, number];
+      coordinateSystem: { wkt: string };
+      cornerCoordinates: { upperLeft: [number, number]; lowerRight: [number, number] };
+    };
+    assert.deepEqual(info.size, [SAMPLE.width, SAMPLE.height]);
+    assert.match(info.coordinateSystem.wkt, /ID\["EPSG",31985\]|AUTHORITY\["EPSG","31985"\]/);
+    const [ulx, uly] = info.cornerCoordinates.upperLeft;
+    const [lrx, lry] = info.cornerCoordinates.lowerRight;
+    assert.ok(Math.abs(ulx - SAMPLE.minX) < 0.01 && Math.abs(uly - SAMPLE.maxY) < 0.01, `upper left ${ulx}, ${uly}`);
+    assert.ok(Math.abs(lrx - (SAMPLE.minX + SAMPLE.width * SAMPLE.pixel)) < 0.01);
+    assert.ok(Math.abs(lry - (SAMPLE.maxY - SAMPLE.height * SAMPLE.pixel)) < 0.01);
+  });
+});

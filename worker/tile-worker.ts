@@ -1,0 +1,190 @@
+/**
+ * A stateless worker: long-polls the master for tiles, processes them, and sends the results back.
+ * While the master is unreachable it retries with capped exponential backoff (with jitter), so
+ * workers can start before the master and survive its restarts. `stop()` finishes (graceful) or
+ * abandons the tiles in hand; an abandoned tile's lease simply expires on the master.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describeError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import type {
+  GetTaskResponse__Output,
+  SubmitResultRequest,
+  TileServiceClient,
+  TileTask__Output,
+} from '../shared/proto/tile-service.js';
+import type { SubmitResultResponse__Output } from '../shared/proto/generated/tessera/v1/SubmitResultResponse.js';
+import { processTile, type ProcessedTile } from './tile-processor.js';
+
+export interface BackoffOptions {
+  readonly initialMs: number;
+  readonly maxMs: number;
+}
+
+export interface TileWorkerOptions {
+  readonly client: TileServiceClient;
+  readonly workerId: string;
+  readonly concurrency: number;
+  readonly pollDeadlineMs: number;
+  readonly log: Logger;
+  readonly backoff?: BackoffOptions;
+  /** The tile computation; injectable so tests can slow it down or make it fail. */
+  readonly process?: (task: TileTask__Output) => Promise<ProcessedTile>;
+}
+
+export interface TileWorkerStats {
+  tilesDone: number;
+  tilesFailed: number;
+}
+
+const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 250, maxMs: 5_000 };
+
+function isServiceError(error: unknown): error is grpc.ServiceError {
+  return error instanceof Error && typeof (error as Partial<grpc.ServiceError>).code === 'number';
+}
+
+/** Exponential backoff with full jitter, capped. */
+export function backoffDelay(failures: number, options: BackoffOptions, random: () => number = Math.random): number {
+  const ceiling = Math.min(options.maxMs, options.initialMs * 2 ** Math.max(0, failures - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+export class TileWorker {
+  readonly #options: TileWorkerOptions;
+  readonly #backoff: BackoffOptions;
+  readonly #process: (task: TileTask__Output) => Promise<ProcessedTile>;
+  readonly #polls = new Set<grpc.ClientUnaryCall>();
+  readonly #stopController = new AbortController();
+  readonly #stats: TileWorkerStats = { tilesDone: 0, tilesFailed: 0 };
+  #loops: Promise<void>[] = [];
+
+  constructor(options: TileWorkerOptions) {
+    this.#options = options;
+    this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.#process = options.process ?? processTile;
+  }
+
+  get stats(): Readonly<TileWorkerStats> {
+    return { ...this.#stats };
+  }
+
+  start(): void {
+    if (this.#loops.length > 0) throw new Error('worker already started');
+    this.#options.log.info({ workerId: this.#options.workerId, concurrency: this.#options.concurrency }, 'worker started');
+    this.#loops = Array.from({ length: this.#options.concurrency }, (_, slot) => this.#loop(slot));
+  }
+
+  /**
+   * Stops polling. Graceful: tiles in hand are finished and submitted, within timeoutMs.
+   * Not graceful (or past the timeout): they are abandoned and their leases expire on the master.
+   */
+  async stop({ graceful = true, timeoutMs = 30_000 }: { graceful?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    this.#stopController.abort();
+    for (const call of this.#polls) call.cancel();
+    if (graceful) {
+      const timer = sleep(timeoutMs, 'timeout' as const);
+      const outcome = await Promise.race([Promise.all(this.#loops).then(() => 'done' as const), timer]);
+      if (outcome === 'timeout') this.#options.log.warn({ timeoutMs }, 'tiles still in hand at shutdown; abandoning them');
+    }
+    this.#options.client.close();
+    this.#options.log.info({ ...this.#stats }, 'worker stopped');
+  }
+
+  get #stopping(): boolean {
+    return this.#stopController.signal.aborted;
+  }
+
+  async #loop(slot: number): Promise<void> {
+    const log = this.#options.log.child({ slot });
+    let failures = 0;
+    while (!this.#stopping) {
+      let response: GetTaskResponse__Output;
+      try {
+        response = await this.#getTask();
+      } catch (error) {
+        if (this.#stopping) break;
+        if (isServiceError(error) && error.code === grpc.status.DEADLINE_EXCEEDED) continue;
+        failures += 1;
+        const delay = backoffDelay(failures, this.#backoff);
+        const level = failures === 1 || failures % 20 === 0 ? 'warn' : 'debug';
+        log[level]({ error: describeError(error), failures, retryInMs: delay }, 'master unreachable; retrying');
+        await sleep(delay, undefined, { signal: this.#stopController.signal }).catch(() => undefined);
+        continue;
+      }
+      if (failures > 0) log.info({ after: failures }, 'connected to master');
+      failures = 0;
+      if (response.task) await this.#handle(response.task, log);
+      else if (response.noTask?.retryAfterMs) {
+        await sleep(response.noTask.retryAfterMs, undefined, { signal: this.#stopController.signal }).catch(() => undefined);
+      }
+    }
+  }
+
+  #getTask(): Promise<GetTaskResponse__Output> {
+    return new Promise((resolve, reject) => {
+      const deadline = Date.now() + this.#options.pollDeadlineMs;
+      const call = this.#options.client.GetTask(
+        { workerId: this.#options.workerId },
+        { deadline },
+        (error: grpc.ServiceError | null, response?: GetTaskResponse__Output) => {
+          this.#polls.delete(call);
+          if (error) reject(error);
+          else if (!response) reject(new Error('empty GetTask response'));
+          else resolve(response);
+        },
+      );
+      this.#polls.add(call);
+    });
+  }
+
+  async #handle(task: TileTask__Output, log: Logger): Promise<void> {
+    const tileLog = log.child({ taskId: task.taskId, attempt: task.attempt });
+    const result: SubmitResultRequest = { workerId: this.#options.workerId, taskId: task.taskId, attempt: task.attempt };
+    try {
+      const processed = await this.#process(task);
+      result.tiles = processed.tiles;
+      result.timings = processed.timings;
+      this.#stats.tilesDone += 1;
+      tileLog.debug({ timings: processed.timings }, 'tile computed');
+    } catch (error) {
+      this.#stats.tilesFailed += 1;
+      result.error = describeError(error);
+      tileLog.warn({ error: result.error }, 'tile failed');
+    }
+    await this.#submit(result, task, tileLog);
+  }
+
+  /** Sends a result, retrying while the master is unreachable and the lease may still be honoured. */
+  async #submit(result: SubmitResultRequest, task: TileTask__Output, log: Logger): Promise<void> {
+    for (let failures = 0; ; ) {
+      try {
+        const verdict = await this.#submitOnce(result);
+        if (!verdict.accepted) log.info({ reason: verdict.reason }, 'result not accepted');
+        return;
+      } catch (error) {
+        failures += 1;
+        const giveUpAt = task.leaseExpiresAtMs + 60_000;
+        if (Date.now() > giveUpAt || (this.#stopping && failures > 3)) {
+          log.warn({ error: describeError(error) }, 'could not deliver result; the master will hand the tile out again');
+          return;
+        }
+        await sleep(backoffDelay(failures, this.#backoff));
+      }
+    }
+  }
+
+  #submitOnce(result: SubmitResultRequest): Promise<SubmitResultResponse__Output> {
+    return new Promise((resolve, reject) => {
+      this.#options.client.SubmitResult(
+        result,
+        { deadline: Date.now() + 60_000 },
+        (error: grpc.ServiceError | null, response?: SubmitResultResponse__Output) => {
+          if (error) reject(error);
+          else if (!response) reject(new Error('empty SubmitResult response'));
+          else resolve(response);
+        },
+      );
+    });
+  }
+}
