@@ -96,3 +96,12 @@ export const logLevelVar = declare<LogLevel>('LOG_LEVEL', z.enum(LOG_LEVELS, `mu
   description: 'Log verbosity (logs are JSON lines on stderr).',
   fix: `Set LOG_LEVEL to one of ${LOG_LEVELS.join(', ')}.`,
 });
+
+/** Both ends of the gRPC connection read the same variable. */
+export const maxMessageBytesVar = intVar(
+  'MAX_MESSAGE_BYTES',
+  64 * 1024 * 1024,
+  4 * 1024 * 1024,
+  1024 * 1024 * 1024,
+  'Largest gRPC message either side accepts (grpc-js alone would refuse anything over 4 MB).',
+);

@@ -1,7 +1,7 @@
 /** The master's configuration: read from the environment once at start-up, validated, frozen. */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { addressVar, intVar, logLevelVar, optionalStringVar, postgresUrlVar, stringVar, type Env, type LogLevel } from './env.js';
+import { addressVar, intVar, logLevelVar, maxMessageBytesVar, optionalStringVar, postgresUrlVar, stringVar, type Env, type LogLevel } from './env.js';
 
 export const MASTER_VARIABLES = {
   databaseUrl: postgresUrlVar(
@@ -38,7 +38,7 @@ export const MASTER_VARIABLES = {
     100,
     'Claims of one request (a master died or stopped mid-way) before it is failed instead of retried.',
   ),
-  maxMessageBytes: intVar('MAX_MESSAGE_BYTES', 64 * 1024 * 1024, 4 * 1024 * 1024, 1024 * 1024 * 1024, 'Largest gRPC message either side accepts.'),
+  maxMessageBytes: maxMessageBytesVar,
   shutdownTimeoutMs: intVar('SHUTDOWN_TIMEOUT_MS', 20_000, 0, 600_000, 'On SIGTERM, how long to wait for the current request before releasing it.'),
   masterId: optionalStringVar('MASTER_ID', 'Identity recorded in claimed_by. Unset: <hostname>-<pid>-<random>.', 'Set MASTER_ID to a non-empty name.'),
   logLevel: logLevelVar,

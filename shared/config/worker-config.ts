@@ -1,5 +1,5 @@
 /** A worker's configuration: read from the environment once at start-up, validated, frozen. */
-import { addressVar, intVar, logLevelVar, optionalStringVar, type Env, type LogLevel } from './env.js';
+import { addressVar, intVar, logLevelVar, maxMessageBytesVar, optionalStringVar, type Env, type LogLevel } from './env.js';
 import { processIdentity } from './master-config.js';
 
 export const WORKER_VARIABLES = {
@@ -12,7 +12,7 @@ export const WORKER_VARIABLES = {
     600_000,
     'Deadline of one GetTask long poll; keep it longer than the master\'s LONG_POLL_MS.',
   ),
-  maxMessageBytes: intVar('MAX_MESSAGE_BYTES', 64 * 1024 * 1024, 4 * 1024 * 1024, 1024 * 1024 * 1024, 'Largest gRPC message either side accepts.'),
+  maxMessageBytes: maxMessageBytesVar,
   workerId: optionalStringVar('WORKER_ID', 'Worker identity. Unset: <hostname>-<pid>-<random>, unique per process.', 'Set WORKER_ID to a non-empty name.'),
   logLevel: logLevelVar,
 } as const;
