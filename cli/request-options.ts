@@ -59,10 +59,11 @@ export function requestFromOptions(options: RequestCliOptions): NewMosaicRequest
   const bands: Record<string, string> = {};
   for (const spec of options.band) {
     const at = spec.indexOf('=');
-    if (at <= 0 || at === spec.length - 1) throw new InvalidArgumentError(`--band ${spec}: expected NAME=PATH, e.g. red=B04.tif or nir=scene.tif#4`);
-    const name = spec.slice(0, at).trim().toLowerCase();
+    const name = at < 0 ? '' : spec.slice(0, at).trim().toLowerCase();
+    const path = at < 0 ? '' : spec.slice(at + 1).trim();
+    if (name === '' || path === '') throw new InvalidArgumentError(`--band ${spec}: expected NAME=PATH, e.g. red=B04.tif or nir=scene.tif#4`);
     if (bands[name] !== undefined) throw new InvalidArgumentError(`--band ${name} is given twice`);
-    bands[name] = absoluteReference(spec.slice(at + 1).trim());
+    bands[name] = absoluteReference(path);
   }
   return {
     source: options.source,

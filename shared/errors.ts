@@ -43,11 +43,23 @@ export class ChecksumMismatchError extends TesseraError {
   }
 }
 
-/** A message for a user: the error's own message, with the cause chain when it adds something. */
+/**
+ * Hides credentials in URLs inside a message: query values (signed URLs: `?sig=…&se=…`) and
+ * passwords (`scheme://user:password@host`). The URL stays recognisable: scheme, host and path.
+ */
+export function redactUrls(text: string): string {
+  return text
+    .replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@"'<>]+):[^\s/@"'<>]*@/gi, '$1:***@')
+    .replace(/\b(https?:\/\/[^\s?#"'<>]*)\?([^\s#"'<>]*)/gi, (_, base: string, query: string) =>
+      `${base}?${query.replace(/=[^&]*/g, '=***')}`,
+    );
+}
+
+/** A message for a user: the error's own message, with the cause chain when it adds something; URL secrets hidden. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) {
     const cause = error.cause instanceof Error ? error.cause.message : undefined;
-    return cause && !error.message.includes(cause) ? `${error.message}: ${cause}` : error.message;
+    return redactUrls(cause && !error.message.includes(cause) ? `${error.message}: ${cause}` : error.message);
   }
-  return String(error);
+  return redactUrls(String(error));
 }

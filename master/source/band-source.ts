@@ -7,7 +7,7 @@
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fromFile, fromUrl, type GeoTIFF, type GeoTIFFImage } from 'geotiff';
+import { BaseClient, BaseResponse, fromCustomClient, fromFile, type GeoTIFF, type GeoTIFFImage } from 'geotiff';
 import { InvalidRequestError, SourceReadError } from '../../shared/errors.js';
 import type { SampleType } from '../../shared/types.js';
 
@@ -72,13 +72,51 @@ export type TiffOpener = (uri: string, signal?: AbortSignal) => Promise<GeoTIFF>
 
 const URL_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 
+/** geotiff's FetchResponse, which the package does not export. */
+class FetchedResponse extends BaseResponse {
+  constructor(private readonly response: Response) {
+    super();
+  }
+  override get status(): number {
+    return this.response.status;
+  }
+  override getHeader(name: string): string | undefined {
+    return this.response.headers.get(name) ?? undefined;
+  }
+  override async getData(): Promise<ArrayBuffer> {
+    return this.response.arrayBuffer();
+  }
+}
+
+/**
+ * fetch for geotiff that turns an HTTP error status into a message saying what happened (geotiff
+ * itself only says "Error fetching data.").
+ */
+class CheckedFetchClient extends BaseClient {
+  override async request(options: { headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<BaseResponse> {
+    const response = await fetch(this.url, { headers: options.headers, signal: options.signal });
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => {});
+      const { status } = response;
+      throw new Error(
+        status === 404 || status === 410
+          ? `not found (HTTP ${status}): check the URL`
+          : status === 401 || status === 403
+            ? `access denied (HTTP ${status}): check the URL's credentials or signature (it may have expired)`
+            : `the server answered HTTP ${status}${response.statusText ? ` ${response.statusText}` : ''}`,
+      );
+    }
+    return new FetchedResponse(response);
+  }
+}
+
 /**
  * Opens local paths (and file:// URLs) with fromFile, http(s) URLs with fromUrl. Local files are
  * checked for a TIFF header first: fromFile keeps its file descriptor open when the header is bad.
  */
 export const openGeoTiff: TiffOpener = async (uri, signal) => {
   const scheme = URL_SCHEME.test(uri) ? uri.slice(0, uri.indexOf(':')).toLowerCase() : null;
-  if (scheme === 'http' || scheme === 'https') return fromUrl(uri, {}, signal);
+  if (scheme === 'http' || scheme === 'https') return fromCustomClient(new CheckedFetchClient(uri), {}, signal);
   const path = scheme === 'file' ? fileURLToPath(uri) : uri;
   await checkTiffHeader(path);
   return fromFile(path, signal);

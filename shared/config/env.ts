@@ -48,7 +48,7 @@ export const intVar = (
   max: number,
   description: string,
 ): VariableSpec<number> =>
-  declare(name, z.coerce.number().int('must be a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`), {
+  declare(name, z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`), {
     default: String(defaultValue),
     description,
     fix: `Set ${name} to a whole number from ${min} to ${max}, or unset it for the default ${defaultValue}.`,

@@ -1,0 +1,145 @@
+/**
+ * The request options shared by `submit` and `run`: `--band NAME=PATH[#N]` (repeated) and
+ * `--index ndvi,ndsi` become a request row; mistakes become clear errors.
+ */
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { Command, InvalidArgumentError } from 'commander';
+import { addRequestOptions, requestFromOptions, type RequestCliOptions } from '../../cli/request-options.js';
+
+function options(overrides: Partial<RequestCliOptions>): RequestCliOptions {
+  return { source: 'sentinel2', band: [], index: 'ndvi', ...overrides };
+}
+
+function rejects(input: RequestCliOptions, pattern: RegExp): void {
+  assert.throws(
+    () => requestFromOptions(input),
+    (error: unknown) => {
+      assert.ok(error instanceof InvalidArgumentError, `expected an InvalidArgumentError, got ${String(error)}`);
+      assert.match(error.message, pattern);
+      return true;
+    },
+  );
+}
+
+/** Parses `args` the way `tessera run` does, without running anything. */
+function parse(args: readonly string[]): RequestCliOptions {
+  const command = addRequestOptions(new Command('run').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} }));
+  command.parse([...args], { from: 'user' });
+  return command.opts<RequestCliOptions>();
+}
+
+describe('requestFromOptions', () => {
+  it('turns NAME=PATH bands into a request row', () => {
+    const request = requestFromOptions(options({ band: ['red=/data/B04.tif', 'nir=/data/B08.tif'], index: 'ndvi' }));
+    assert.deepEqual(request, {
+      source: 'sentinel2',
+      bands: { red: '/data/B04.tif', nir: '/data/B08.tif' },
+      indices: ['ndvi'],
+      reflectanceOffset: 0,
+      tileSize: null,
+    });
+  });
+
+  it('passes source, reflectance offset and tile size through', () => {
+    const request = requestFromOptions(
+      options({ source: 'sentinel2', band: ['red=/a.tif'], reflectanceOffset: -1000, tileSize: 256 }),
+    );
+    assert.equal(request.reflectanceOffset, -1000);
+    assert.equal(request.tileSize, 256);
+    assert.equal(request.source, 'sentinel2');
+  });
+
+  it('keeps #N band numbers', () => {
+    const request = requestFromOptions(options({ band: ['red=/data/scene.tif#3', 'nir=/data/scene.tif#4'] }));
+    assert.deepEqual(request.bands, { red: '/data/scene.tif#3', nir: '/data/scene.tif#4' });
+  });
+
+  it('makes relative paths absolute (against the working directory), keeping #N', () => {
+    const request = requestFromOptions(options({ band: ['red=samples/L7_ETMs.tif#3', 'nir=./B08.tif'] }));
+    assert.deepEqual(request.bands, { red: resolve('samples/L7_ETMs.tif#3'), nir: resolve('B08.tif') });
+    assert.ok((request.bands['red'] as string).endsWith('/samples/L7_ETMs.tif#3'));
+  });
+
+  it('leaves URLs untouched (query string and #N included)', () => {
+    const urls = {
+      red: 'https://example.com/tiles/B04.tif?sig=abc&se=2030-01-01#1',
+      nir: 'http://127.0.0.1:8080/B08.tif',
+      green: 'file:///data/B03.tif',
+    };
+    const request = requestFromOptions(options({ band: Object.entries(urls).map(([name, url]) => `${name}=${url}`) }));
+    assert.deepEqual(request.bands, urls);
+  });
+
+  it('splits at the first "=", so paths may contain "="', () => {
+    const request = requestFromOptions(options({ band: ['red=/data/run=3/B04.tif'] }));
+    assert.deepEqual(request.bands, { red: '/data/run=3/B04.tif' });
+  });
+
+  it('lower-cases and trims band names and trims paths', () => {
+    const request = requestFromOptions(options({ band: [' RED = /data/B04.tif '] }));
+    assert.deepEqual(request.bands, { red: '/data/B04.tif' });
+  });
+
+  it('splits --index on commas, dropping blanks', () => {
+    assert.deepEqual(requestFromOptions(options({ band: ['red=/a.tif'], index: 'ndvi,ndsi' })).indices, ['ndvi', 'ndsi']);
+    assert.deepEqual(requestFromOptions(options({ band: ['red=/a.tif'], index: ' ndvi , ndsi ,' })).indices, ['ndvi', 'ndsi']);
+    assert.deepEqual(requestFromOptions(options({ band: ['red=/a.tif'], index: 'ndsi' })).indices, ['ndsi']);
+  });
+
+  it('an empty band list asks for at least one --band, with an example', () => {
+    rejects(options({ band: [] }), /give at least one --band NAME=PATH, e\.g\. --band red=B04\.tif/);
+  });
+
+  for (const spec of ['red', 'B04.tif', '=B04.tif', 'red=', 'red=  ', ' =B04.tif']) {
+    it(`--band ${JSON.stringify(spec)} (no NAME=PATH) says what is expected`, () => {
+      // A blank name or path must not slip through (a blank path would otherwise resolve to the working directory).
+      rejects(options({ band: [spec] }), /: expected NAME=PATH, e\.g\. red=B04\.tif or nir=scene\.tif#4/);
+      assert.throws(() => requestFromOptions(options({ band: [spec] })), (error: Error) => error.message.includes(`--band ${spec}:`));
+    });
+  }
+
+  it('a band given twice is an error naming the band (also when only the case differs)', () => {
+    rejects(options({ band: ['red=/a.tif', 'red=/b.tif'] }), /--band red is given twice/);
+    rejects(options({ band: ['red=/a.tif', 'RED=/b.tif'] }), /--band red is given twice/);
+  });
+});
+
+describe('addRequestOptions (as `tessera run` parses them)', () => {
+  it('collects repeated --band, splits --index, reads a negative --reflectance-offset', () => {
+    const parsed = parse([
+      '--band', 'red=/s.tif#3',
+      '--band', 'nir=/s.tif#4',
+      '--index', 'ndvi,ndsi',
+      '--reflectance-offset', '-1000',
+      '--tile-size', '256',
+    ]);
+    const request = requestFromOptions(parsed);
+    assert.deepEqual(request, {
+      source: 'sentinel2',
+      bands: { red: '/s.tif#3', nir: '/s.tif#4' },
+      indices: ['ndvi', 'ndsi'],
+      reflectanceOffset: -1000,
+      tileSize: 256,
+    });
+  });
+
+  it('defaults to --source sentinel2 and --index ndvi', () => {
+    const parsed = parse(['--band', 'red=/a.tif']);
+    assert.equal(parsed.source, 'sentinel2');
+    assert.equal(parsed.index, 'ndvi');
+    assert.equal(parsed.tileSize, undefined);
+  });
+
+  for (const [args, pattern] of [
+    [['--tile-size', '0'], /--tile-size must be a positive whole number/],
+    [['--tile-size', '12.5'], /--tile-size must be a positive whole number/],
+    [['--tile-size', 'big'], /--tile-size must be a number/],
+    [['--reflectance-offset', 'abc'], /--reflectance-offset must be a number/],
+  ] as const) {
+    it(`rejects ${args.join(' ')}`, () => {
+      assert.throws(() => parse([...args]), pattern);
+    });
+  }
+});

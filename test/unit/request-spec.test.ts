@@ -1,0 +1,200 @@
+/**
+ * parseRequest: a request row typed in by a person becomes a MosaicJob, or an InvalidRequestError
+ * whose message says what to change.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { InvalidRequestError } from '../../shared/errors.js';
+import { parseRequest, type RequestFields } from '../../master/request-spec.js';
+
+const DEFAULT_TILE_SIZE = 1024;
+
+const ALL_BANDS = {
+  red: '/data/B04.tif',
+  nir: '/data/B08.tif',
+  green: '/data/B03.tif',
+  swir16: '/data/B11.tif',
+};
+
+function row(overrides: Partial<RequestFields> = {}): RequestFields {
+  return {
+    id: 'req-1',
+    source: 'sentinel2',
+    bands: ALL_BANDS,
+    indices: ['ndvi'],
+    reflectanceOffset: null,
+    tileSize: null,
+    ...overrides,
+  };
+}
+
+/** Asserts parseRequest rejects `fields` with an InvalidRequestError whose message matches every pattern. */
+function rejects(fields: RequestFields, ...patterns: RegExp[]): string {
+  let caught: unknown;
+  try {
+    parseRequest(fields, DEFAULT_TILE_SIZE);
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught instanceof InvalidRequestError, `expected an InvalidRequestError, got ${String(caught)}`);
+  for (const pattern of patterns) assert.match(caught.message, pattern);
+  return caught.message;
+}
+
+describe('parseRequest: valid rows', () => {
+  it('turns a row into a job with defaults', () => {
+    const job = parseRequest(row(), DEFAULT_TILE_SIZE);
+    assert.deepEqual(job, {
+      id: 'req-1',
+      source: 'sentinel2',
+      bands: [
+        { name: 'red', uri: '/data/B04.tif', band: 1 },
+        { name: 'nir', uri: '/data/B08.tif', band: 1 },
+      ],
+      indices: ['ndvi'],
+      reflectanceOffset: 0,
+      tileSize: DEFAULT_TILE_SIZE,
+    });
+  });
+
+  it('keeps only the bands the indices need, in band order (not the order given)', () => {
+    const ndsi = parseRequest(row({ indices: ['ndsi'] }), DEFAULT_TILE_SIZE);
+    assert.deepEqual(
+      ndsi.bands.map((b) => b.name),
+      ['green', 'swir16'],
+    );
+    const both = parseRequest(
+      row({
+        indices: ['ndsi', 'ndvi'],
+        bands: { swir16: 'd.tif', nir: 'b.tif', green: 'c.tif', red: 'a.tif' },
+      }),
+      DEFAULT_TILE_SIZE,
+    );
+    assert.deepEqual(
+      both.bands.map((b) => [b.name, b.uri]),
+      [
+        ['red', 'a.tif'],
+        ['nir', 'b.tif'],
+        ['green', 'c.tif'],
+        ['swir16', 'd.tif'],
+      ],
+    );
+    assert.deepEqual(both.indices, ['ndsi', 'ndvi']);
+  });
+
+  it('does not require bands no index uses', () => {
+    const job = parseRequest(row({ bands: { red: 'r.tif', nir: 'n.tif' } }), DEFAULT_TILE_SIZE);
+    assert.deepEqual(
+      job.bands.map((b) => b.name),
+      ['red', 'nir'],
+    );
+  });
+
+  it('parses #N band numbers and keeps URLs (query strings included) intact', () => {
+    const job = parseRequest(
+      row({ bands: { red: '/data/scene.tif#3', nir: 'https://example.com/scene.tif?sig=abc#4' } }),
+      DEFAULT_TILE_SIZE,
+    );
+    assert.deepEqual(job.bands, [
+      { name: 'red', uri: '/data/scene.tif', band: 3 },
+      { name: 'nir', uri: 'https://example.com/scene.tif?sig=abc', band: 4 },
+    ]);
+  });
+
+  it('normalises case and whitespace of source, indices and band names; drops duplicate indices', () => {
+    const job = parseRequest(
+      row({ source: ' Sentinel2 ', indices: [' NDVI ', 'ndvi', ''], bands: { ' Red ': 'r.tif', NIR: 'n.tif' } }),
+      DEFAULT_TILE_SIZE,
+    );
+    assert.equal(job.source, 'sentinel2');
+    assert.deepEqual(job.indices, ['ndvi']);
+    assert.deepEqual(
+      job.bands.map((b) => b.name),
+      ['red', 'nir'],
+    );
+  });
+
+  it('uses the master default tile size unless the row sets one', () => {
+    assert.equal(parseRequest(row(), 512).tileSize, 512);
+    assert.equal(parseRequest(row({ tileSize: 256 }), 512).tileSize, 256);
+    assert.equal(parseRequest(row({ tileSize: 16 }), 512).tileSize, 16);
+    assert.equal(parseRequest(row({ tileSize: 8192 }), 512).tileSize, 8192);
+  });
+
+  it('keeps a finite reflectance offset', () => {
+    assert.equal(parseRequest(row({ reflectanceOffset: -1000 }), DEFAULT_TILE_SIZE).reflectanceOffset, -1000);
+    assert.equal(parseRequest(row({ reflectanceOffset: 0.5 }), DEFAULT_TILE_SIZE).reflectanceOffset, 0.5);
+  });
+});
+
+describe('parseRequest: each bad input says what to change', () => {
+  it('unknown source: names it and lists the supported sources', () => {
+    rejects(row({ source: 'landsat9' }), /unknown source "landsat9"/, /sentinel2/);
+  });
+
+  for (const indices of [null, [], ['', '  ']] as const) {
+    it(`no indices (${JSON.stringify(indices)}): lists the indices to choose from`, () => {
+      rejects(row({ indices }), /no index requested/, /ndvi/, /ndsi/);
+    });
+  }
+
+  it('unknown index: names it and lists the known ones', () => {
+    rejects(row({ indices: ['ndvi', 'evi'] }), /unknown index "evi"/, /ndvi, ndsi/);
+  });
+
+  for (const [what, bands] of [
+    ['an array', [['red', 'r.tif']]],
+    ['a string', '{"red": "r.tif"}'],
+    ['null', null],
+    ['a number', 42],
+    ['missing (undefined)', undefined],
+  ] as const) {
+    it(`bands ${what}: asks for a JSON object from band name to file, with an example`, () => {
+      rejects(row({ bands }), /bands must be a JSON object/, /"red": /);
+    });
+  }
+
+  it('unknown band name: names it and lists the STAC names', () => {
+    rejects(row({ bands: { ...ALL_BANDS, b08: 'x.tif' } }), /unknown band "b08"/, /red, nir, green, swir16/);
+  });
+
+  it('missing band: names the index and the band, and says to add it', () => {
+    const message = rejects(row({ bands: { red: 'r.tif' } }), /ndvi/, /"nir"/, /add it to bands/);
+    assert.doesNotMatch(message, /ndsi/);
+    rejects(row({ indices: ['ndsi'], bands: { green: 'g.tif' } }), /ndsi needs band "swir16"/);
+  });
+
+  for (const value of [null, '']) {
+    it(`band given as ${JSON.stringify(value)} counts as missing`, () => {
+      rejects(row({ bands: { red: 'r.tif', nir: value } }), /ndvi needs band "nir"/);
+    });
+  }
+
+  for (const value of [7, true, { path: 'n.tif' }, ['n.tif']]) {
+    it(`band value ${JSON.stringify(value)} (not a string): says it must be a path or URL string`, () => {
+      rejects(row({ bands: { red: 'r.tif', nir: value } }), /band "nir" must be a file path or URL string/);
+    });
+  }
+
+  for (const reference of ['n.tif#', 'n.tif#0', 'n.tif#x', 'n.tif#1.5', 'n.tif#-2']) {
+    it(`bad # suffix ${JSON.stringify(reference)}: says # must be followed by a positive integer`, () => {
+      rejects(row({ bands: { red: 'r.tif', nir: reference } }), /is not a band number/, /positive integer/, /n\.tif#1/);
+    });
+  }
+
+  it('a band reference that is only "#N" has no path', () => {
+    rejects(row({ bands: { red: 'r.tif', nir: '#2' } }), /no path or URL before "#"/);
+  });
+
+  for (const tileSize of [0, 15, 8193, 100.5, -256, Number.NaN]) {
+    it(`tile_size ${tileSize}: gives the allowed range and the value`, () => {
+      rejects(row({ tileSize }), /tile_size must be a whole number of pixels from 16 to 8192/, new RegExp(`got ${tileSize}`));
+    });
+  }
+
+  for (const reflectanceOffset of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+    it(`reflectance offset ${reflectanceOffset}: asks for a finite number`, () => {
+      rejects(row({ reflectanceOffset }), /reflectance_offset must be a finite number/, /-1000/);
+    });
+  }
+});
