@@ -5,19 +5,11 @@
  */
 import { IncompatibleBandsError, InvalidRequestError } from '../../shared/errors.js';
 import type { BandInput, BandName } from '../../shared/types.js';
+import type { OutputGrid } from '../output/georeference.js';
 import { closeTiff, describeBand, fileKey, openTiff, type BandSource, type OpenedTiff, type TiffOpener } from './band-source.js';
 import type { ReferenceBlock } from './tile-plan.js';
 
-/** A north-up output grid: upper-left corner, positive pixel sizes, size in pixels, EPSG code. */
-export type OutputGrid = {
-  readonly originX: number;
-  readonly originY: number;
-  readonly pixelWidth: number;
-  readonly pixelHeight: number;
-  readonly width: number;
-  readonly height: number;
-  readonly epsg: number;
-};
+export type { OutputGrid } from '../output/georeference.js';
 
 export interface NamedBandSource {
   readonly name: BandName;

@@ -14,6 +14,7 @@ import sharp from 'sharp';
 import { packageRoot } from '../../shared/package-root.js';
 import { lastJsonLine, runCli } from '../support/cli.js';
 import { compareCodes, referenceCodes } from '../support/reference-index.js';
+import { hasGdal } from '../support/gdal.js';
 
 const sample = join(packageRoot(), 'samples', 'L7_ETMs.tif');
 // The sample's georeferencing, read independently with `gdalinfo samples/L7_ETMs.tif`.
@@ -30,14 +31,6 @@ interface Summary {
   workerTiles: Record<string, number>;
 }
 
-function hasGdal(): boolean {
-  try {
-    execFileSync('gdalinfo', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Pixels as stored: `channels` is the file's own count (sharp's raw output would expand grey to sRGB). */
 async function greyPixels(path: string): Promise<{ width: number; height: number; data: Uint8Array; channels: number }> {

@@ -16,6 +16,7 @@ import {
   worldFileText,
   type OutputGrid,
 } from '../../master/output/georeference.js';
+import { hasGdal } from '../support/gdal.js';
 
 const grid: OutputGrid = {
   originX: 499980,
@@ -32,14 +33,6 @@ function outerAuthority(wkt: string): string | undefined {
   return /AUTHORITY\["EPSG","(\d+)"\]\]$/.exec(wkt)?.[1];
 }
 
-function hasGdal(): boolean {
-  try {
-    execFileSync('gdalinfo', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('worldFileText', () => {
   it('writes six lines: sizes, no rotation, the CENTRE of the upper-left pixel', () => {

@@ -13,18 +13,8 @@ import {
   type BandSamples,
 } from '../../shared/raster/index-math.js';
 import type { SampleArray } from '../../shared/types.js';
+import { prng } from '../support/prng.js';
 
-/** Deterministic PRNG (mulberry32), so a failure reproduces. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const identity = (n: number): Int32Array => Int32Array.from({ length: n }, (_, i) => i);
 

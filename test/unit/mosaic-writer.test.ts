@@ -12,18 +12,9 @@ import { auxXmlText, crsWkt, type OutputGrid } from '../../master/output/georefe
 import { MosaicWriter } from '../../master/output/mosaic-writer.js';
 import { encodeCodesPng } from '../../shared/raster/index-math.js';
 import type { IndexName } from '../../shared/types.js';
+import { hasGdal } from '../support/gdal.js';
+import { prng } from '../support/prng.js';
 
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface TileSpec {
   readonly left: number;
@@ -87,14 +78,6 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-function hasGdal(): boolean {
-  try {
-    execFileSync('gdalinfo', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 let root = '';
 before(async () => {
