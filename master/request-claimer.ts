@@ -4,8 +4,8 @@
  * it at once; a polling interval covers databases without notifications (the embedded one) and
  * missed notifications.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError } from '../shared/errors.js';
+import { settleWithin } from '../shared/settle-within.js';
 import type { Logger } from '../shared/logger.js';
 import type { Database } from './db/database.js';
 import { REQUEST_INSERTED_CHANNEL, type MosaicRequestRow, type RequestStore } from './db/request-store.js';
@@ -61,8 +61,8 @@ export class RequestClaimer {
     this.#wake?.();
     if (!graceful) this.#abandon.abort();
     const loop = this.#loop ?? Promise.resolve();
-    const finished = await Promise.race([loop.then(() => true), sleep(timeoutMs, false)]);
-    if (!finished) {
+    const outcome = await settleWithin(loop, timeoutMs);
+    if (!outcome.settled) {
       this.#options.log.warn({ timeoutMs }, 'request still running at shutdown; releasing it');
       this.#abandon.abort();
       await loop;

@@ -7,6 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError } from '../shared/errors.js';
+import { settleWithin } from '../shared/settle-within.js';
 import type { Logger } from '../shared/logger.js';
 import type {
   GetTaskResponse__Output,
@@ -83,9 +84,8 @@ export class TileWorker {
     this.#stopController.abort();
     for (const call of this.#polls) call.cancel();
     if (graceful) {
-      const timer = sleep(timeoutMs, 'timeout' as const);
-      const outcome = await Promise.race([Promise.all(this.#loops).then(() => 'done' as const), timer]);
-      if (outcome === 'timeout') this.#options.log.warn({ timeoutMs }, 'tiles still in hand at shutdown; abandoning them');
+      const outcome = await settleWithin(Promise.all(this.#loops), timeoutMs);
+      if (!outcome.settled) this.#options.log.warn({ timeoutMs }, 'tiles still in hand at shutdown; abandoning them');
     }
     this.#options.client.close();
     this.#options.log.info({ ...this.#stats }, 'worker stopped');
