@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { verifyCrc32 } from '../shared/checksum.js';
 import { RequestError, describeError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import type { SubmitResultRequest__Output } from '../shared/proto/tile-service.js';
+import type { SourceWindow, SubmitResultRequest__Output } from '../shared/proto/tile-service.js';
 import type { IndexName, IndexStats, MosaicJob } from '../shared/types.js';
 import type { MosaicRequestRow, RequestStore } from './db/request-store.js';
 import type { TileDispatcher } from './dispatch/tile-dispatcher.js';
@@ -48,6 +48,8 @@ class RunTally {
   readonly workerTiles: Record<string, number> = {};
   readonly workerTimings = { decodeMs: 0, computeMs: 0, encodeMs: 0 };
   readMs = 0;
+  /** Bytes of source data shipped to workers (compressed blocks or decoded windows), first hand-outs. */
+  payloadBytes = 0;
   tilesDone = 0;
 
   addResult(result: SubmitResultRequest__Output): void {
@@ -173,7 +175,7 @@ export class RequestRunner implements RequestProcessor {
           grid: bandSet.grid,
           bounds: gridBounds(bandSet.grid),
           stats: Object.fromEntries(job.indices.map((index) => [index, summariseIndexStats(tally.stats.get(index) ?? emptyStats())])),
-          tiles: { total: tiles.length, byWorker: tally.workerTiles },
+          tiles: { total: tiles.length, byWorker: tally.workerTiles, payloadBytes: tally.payloadBytes },
           timings: { ...timings, mergeMs, totalMs: performance.now() - started },
           createdAt: new Date().toISOString(),
         });
@@ -237,6 +239,7 @@ export class RequestRunner implements RequestProcessor {
       const readStarted = performance.now();
       const payload = await readTile(bandSet, tile, failed.signal);
       tally.readMs += performance.now() - readStarted;
+      tally.payloadBytes += payloadSize(payload.sources);
       if (failed.signal.aborted) return;
       const outcome = await dispatcher.dispatch({
         requestId: job.id,
@@ -270,6 +273,15 @@ export class RequestRunner implements RequestProcessor {
     if (firstError !== undefined) throw firstError;
     reportProgress(true);
   }
+}
+
+function payloadSize(sources: readonly SourceWindow[]): number {
+  let bytes = 0;
+  for (const source of sources) {
+    bytes += source.decoded?.data?.length ?? 0;
+    for (const block of source.encoded?.blocks ?? []) bytes += block.data?.length ?? 0;
+  }
+  return bytes;
 }
 
 function emptyStats(): IndexStats {

@@ -27,7 +27,8 @@ export interface Manifest {
   readonly grid: OutputGrid;
   readonly bounds: GridBounds;
   readonly stats: Partial<Record<IndexName, ManifestIndexStats>>;
-  readonly tiles: { readonly total: number; readonly byWorker: Readonly<Record<string, number>> };
+  /** payloadBytes: source data shipped to workers (compressed blocks or decoded windows). */
+  readonly tiles: { readonly total: number; readonly byWorker: Readonly<Record<string, number>>; readonly payloadBytes: number };
   /** Durations in milliseconds, by phase name. */
   readonly timings: Readonly<Record<string, number>>;
   /** ISO 8601. */
