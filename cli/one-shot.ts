@@ -11,6 +11,7 @@ import { loadMasterConfig } from '../shared/config/master-config.js';
 import type { Env, LogLevel } from '../shared/config/env.js';
 import { createLogger } from '../shared/logger.js';
 import type { MosaicRequestRow, NewMosaicRequest } from '../master/db/request-store.js';
+import { loadDataLakeSettings } from '../master/output/datalake-config.js';
 import { startMaster } from '../master/start-master.js';
 import { watchRequest } from './request-watch.js';
 
@@ -63,7 +64,7 @@ export async function runOneShot(options: OneShotOptions): Promise<MosaicRequest
     logLevel,
   });
   const log = createLogger('tessera-run', logLevel);
-  const master = await startMaster(config, log);
+  const master = await startMaster(config, log, { dataLake: loadDataLakeSettings(options.env) });
   const workers = spawnWorkers(options.workers, `127.0.0.1:${master.grpcPort}`, logLevel, options.env);
   const allExited = new AbortController();
   let exited = 0;

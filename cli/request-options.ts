@@ -12,6 +12,27 @@ export interface RequestCliOptions {
   readonly index: string;
   readonly reflectanceOffset?: number;
   readonly tileSize?: number;
+  readonly url?: string;
+  readonly ul?: LatLng;
+  readonly lr?: LatLng;
+  readonly resolution?: number;
+}
+
+export interface LatLng {
+  readonly lat: number;
+  readonly lng: number;
+}
+
+/** "LAT,LNG" in WGS84 degrees; pass it as --ul=LAT,LNG so a negative number is not taken for an option. */
+export function parseLatLng(name: string) {
+  return (value: string): LatLng => {
+    const parts = value.split(',').map((part) => part.trim());
+    const [lat, lng] = parts.map(Number);
+    if (parts.length !== 2 || lat === undefined || lng === undefined || !Number.isFinite(lat) || !Number.isFinite(lng)) {
+      throw new InvalidArgumentError(`${name} must be LAT,LNG in degrees, e.g. ${name}=46.52,6.55 (use the = form for negative numbers)`);
+    }
+    return { lat, lng };
+  };
 }
 
 const collect = (value: string, previous: readonly string[]): string[] => [...previous, value];
@@ -43,7 +64,11 @@ export function addRequestOptions(command: Command): Command {
     )
     .option('--index <list>', 'indices to compute, comma-separated: ndvi, ndsi', 'ndvi')
     .option('--reflectance-offset <dn>', 'added to DNs before /10000 (Sentinel-2 baseline ≥ 04.00: -1000)', number('--reflectance-offset'))
-    .option('--tile-size <px>', 'tile size in pixels (default: the master\'s TILE_SIZE)', wholeNumber('--tile-size'));
+    .option('--tile-size <px>', 'tile size in pixels (default: the master\'s TILE_SIZE)', wholeNumber('--tile-size'))
+    .option('--url <url>', 'earthdaily: the mosaic URL (default: the master\'s EARTHDAILY_MOSAIC_URL)')
+    .option('--ul <lat,lng>', 'earthdaily: upper-left corner, WGS84 degrees (write --ul=LAT,LNG)', parseLatLng('--ul'))
+    .option('--lr <lat,lng>', 'earthdaily: lower-right corner, WGS84 degrees (write --lr=LAT,LNG)', parseLatLng('--lr'))
+    .option('--resolution <m>', 'earthdaily: output pixel size in metres', number('--resolution'));
 }
 
 /** A local relative path becomes absolute (the master may run elsewhere); URLs stay as they are. */
@@ -52,23 +77,54 @@ function absoluteReference(reference: string): string {
   return resolve(reference);
 }
 
+/** --band NAME=VALUE pairs, names lower-cased; blank names or values and repeats are errors. */
+function bandPairs(specs: readonly string[]): [string, string][] {
+  const seen = new Set<string>();
+  return specs.map((spec) => {
+    const at = spec.indexOf('=');
+    const name = at < 0 ? '' : spec.slice(0, at).trim().toLowerCase();
+    const value = at < 0 ? '' : spec.slice(at + 1).trim();
+    if (name === '' || value === '') throw new InvalidArgumentError(`--band ${spec}: expected NAME=PATH, e.g. red=B04.tif or nir=scene.tif#4`);
+    if (seen.has(name)) throw new InvalidArgumentError(`--band ${name} is given twice`);
+    seen.add(name);
+    return [name, value];
+  });
+}
+
+function indexList(index: string): string[] {
+  return index.split(',').map((name) => name.trim()).filter((name) => name !== '');
+}
+
+function earthdailyRequest(options: RequestCliOptions): NewMosaicRequest {
+  if (!options.ul || !options.lr) throw new InvalidArgumentError('--source earthdaily needs both corners: --ul=LAT,LNG --lr=LAT,LNG');
+  if (options.resolution === undefined) throw new InvalidArgumentError('--source earthdaily needs --resolution METRES, e.g. --resolution 10');
+  // For a mosaic, --band NAME=N overrides the band number of NAME in the layout (EARTHDAILY_BANDS).
+  const bands = Object.fromEntries(bandPairs(options.band));
+  return {
+    source: 'earthdaily',
+    bands,
+    indices: indexList(options.index),
+    url: options.url ?? null,
+    ulLat: options.ul.lat,
+    ulLng: options.ul.lng,
+    lrLat: options.lr.lat,
+    lrLng: options.lr.lng,
+    resolution: options.resolution,
+    reflectanceOffset: options.reflectanceOffset ?? 0,
+    tileSize: options.tileSize ?? null,
+  };
+}
+
 export function requestFromOptions(options: RequestCliOptions): NewMosaicRequest {
+  if (options.source.trim().toLowerCase() === 'earthdaily') return earthdailyRequest(options);
   if (options.band.length === 0) {
     throw new InvalidArgumentError('give at least one --band NAME=PATH, e.g. --band red=B04.tif --band nir=B08.tif');
   }
-  const bands: Record<string, string> = {};
-  for (const spec of options.band) {
-    const at = spec.indexOf('=');
-    const name = at < 0 ? '' : spec.slice(0, at).trim().toLowerCase();
-    const path = at < 0 ? '' : spec.slice(at + 1).trim();
-    if (name === '' || path === '') throw new InvalidArgumentError(`--band ${spec}: expected NAME=PATH, e.g. red=B04.tif or nir=scene.tif#4`);
-    if (bands[name] !== undefined) throw new InvalidArgumentError(`--band ${name} is given twice`);
-    bands[name] = absoluteReference(path);
-  }
+  const bands = Object.fromEntries(bandPairs(options.band).map(([name, path]) => [name, absoluteReference(path)]));
   return {
     source: options.source,
     bands,
-    indices: options.index.split(',').map((name) => name.trim()).filter((name) => name !== ''),
+    indices: indexList(options.index),
     reflectanceOffset: options.reflectanceOffset ?? 0,
     tileSize: options.tileSize ?? null,
   };

@@ -6,35 +6,55 @@
  * master.
  */
 import PQueue from 'p-queue';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { verifyCrc32 } from '../shared/checksum.js';
 import { RequestError, describeError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { SourceWindow, SubmitResultRequest__Output } from '../shared/proto/tile-service.js';
-import type { IndexName, IndexStats, MosaicJob } from '../shared/types.js';
+import type { BandInput, IndexName, IndexStats, MosaicJob } from '../shared/types.js';
+import { withoutQuery } from '../shared/urls.js';
 import type { MosaicRequestRow, RequestStore } from './db/request-store.js';
 import type { TileDispatcher } from './dispatch/tile-dispatcher.js';
 import { crsWkt, gridBounds } from './output/georeference.js';
 import { summariseIndexStats, writeManifest, type Manifest } from './output/manifest.js';
 import { MosaicWriter } from './output/mosaic-writer.js';
 import type { RequestProcessor } from './request-claimer.js';
-import { parseRequest } from './request-spec.js';
+import { parseRequest, type RequestDefaults } from './request-spec.js';
 import { openBandSet, referenceBlockFor, type BandSet } from './source/band-set.js';
+import { openEarthDailyBandSet } from './source/earthdaily-source.js';
 import { planTiles, type PlannedTile } from './source/tile-plan.js';
 import { readTile } from './source/tile-reader.js';
+
+/** Uploads a finished request's files somewhere else (Azure Data Lake); returns file name → URL. */
+export interface OutputUploader {
+  upload(requestId: string, files: readonly string[], options?: { signal?: AbortSignal }): Promise<Record<string, string>>;
+}
 
 export interface RequestRunnerOptions {
   readonly store: RequestStore;
   readonly dispatcher: TileDispatcher;
   readonly masterId: string;
   readonly outputDir: string;
-  readonly defaultTileSize: number;
+  /** What a request row may leave to the master (tile size, EarthDaily URL and band layout). */
+  readonly requestDefaults: RequestDefaults;
+  readonly maxBboxDeg: number;
+  readonly maxRequestPixels: number;
+  /** Absent: outputs stay on the volume only. */
+  readonly uploader?: OutputUploader | undefined;
   readonly maxInflightTiles: number;
   readonly heartbeatMs: number;
   /** A request claimed more often than this (its masters kept dying) fails instead of running again. */
   readonly maxAttempts: number;
   readonly log: Logger;
+}
+
+/** An opened input, with what the manifest says about it. */
+interface OpenedSource {
+  readonly bandSet: BandSet;
+  readonly inputs: readonly BandInput[];
+  readonly earthdaily?: Manifest['earthdaily'];
 }
 
 /** Thrown inside a run when the master is stopping; the request goes back to `pending`. */
@@ -143,8 +163,9 @@ export class RequestRunner implements RequestProcessor {
           `check the master logs, then run UPDATE mosaic_requests SET status = 'pending', attempts = 0 WHERE id = ${row.id} to retry`,
       );
     }
-    const job = parseRequest(row, this.#options.defaultTileSize);
-    const bandSet = await openBandSet(job.bands, { signal });
+    const job = parseRequest(row, this.#options.requestDefaults);
+    const source = await this.#openSource(job, signal);
+    const { bandSet } = source;
     try {
       const openedAt = performance.now();
       const tiles = planTiles(bandSet.grid, job.tileSize, referenceBlockFor(bandSet));
@@ -169,7 +190,9 @@ export class RequestRunner implements RequestProcessor {
         const manifest = (mergeMs: number): Manifest => ({
           requestId: row.id,
           source: job.source,
-          inputs: job.bands,
+          inputs: source.inputs,
+          ...(source.earthdaily ? { earthdaily: source.earthdaily } : {}),
+          fetched: bandSet.fetched(),
           indices: job.indices,
           crs: { epsg: bandSet.grid.epsg, wkt },
           grid: bandSet.grid,
@@ -183,12 +206,15 @@ export class RequestRunner implements RequestProcessor {
           beforePublish: (stagingDir) => writeManifest(join(stagingDir, 'manifest.json'), manifest(performance.now() - tilesAt)),
         });
         const mergeMs = performance.now() - tilesAt;
+        const upload = await this.#upload(row.id, finalDir, signal, log);
         const completed = await this.#options.store.complete(row.id, this.#options.masterId, {
           outputDir: finalDir,
           outputs: { ...outputs, manifest: join(finalDir, 'manifest.json') },
           workerTiles: tally.workerTiles,
-          timings: { ...timings, mergeMs, totalMs: performance.now() - started },
+          timings: { ...timings, mergeMs, uploadMs: upload.ms, totalMs: performance.now() - started },
           tilesDone: tally.tilesDone,
+          uploadUrls: upload.urls,
+          uploadError: upload.error,
         });
         if (!completed) log.warn('request was taken over by another master before it completed; outcome not recorded');
         else log.info({ tiles: tiles.length, ms: Math.round(performance.now() - started) }, 'request completed');
@@ -198,6 +224,49 @@ export class RequestRunner implements RequestProcessor {
       }
     } finally {
       await bandSet.close();
+    }
+  }
+
+  /** Opens the request's input: named band files, or a box of an EarthDaily mosaic. */
+  async #openSource(job: MosaicJob, signal: AbortSignal): Promise<OpenedSource> {
+    if (job.source === 'sentinel2') {
+      const bandSet = await openBandSet(job.bands, { signal });
+      return { bandSet, inputs: job.bands.map((band) => ({ ...band, uri: withoutQuery(band.uri) })) };
+    }
+    const bandSet = await openEarthDailyBandSet(
+      { url: job.url, bbox: job.bbox, resolution: job.resolution, bands: job.bands },
+      { maxBboxDeg: this.#options.maxBboxDeg, maxPixels: this.#options.maxRequestPixels, signal },
+    );
+    return {
+      bandSet,
+      inputs: job.bands.map((band) => ({ ...band, uri: bandSet.sourceUrl })),
+      earthdaily: {
+        box: job.bbox,
+        resolution: job.resolution,
+        sourceUrl: bandSet.sourceUrl,
+        overview: bandSet.overview,
+        outputGrid: `north-up, in the mosaic's own CRS (EPSG:${bandSet.grid.epsg}), ${job.resolution} m pixels`,
+      },
+    };
+  }
+
+  /**
+   * Uploads the published folder when an uploader is configured. A failure (after the uploader's
+   * own retries) is recorded, not thrown: the mosaic is safe on the volume either way.
+   */
+  async #upload(requestId: string, folder: string, signal: AbortSignal, log: Logger): Promise<{ urls: Record<string, string> | null; error: string | null; ms: number }> {
+    const { uploader } = this.#options;
+    if (!uploader) return { urls: null, error: null, ms: 0 };
+    const started = performance.now();
+    const files = (await readdir(folder)).sort().map((name) => join(folder, name));
+    try {
+      const urls = await uploader.upload(requestId, files, { signal });
+      log.info({ files: files.length }, 'outputs uploaded');
+      return { urls, error: null, ms: performance.now() - started };
+    } catch (error) {
+      const message = describeError(error);
+      log.error({ error: message }, 'upload failed; the outputs stay on the volume');
+      return { urls: null, error: message, ms: performance.now() - started };
     }
   }
 

@@ -2,6 +2,7 @@
  * Turns a mosaic_requests row (typed in by a person, so anything may be in it) into a validated
  * MosaicJob, or an InvalidRequestError whose message tells the user what to change.
  */
+import { parseBandLayout, type BandLayout } from '../shared/config/env.js';
 import { InvalidRequestError } from '../shared/errors.js';
 import {
   BAND_NAMES,
@@ -10,8 +11,11 @@ import {
   SOURCE_KINDS,
   type BandInput,
   type BandName,
+  type BoundingBox,
+  type EarthDailyJob,
   type IndexName,
   type MosaicJob,
+  type Sentinel2Job,
   type SourceKind,
 } from '../shared/types.js';
 import { parseBandReference } from './source/band-source.js';
@@ -24,6 +28,19 @@ export interface RequestFields {
   readonly indices: readonly string[] | null;
   readonly reflectanceOffset: number | null;
   readonly tileSize: number | null;
+  readonly url?: string | null;
+  readonly ulLat?: number | null;
+  readonly ulLng?: number | null;
+  readonly lrLat?: number | null;
+  readonly lrLng?: number | null;
+  readonly resolution?: number | null;
+}
+
+/** What a row may leave to the master's configuration. */
+export interface RequestDefaults {
+  readonly tileSize: number;
+  readonly earthdailyUrl?: string | undefined;
+  readonly earthdailyBands: BandLayout;
 }
 
 const MIN_TILE_SIZE = 16;
@@ -62,14 +79,11 @@ function parseBands(bands: unknown, indices: readonly IndexName[]): BandInput[] 
       throw new InvalidRequestError(`unknown band "${name}"; use the STAC common names ${BAND_NAMES.join(', ')}`);
     }
   }
-  const needed = new Set<BandName>(indices.flatMap((index) => INDEX_BANDS[index]));
   const result: BandInput[] = [];
-  for (const name of BAND_NAMES) {
-    if (!needed.has(name)) continue;
+  for (const name of neededBands(indices)) {
     const ref = given.get(name);
     if (ref === undefined || ref === null || ref === '') {
-      const users = indices.filter((index) => INDEX_BANDS[index].includes(name));
-      throw new InvalidRequestError(`${users.join(' and ')} needs band "${name}", which the request does not give; add it to bands`);
+      throw new InvalidRequestError(`${usersOf(name, indices)} needs band "${name}", which the request does not give; add it to bands`);
     }
     if (typeof ref !== 'string') throw new InvalidRequestError(`band "${name}" must be a file path or URL string`);
     result.push({ name, ...parseBandReference(ref) });
@@ -77,20 +91,97 @@ function parseBands(bands: unknown, indices: readonly IndexName[]): BandInput[] 
   return result;
 }
 
-export function parseRequest(fields: RequestFields, defaultTileSize: number): MosaicJob {
+/** The bands the requested indices need, in BAND_NAMES order. */
+function neededBands(indices: readonly IndexName[]): BandName[] {
+  const needed = new Set<BandName>(indices.flatMap((index) => INDEX_BANDS[index]));
+  return BAND_NAMES.filter((name) => needed.has(name));
+}
+
+function usersOf(name: BandName, indices: readonly IndexName[]): string {
+  return indices.filter((index) => INDEX_BANDS[index].includes(name)).join(' and ');
+}
+
+function parseCorner(value: number | null | undefined, column: string, limit: number): number {
+  if (value === null || value === undefined || !Number.isFinite(value)) {
+    throw new InvalidRequestError(`${column} is missing; an earthdaily request needs ul_lat, ul_lng, lr_lat and lr_lng in WGS84 degrees`);
+  }
+  if (Math.abs(value) > limit) throw new InvalidRequestError(`${column} = ${value} is not a valid ${limit === 90 ? 'latitude' : 'longitude'} (±${limit}°)`);
+  return value;
+}
+
+function parseBox(fields: RequestFields): BoundingBox {
+  const box = {
+    ulLat: parseCorner(fields.ulLat, 'ul_lat', 90),
+    ulLng: parseCorner(fields.ulLng, 'ul_lng', 180),
+    lrLat: parseCorner(fields.lrLat, 'lr_lat', 90),
+    lrLng: parseCorner(fields.lrLng, 'lr_lng', 180),
+  };
+  if (box.ulLat <= box.lrLat || box.ulLng >= box.lrLng) {
+    throw new InvalidRequestError(
+      `the corners are in the wrong order: the upper-left corner (${box.ulLat}, ${box.ulLng}) must be north-west of the ` +
+        `lower-right one (${box.lrLat}, ${box.lrLng}), i.e. ul_lat > lr_lat and ul_lng < lr_lng`,
+    );
+  }
+  return box;
+}
+
+/** An earthdaily row's bands column overrides band numbers of the layout, e.g. {"swir16": "5"}. */
+function layoutWith(defaults: BandLayout, bands: unknown): BandLayout {
+  if (bands === null || bands === undefined) return defaults;
+  if (typeof bands !== 'object' || Array.isArray(bands)) {
+    throw new InvalidRequestError('for earthdaily, bands maps band names to band numbers in the mosaic, e.g. {"swir16": 5}');
+  }
+  const entries = Object.entries(bands);
+  if (entries.length === 0) return defaults;
+  try {
+    return { ...defaults, ...parseBandLayout(entries.map(([name, band]) => `${name}=${String(band)}`).join(',')) };
+  } catch (error) {
+    throw new InvalidRequestError(`bands: ${error instanceof Error ? error.message : String(error)}; e.g. {"swir16": 5}`);
+  }
+}
+
+function describeLayout(layout: BandLayout): string {
+  return Object.entries(layout)
+    .map(([name, band]) => `${name}=${band}`)
+    .join(', ');
+}
+
+function parseEarthDaily(fields: RequestFields, base: Omit<EarthDailyJob, 'source' | 'url' | 'bbox' | 'resolution' | 'bands'>, defaults: RequestDefaults): EarthDailyJob {
+  const url = fields.url?.trim() || defaults.earthdailyUrl;
+  if (!url) throw new InvalidRequestError('no mosaic URL: set the url column of the request, or EARTHDAILY_MOSAIC_URL on the master');
+  if (!/^https?:\/\//i.test(url)) throw new InvalidRequestError('url must be an http(s) URL of a cloud-optimized GeoTIFF');
+  const bbox = parseBox(fields);
+  const resolution = fields.resolution;
+  if (resolution === null || resolution === undefined || !Number.isFinite(resolution) || resolution <= 0) {
+    throw new InvalidRequestError(`resolution must be a positive number of metres per pixel (got ${String(resolution)}), e.g. 10`);
+  }
+  const layout = layoutWith(defaults.earthdailyBands, fields.bands);
+  const bands = neededBands(base.indices).map((name) => {
+    const band = layout[name];
+    if (band === undefined) {
+      throw new InvalidRequestError(
+        `${usersOf(name, base.indices)} needs a ${name} band, but the mosaic's band layout (${describeLayout(layout)}) has none; ` +
+          `if the mosaic has one, name its number in the request's bands (e.g. {"${name}": 5}) or in EARTHDAILY_BANDS`,
+      );
+    }
+    return { name, band };
+  });
+  return { ...base, source: 'earthdaily', url, bbox, resolution, bands };
+}
+
+function parseSentinel2(fields: RequestFields, base: Omit<Sentinel2Job, 'source' | 'bands'>): Sentinel2Job {
+  return { ...base, source: 'sentinel2', bands: parseBands(fields.bands, base.indices) };
+}
+
+export function parseRequest(fields: RequestFields, defaults: RequestDefaults): MosaicJob {
+  const source = parseSource(fields.source);
   const indices = parseIndices(fields.indices);
   const reflectanceOffset = fields.reflectanceOffset ?? 0;
   if (!Number.isFinite(reflectanceOffset)) throw new InvalidRequestError('reflectance_offset must be a finite number (e.g. 0 or -1000)');
-  const tileSize = fields.tileSize ?? defaultTileSize;
+  const tileSize = fields.tileSize ?? defaults.tileSize;
   if (!Number.isInteger(tileSize) || tileSize < MIN_TILE_SIZE || tileSize > MAX_TILE_SIZE) {
     throw new InvalidRequestError(`tile_size must be a whole number of pixels from ${MIN_TILE_SIZE} to ${MAX_TILE_SIZE} (got ${tileSize})`);
   }
-  return {
-    id: fields.id,
-    source: parseSource(fields.source),
-    bands: parseBands(fields.bands, indices),
-    indices,
-    reflectanceOffset,
-    tileSize,
-  };
+  const base = { id: fields.id, indices, reflectanceOffset, tileSize };
+  return source === 'earthdaily' ? parseEarthDaily(fields, base, defaults) : parseSentinel2(fields, base);
 }

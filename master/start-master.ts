@@ -13,6 +13,8 @@ import { RequestStore } from './db/request-store.js';
 import { TileDispatcher } from './dispatch/tile-dispatcher.js';
 import { startTileServer } from './dispatch/tile-server.js';
 import { RequestClaimer } from './request-claimer.js';
+import { describeDataLakeTarget, type DataLakeSettings } from './output/datalake-config.js';
+import { DataLakeUploader } from './output/datalake-uploader.js';
 import { RequestRunner } from './request-runner.js';
 
 export interface RunningMaster {
@@ -46,7 +48,12 @@ async function openDatabase(
   return { db, url: embedded.url, embedded: true, closeServer: () => embedded.stop() };
 }
 
-export async function startMaster(config: MasterConfig, log: Logger): Promise<RunningMaster> {
+export interface MasterExtras {
+  /** Azure Data Lake settings (loadDataLakeSettings); absent: outputs stay on the volume only. */
+  readonly dataLake?: DataLakeSettings | undefined;
+}
+
+export async function startMaster(config: MasterConfig, log: Logger, extras: MasterExtras = {}): Promise<RunningMaster> {
   const database = await openDatabase(config, log);
   const { db } = database;
   try {
@@ -69,12 +76,23 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
     maxMessageBytes: config.maxMessageBytes,
     log: log.child({ scope: 'tile-server' }),
   });
+  const uploader = extras.dataLake
+    ? new DataLakeUploader({ settings: extras.dataLake, log: log.child({ scope: 'datalake' }) })
+    : undefined;
+  log.info({ uploads: extras.dataLake ? describeDataLakeTarget(extras.dataLake) : 'off' }, 'output uploads');
   const runner = new RequestRunner({
+    uploader,
     store,
     dispatcher,
     masterId: config.masterId,
     outputDir: resolve(config.outputDir),
-    defaultTileSize: config.tileSize,
+    requestDefaults: {
+      tileSize: config.tileSize,
+      earthdailyUrl: config.earthdailyMosaicUrl,
+      earthdailyBands: config.earthdailyBands,
+    },
+    maxBboxDeg: config.maxBboxDeg,
+    maxRequestPixels: config.maxRequestPixels,
     maxInflightTiles: config.maxInflightTiles,
     heartbeatMs: Math.max(250, Math.floor(config.requestStaleMs / 4)),
     maxAttempts: config.requestMaxAttempts,

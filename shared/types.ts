@@ -19,7 +19,7 @@ export const INDEX_BANDS: Readonly<Record<IndexName, readonly [BandName, BandNam
   ndsi: ['green', 'swir16'],
 };
 
-export const SOURCE_KINDS = ['sentinel2'] as const;
+export const SOURCE_KINDS = ['sentinel2', 'earthdaily'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 
 export const REQUEST_STATUSES = ['pending', 'running', 'completed', 'failed'] as const;
@@ -32,16 +32,43 @@ export interface BandInput {
   readonly band: number;
 }
 
-/** A validated Sentinel-2 mosaic request, as the master processes it. */
-export interface MosaicJob {
+/** What every validated request has, whatever its source. */
+interface JobBase {
   readonly id: string;
-  readonly source: SourceKind;
-  readonly bands: readonly BandInput[];
   readonly indices: readonly IndexName[];
   readonly reflectanceOffset: number;
   /** Requested tile size in output pixels (before alignment to source blocks). */
   readonly tileSize: number;
 }
+
+/** A Sentinel-2 scene: one GeoTIFF (or band of one) per named band. */
+export interface Sentinel2Job extends JobBase {
+  readonly source: 'sentinel2';
+  readonly bands: readonly BandInput[];
+}
+
+/** A box of WGS84 degrees given by its upper-left and lower-right corners. */
+export interface BoundingBox {
+  readonly ulLat: number;
+  readonly ulLng: number;
+  readonly lrLat: number;
+  readonly lrLng: number;
+}
+
+/** A box cut out of an EarthDaily mosaic (one multi-band cloud-optimized GeoTIFF). */
+export interface EarthDailyJob extends JobBase {
+  readonly source: 'earthdaily';
+  /** The mosaic; may be a signed URL. Never shown with its query string. */
+  readonly url: string;
+  readonly bbox: BoundingBox;
+  /** Output pixel size in metres. */
+  readonly resolution: number;
+  /** The bands the indices need, with their 1-based band numbers in the mosaic. */
+  readonly bands: readonly { readonly name: BandName; readonly band: number }[];
+}
+
+/** A validated request, as the master processes it. */
+export type MosaicJob = Sentinel2Job | EarthDailyJob;
 
 /** Sample types a GeoTIFF band may have, as named on the wire. */
 export const SAMPLE_TYPES = ['uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'float32', 'float64'] as const;

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { loadMasterConfig } from '../../shared/config/master-config.js';
 import { createLogger } from '../../shared/logger.js';
+import { loadDataLakeSettings } from '../../master/output/datalake-config.js';
 import { startMaster } from '../../master/start-master.js';
 import { stopOnSignals } from '../shutdown.js';
 
@@ -17,7 +18,7 @@ export function masterCommand(program: Command): void {
         ...(options.outputDir ? { outputDir: options.outputDir } : {}),
       });
       const log = createLogger('tessera-master', config.logLevel);
-      const master = await startMaster(config, log);
+      const master = await startMaster(config, log, { dataLake: loadDataLakeSettings(process.env) });
       if (master.embedded) {
         process.stderr.write(`tessera master: embedded PostgreSQL at ${master.databaseUrl} (psql and tessera submit connect there)\n`);
       }

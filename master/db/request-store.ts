@@ -19,6 +19,17 @@ export interface MosaicRequestRow {
   indices: string[];
   reflectanceOffset: number;
   tileSize: number | null;
+  /** earthdaily: the mosaic URL (null: EARTHDAILY_MOSAIC_URL) and the box, WGS84 degrees. */
+  url: string | null;
+  ulLat: number | null;
+  ulLng: number | null;
+  lrLat: number | null;
+  lrLng: number | null;
+  /** earthdaily: output pixel size in metres. */
+  resolution: number | null;
+  /** Uploaded output URLs by file name, when an upload is configured. */
+  uploadUrls: Record<string, string> | null;
+  uploadError: string | null;
   status: RequestStatus;
   tilesDone: number;
   tilesTotal: number | null;
@@ -38,7 +49,13 @@ export interface MosaicRequestRow {
 
 export interface NewMosaicRequest {
   source?: string;
-  bands: Record<string, string>;
+  bands?: Record<string, string>;
+  url?: string | null;
+  ulLat?: number | null;
+  ulLng?: number | null;
+  lrLat?: number | null;
+  lrLng?: number | null;
+  resolution?: number | null;
   indices: string[];
   reflectanceOffset?: number;
   tileSize?: number | null;
@@ -50,6 +67,8 @@ export interface RequestResult {
   workerTiles: Record<string, number>;
   timings: Record<string, number>;
   tilesDone: number;
+  uploadUrls?: Record<string, string> | null;
+  uploadError?: string | null;
 }
 
 /** The columns of a MosaicRequestRow, named as its fields. */
@@ -60,6 +79,14 @@ const ROW = `
   indices            AS "indices",
   reflectance_offset AS "reflectanceOffset",
   tile_size          AS "tileSize",
+  url                AS "url",
+  ul_lat             AS "ulLat",
+  ul_lng             AS "ulLng",
+  lr_lat             AS "lrLat",
+  lr_lng             AS "lrLng",
+  resolution         AS "resolution",
+  upload_urls        AS "uploadUrls",
+  upload_error       AS "uploadError",
   status             AS "status",
   tiles_done         AS "tilesDone",
   tiles_total        AS "tilesTotal",
@@ -121,6 +148,8 @@ const COMPLETE_SQL = `
          worker_tiles = $5::jsonb,
          timings      = $6::jsonb,
          tiles_done   = $7,
+         upload_urls  = $8::jsonb,
+         upload_error = $9,
          error        = NULL,
          finished_at  = now()
    WHERE ${FENCE}`;
@@ -154,11 +183,17 @@ export class RequestStore {
   async insert(req: NewMosaicRequest): Promise<string> {
     // Column → value; options left undefined are left out so that the column default applies.
     const given: Record<string, unknown> = {
-      bands: JSON.stringify(req.bands),
+      bands: req.bands === undefined ? undefined : JSON.stringify(req.bands),
       indices: req.indices,
       source: req.source,
       reflectance_offset: req.reflectanceOffset,
       tile_size: req.tileSize,
+      url: req.url,
+      ul_lat: req.ulLat,
+      ul_lng: req.ulLng,
+      lr_lat: req.lrLat,
+      lr_lng: req.lrLng,
+      resolution: req.resolution,
     };
     const columns = Object.keys(given).filter((column) => given[column] !== undefined);
     const values = columns.map((column) => given[column]);
@@ -203,6 +238,8 @@ export class RequestStore {
       JSON.stringify(result.workerTiles),
       JSON.stringify(result.timings),
       result.tilesDone,
+      result.uploadUrls ? JSON.stringify(result.uploadUrls) : null,
+      result.uploadError ?? null,
     );
   }
 

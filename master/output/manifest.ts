@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-import type { BandInput, IndexName, IndexStats, SourceKind } from '../../shared/types.js';
+import type { BandInput, BoundingBox, IndexName, IndexStats, SourceKind } from '../../shared/types.js';
 import type { GridBounds, OutputGrid } from './georeference.js';
 
 /** Summary of one index over the whole mosaic; min/mean/max are null when no pixel is valid. */
@@ -21,7 +21,21 @@ export interface ManifestIndexStats {
 export interface Manifest {
   readonly requestId: string;
   readonly source: SourceKind;
+  /** The bands read: file or URL (never with its query string) and band number. */
   readonly inputs: readonly BandInput[];
+  /** earthdaily requests: the box asked for and how it was read. */
+  readonly earthdaily?: {
+    readonly box: BoundingBox;
+    readonly resolution: number;
+    /** The mosaic URL without its query string (a signature is a secret). */
+    readonly sourceUrl: string;
+    /** 0: full resolution; n: the n-th internal overview, the coarsest as fine as the resolution asked for. */
+    readonly overview: number;
+    /** Which grid the outputs are on. */
+    readonly outputGrid: string;
+  };
+  /** What reading remote inputs cost (0 for local files). */
+  readonly fetched: { readonly requests: number; readonly bytes: number };
   readonly indices: readonly IndexName[];
   readonly crs: { readonly epsg: number; readonly wkt: string };
   readonly grid: OutputGrid;

@@ -1,12 +1,26 @@
 /**
  * Opens and validates the named bands of one request: every band in one CRS, all overlapping,
  * and derives the output grid (the finest band's grid, cut to the bands' common extent). Each
- * file is opened once and shared by the bands read from it.
+ * file is opened once and shared by the bands read from it; the set reports what its http reads
+ * fetched. Also says when tiles can be aligned on the reference band's blocks.
  */
 import { IncompatibleBandsError, InvalidRequestError } from '../../shared/errors.js';
 import type { BandInput, BandName } from '../../shared/types.js';
+import { withoutQuery } from '../../shared/urls.js';
 import type { OutputGrid } from '../output/georeference.js';
-import { closeTiff, describeBand, fileKey, openTiff, type BandSource, type OpenedTiff, type TiffOpener } from './band-source.js';
+import {
+  closeTiff,
+  describeBand,
+  fileKey,
+  openTiff,
+  sumFetched,
+  type BandSource,
+  type FetchCounts,
+  type GeoTransform,
+  type OpenedTiff,
+  type RetryPolicy,
+  type TiffOpener,
+} from './band-source.js';
 import type { ReferenceBlock } from './tile-plan.js';
 
 export type { OutputGrid } from '../output/georeference.js';
@@ -22,8 +36,13 @@ export interface BandSet {
   readonly grid: OutputGrid;
   /** The finest band, whose grid the output grid is. */
   readonly reference: NamedBandSource;
-  /** Column and row of the output grid's upper-left pixel in the reference band. */
+  /**
+   * Column and row of the output grid's upper-left pixel in the reference band (rounded down when
+   * the grid is resampled and its corner falls inside a reference pixel).
+   */
   readonly referenceOffset: { readonly column: number; readonly row: number };
+  /** HTTP requests sent and bytes received so far reading the set's files (0/0 for local files). */
+  fetched(): FetchCounts;
   /** Closes every file the set opened. */
   close(): Promise<void>;
 }
@@ -31,6 +50,8 @@ export interface BandSet {
 export interface BandSetOptions {
   readonly open?: TiffOpener;
   readonly signal?: AbortSignal;
+  /** Retries of remote reads (default DEFAULT_RETRY). */
+  readonly retry?: RetryPolicy;
 }
 
 /** Opens every band of `inputs` (files once each), validates them together and plans the grid. */
@@ -52,7 +73,7 @@ export async function openBandSet(inputs: readonly BandInput[], options: BandSet
   }
   const opened = await Promise.allSettled(
     [...byFile.values()].map(({ uri, names }) =>
-      openTiff(uri, { open: options.open, signal: options.signal, what: `${names.join(', ')}` }),
+      openTiff(uri, { open: options.open, signal: options.signal, retry: options.retry, what: `${names.join(', ')}` }),
     ),
   );
   const files = new Map<string, OpenedTiff>();
@@ -82,7 +103,7 @@ export async function openBandSet(inputs: readonly BandInput[], options: BandSet
       }),
     );
     const { grid, reference, referenceOffset } = computeOutputGrid(bands);
-    return { bands, grid, reference, referenceOffset, close: closeAll };
+    return { bands, grid, reference, referenceOffset, fetched: () => sumFetched([...files.values()].map((f) => f.meter)), close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;
@@ -102,7 +123,7 @@ export function computeOutputGrid(bands: readonly NamedBandSource[]): {
 } {
   const first = bands[0];
   if (!first) throw new InvalidRequestError('no bands given');
-  const crsOf = (b: NamedBandSource): string => `${b.name} EPSG:${b.source.epsg} (${b.source.file.uri})`;
+  const crsOf = (b: NamedBandSource): string => `${b.name} EPSG:${b.source.epsg} (${withoutQuery(b.source.file.uri)})`;
   if (bands.some((b) => b.source.epsg !== first.source.epsg)) {
     throw new IncompatibleBandsError(
       `the bands are in different CRSs: ${bands.map(crsOf).join(', ')}; reproject them to one CRS first`,
@@ -115,7 +136,7 @@ export function computeOutputGrid(bands: readonly NamedBandSource[]): {
   const top = Math.min(...extents.map((e) => e.top));
   const bottom = Math.max(...extents.map((e) => e.bottom));
   const describeExtents = (): string =>
-    extents.map((e) => `${e.band.name} [${e.left}, ${e.bottom}, ${e.right}, ${e.top}] (${e.band.source.file.uri})`).join(', ');
+    extents.map((e) => `${e.band.name} [${e.left}, ${e.bottom}, ${e.right}, ${e.top}] (${withoutQuery(e.band.source.file.uri)})`).join(', ');
   if (!(left < right) || !(bottom < top)) {
     throw new IncompatibleBandsError(`the bands do not overlap: ${describeExtents()} (extents as [minX, minY, maxX, maxY])`);
   }
@@ -150,11 +171,27 @@ export function computeOutputGrid(bands: readonly NamedBandSource[]): {
   };
 }
 
-/** What planTiles needs to align tiles on the reference band's blocks (undefined when striped). */
-export function referenceBlockFor(bandSet: Pick<BandSet, 'reference' | 'referenceOffset'>): ReferenceBlock | undefined {
-  const { layout } = bandSet.reference.source;
+/**
+ * What planTiles needs to align tiles on the reference band's blocks: undefined when the band is
+ * striped, or (given the grid) when output pixels are not the reference band's pixels — another
+ * pixel size (resampled) or a corner off the band's pixel lattice — so blocks cannot line up.
+ */
+export function referenceBlockFor(
+  bandSet: Pick<BandSet, 'reference' | 'referenceOffset'> & { readonly grid?: BandSet['grid'] },
+): ReferenceBlock | undefined {
+  const { layout, transform } = bandSet.reference.source;
   if (!layout.tiled) return undefined;
+  if (bandSet.grid && !onPixelLattice(bandSet.grid, transform, bandSet.referenceOffset)) return undefined;
   return { width: layout.blockWidth, height: layout.blockHeight, offsetX: bandSet.referenceOffset.column, offsetY: bandSet.referenceOffset.row };
+}
+
+/** Whether the grid's pixels are the band's pixels, its corner at pixel (offset.column, offset.row). */
+function onPixelLattice(grid: BandSet['grid'], t: GeoTransform, offset: BandSet['referenceOffset']): boolean {
+  const close = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b));
+  if (!close(grid.pixelWidth, t.pixelWidth) || !close(grid.pixelHeight, t.pixelHeight)) return false;
+  const column = (grid.originX - t.originX) / t.pixelWidth;
+  const row = (t.originY - grid.originY) / t.pixelHeight;
+  return Math.abs(column - offset.column) < 1e-6 && Math.abs(row - offset.row) < 1e-6;
 }
 
 function extentOf(source: BandSource): { left: number; right: number; top: number; bottom: number } {

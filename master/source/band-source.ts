@@ -2,14 +2,19 @@
  * Opens one band of a GeoTIFF and describes it: parses a band reference (`path-or-url[#N]`),
  * opens the file (local path or http(s) URL) with geotiff, and reads from its full-resolution
  * image (image 0) the size, geotransform, EPSG code, nodata, sample type and block layout that
- * the rest of the master plans and reads tiles with.
+ * the rest of the master plans and reads tiles with. Remote files are read with HTTP range
+ * requests that are counted per file, retried on network errors and HTTP 5xx/429, and whose
+ * failures say what the server answered without showing the URL's query (a signature).
  */
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { BaseClient, BaseResponse, fromCustomClient, fromFile, type GeoTIFF, type GeoTIFFImage } from 'geotiff';
+import { BlockCache } from './block-cache.js';
 import { InvalidRequestError, SourceReadError } from '../../shared/errors.js';
 import type { SampleType } from '../../shared/types.js';
+import { withoutQuery } from '../../shared/urls.js';
 
 /** A parsed band reference: where the GeoTIFF is and which band (1-based) of it to use. */
 export interface BandReference {
@@ -39,6 +44,66 @@ export interface OpenedTiff {
   readonly key: string;
   readonly tiff: GeoTIFF;
   readonly image: GeoTIFFImage;
+  /** What reading the file has fetched over http so far (absent or 0/0 for local files). */
+  readonly meter?: FetchMeter;
+  /** Recently read compressed blocks, shared by the tiles of a request (absent: no cache). */
+  readonly blocks?: BlockCache;
+}
+
+/** HTTP requests sent and response body bytes received. */
+export interface FetchCounts {
+  readonly requests: number;
+  readonly bytes: number;
+}
+
+/** Counts the HTTP requests one file's reads send and the body bytes they receive. */
+export class FetchMeter {
+  #requests = 0;
+  #bytes = 0;
+
+  countRequest(): void {
+    this.#requests += 1;
+  }
+
+  countBytes(bytes: number): void {
+    this.#bytes += bytes;
+  }
+
+  counts(): FetchCounts {
+    return { requests: this.#requests, bytes: this.#bytes };
+  }
+}
+
+/** Sums the counts of several meters (each counted once). */
+export function sumFetched(meters: Iterable<FetchMeter | undefined>): FetchCounts {
+  let requests = 0;
+  let bytes = 0;
+  for (const meter of new Set(meters)) {
+    if (!meter) continue;
+    const counts = meter.counts();
+    requests += counts.requests;
+    bytes += counts.bytes;
+  }
+  return { requests, bytes };
+}
+
+/**
+ * How remote reads are retried: network errors and HTTP 5xx/429 up to `retries` more times, waiting
+ * `initialDelayMs`, then twice as long each time up to `maxDelayMs`. Other 4xx answers fail at once.
+ */
+export interface RetryPolicy {
+  readonly retries: number;
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = Object.freeze({ retries: 3, initialDelayMs: 200, maxDelayMs: 2_000 });
+
+/** Options for reading over http: a meter to count with, the retry policy, and fetch itself. */
+export interface HttpReadOptions {
+  readonly meter?: FetchMeter;
+  readonly retry?: RetryPolicy;
+  readonly fetch?: typeof fetch;
 }
 
 /** One band of a GeoTIFF, described. */
@@ -67,56 +132,126 @@ export interface BandSource {
   readonly littleEndian: boolean;
 }
 
-/** Opens a GeoTIFF by local path or URL; injectable so tests and callers can count or fake opens. */
-export type TiffOpener = (uri: string, signal?: AbortSignal) => Promise<GeoTIFF>;
+/**
+ * Opens a GeoTIFF by local path or URL; injectable so tests and callers can count or fake opens.
+ * `http` carries the meter and retry policy for remote files (an opener may ignore it).
+ */
+export type TiffOpener = (uri: string, signal?: AbortSignal, http?: HttpReadOptions) => Promise<GeoTIFF>;
 
 const URL_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 
-/** geotiff's FetchResponse, which the package does not export. */
-class FetchedResponse extends BaseResponse {
-  constructor(private readonly response: Response) {
+/** An HTTP answer that retrying will not change (4xx other than 429, a server ignoring Range). */
+class PermanentHttpError extends Error {}
+
+/** A response whose body has been read already (so a failure while reading it could be retried). */
+class BufferedResponse extends BaseResponse {
+  constructor(
+    private readonly statusCode: number,
+    private readonly headers: Headers,
+    private readonly data: ArrayBuffer,
+  ) {
     super();
   }
   override get status(): number {
-    return this.response.status;
+    return this.statusCode;
   }
   override getHeader(name: string): string | undefined {
-    return this.response.headers.get(name) ?? undefined;
+    return this.headers.get(name) ?? undefined;
   }
   override async getData(): Promise<ArrayBuffer> {
-    return this.response.arrayBuffer();
+    return this.data;
   }
 }
 
 /**
- * fetch for geotiff that turns an HTTP error status into a message saying what happened (geotiff
- * itself only says "Error fetching data.").
+ * fetch for geotiff: counts requests and bytes, retries network errors and HTTP 5xx/429 with
+ * backoff, and turns an HTTP error status into a message saying what happened (geotiff itself only
+ * says "Error fetching data."). Messages show the URL without its query.
  */
 class CheckedFetchClient extends BaseClient {
+  constructor(
+    url: string,
+    private readonly options: HttpReadOptions,
+  ) {
+    super(url);
+  }
+
   override async request(options: { headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<BaseResponse> {
-    const response = await fetch(this.url, { headers: options.headers, signal: options.signal });
-    if (!response.ok) {
-      await response.body?.cancel().catch(() => {});
-      const { status } = response;
-      throw new Error(
-        status === 404 || status === 410
-          ? `not found (HTTP ${status}): check the URL`
-          : status === 401 || status === 403
-            ? `access denied (HTTP ${status}): check the URL's credentials or signature (it may have expired)`
-            : `the server answered HTTP ${status}${response.statusText ? ` ${response.statusText}` : ''}`,
-      );
+    const { signal, headers } = options;
+    const retry = this.options.retry ?? DEFAULT_RETRY;
+    const fetchImpl = this.options.fetch ?? fetch;
+    const ranged = Object.keys(headers ?? {}).some((name) => name.toLowerCase() === 'range');
+    for (let attempt = 0; ; attempt++) {
+      signal?.throwIfAborted();
+      let failure: string;
+      try {
+        this.options.meter?.countRequest();
+        const response = await fetchImpl(this.url, { headers, signal });
+        if (response.ok && !(ranged && response.status === 200)) {
+          const data = await response.arrayBuffer();
+          this.options.meter?.countBytes(data.byteLength);
+          return new BufferedResponse(response.status, response.headers, data);
+        }
+        await response.body?.cancel().catch(() => {});
+        const { status } = response;
+        const statusText = response.statusText ? ` ${response.statusText}` : '';
+        if (status === 200) {
+          throw new PermanentHttpError('the server ignores HTTP Range requests (it answered a range request with the whole file); tessera reads remote GeoTIFFs in ranges only');
+        }
+        if (status === 404 || status === 410) throw new PermanentHttpError(`not found (HTTP ${status}${statusText}): check the URL`);
+        if (status === 401 || status === 403) {
+          throw new PermanentHttpError(
+            `the server refused the URL (HTTP ${status}${statusText}): access denied — a signed URL's signature may have expired ` +
+              'or be wrong, or the URL needs credentials; request a new URL',
+          );
+        }
+        if (status !== 429 && status < 500) throw new PermanentHttpError(`the server answered HTTP ${status}${statusText}`);
+        failure = `the server answered HTTP ${status}${statusText}`;
+      } catch (error) {
+        if (error instanceof PermanentHttpError || signal?.aborted) throw error;
+        failure = `network error: ${this.#networkMessage(error)}`;
+      }
+      if (attempt >= retry.retries) {
+        throw new Error(`${failure} (gave up after ${attempt + 1} attempt${attempt === 0 ? '' : 's'})`);
+      }
+      await sleep(Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** attempt), undefined, { signal });
     }
-    return new FetchedResponse(response);
+  }
+
+  /** "fetch failed (connect ECONNREFUSED …)", without the URL's query. */
+  #networkMessage(error: unknown): string {
+    const parts: string[] = [];
+    let current: unknown = error;
+    for (let depth = 0; current instanceof Error && depth < 4; depth++) {
+      if (!parts.includes(current.message)) parts.push(current.message);
+      current = current.cause;
+    }
+    const text = parts.length === 0 ? String(error) : parts.length === 1 ? parts[0]! : `${parts[0]} (${parts.slice(1).join(': ')})`;
+    return redactQuery(text.split(this.url).join(withoutQuery(this.url)));
   }
 }
 
+/** Hides query values of any URL left in a text. */
+function redactQuery(text: string): string {
+  return text.replace(/\b(https?:\/\/[^\s?#"'<>]*)\?[^\s#"'<>]*/gi, '$1?…');
+}
+
 /**
- * Opens local paths (and file:// URLs) with fromFile, http(s) URLs with fromUrl. Local files are
- * checked for a TIFF header first: fromFile keeps its file descriptor open when the header is bad.
+ * An opener whose http(s) reads use `http` (meter, retries) unless the caller of the opener passes
+ * its own; local paths and file:// URLs open as with openGeoTiff.
  */
-export const openGeoTiff: TiffOpener = async (uri, signal) => {
+export function httpTiffOpener(http: HttpReadOptions): TiffOpener {
+  return (uri, signal, override) => openGeoTiff(uri, signal, { ...http, ...override });
+}
+
+/**
+ * Opens local paths (and file:// URLs) with fromFile, http(s) URLs through CheckedFetchClient
+ * (range requests, counted with `http.meter`, retried per `http.retry`). Local files are checked
+ * for a TIFF header first: fromFile keeps its file descriptor open when the header is bad.
+ */
+export const openGeoTiff: TiffOpener = async (uri, signal, http = {}) => {
   const scheme = URL_SCHEME.test(uri) ? uri.slice(0, uri.indexOf(':')).toLowerCase() : null;
-  if (scheme === 'http' || scheme === 'https') return fromCustomClient(new CheckedFetchClient(uri), {}, signal);
+  if (scheme === 'http' || scheme === 'https') return fromCustomClient(new CheckedFetchClient(uri, http), {}, signal);
   const path = scheme === 'file' ? fileURLToPath(uri) : uri;
   await checkTiffHeader(path);
   return fromFile(path, signal);
@@ -165,25 +300,33 @@ export function fileKey(uri: string): string {
   return resolve(uri);
 }
 
-/** Opens a file and its image 0. Failures are SourceReadError naming the file (and `what` uses it). */
-export async function openTiff(uri: string, options: { open?: TiffOpener; signal?: AbortSignal; what?: string } = {}): Promise<OpenedTiff> {
+/**
+ * Opens a file and its image 0. Failures are SourceReadError naming the file without its query
+ * (and `what` uses it). The file's http traffic is counted in the returned `meter`.
+ */
+export async function openTiff(
+  uri: string,
+  options: { open?: TiffOpener; signal?: AbortSignal; what?: string; retry?: RetryPolicy; blockCacheBytes?: number } = {},
+): Promise<OpenedTiff> {
   const open = options.open ?? openGeoTiff;
   const prefix = options.what ? `${options.what}: ` : '';
+  const shown = withoutQuery(uri);
   if (URL_SCHEME.test(uri) && !/^(https?|file):\/\//i.test(uri)) {
-    throw new InvalidRequestError(`${prefix}cannot open "${uri}": only local paths and http(s) URLs are supported`);
+    throw new InvalidRequestError(`${prefix}cannot open "${shown}": only local paths and http(s) URLs are supported`);
   }
+  const meter = new FetchMeter();
   let tiff: GeoTIFF;
   try {
-    tiff = await open(uri, options.signal);
+    tiff = await open(uri, options.signal, { meter, ...(options.retry ? { retry: options.retry } : {}) });
   } catch (error) {
-    throw new SourceReadError(`${prefix}cannot open "${uri}" as a GeoTIFF: ${messageOf(error)}`, { cause: error });
+    throw new SourceReadError(`${prefix}cannot open "${shown}" as a GeoTIFF: ${messageOf(error)}`, { cause: error });
   }
   try {
     const image = await tiff.getImage(0);
-    return { uri, key: fileKey(uri), tiff, image };
+    return { uri, key: fileKey(uri), tiff, image, meter, blocks: new BlockCache(options.blockCacheBytes) };
   } catch (error) {
     await closeQuietly(tiff);
-    throw new SourceReadError(`${prefix}cannot read the first image of "${uri}": ${messageOf(error)}`, { cause: error });
+    throw new SourceReadError(`${prefix}cannot read the first image of "${shown}": ${messageOf(error)}`, { cause: error });
   }
 }
 
@@ -193,11 +336,25 @@ export async function closeTiff(file: OpenedTiff): Promise<void> {
 }
 
 /**
- * Describes band `reference.band` of an opened file. `name` (e.g. "red") is used in messages.
- * Throws InvalidRequestError when the band does not exist or the file lacks what tessera needs.
+ * Georeferencing a reduced-resolution image (an overview) takes from its full-resolution image:
+ * overview IFDs carry no geotransform or GeoKeys of their own.
  */
-export async function describeBand(file: OpenedTiff, reference: BandReference, name?: string): Promise<BandSource> {
-  const label = `band ${reference.band} of "${file.uri}"`;
+export interface InheritedGeoreference {
+  readonly transform: GeoTransform;
+  readonly epsg: number;
+  readonly nodata: number | null;
+  /** Appended to the label, e.g. "overview 2". */
+  readonly level?: string;
+}
+
+/**
+ * Describes band `reference.band` of an opened file's `file.image`. `name` (e.g. "red") is used in
+ * messages. With `inherited`, the geotransform, EPSG code and nodata come from it instead of the
+ * image (for overview images). Throws InvalidRequestError when the band does not exist or the file
+ * lacks what tessera needs.
+ */
+export async function describeBand(file: OpenedTiff, reference: BandReference, name?: string, inherited?: InheritedGeoreference): Promise<BandSource> {
+  const label = `band ${reference.band} of "${withoutQuery(file.uri)}"${inherited?.level ? ` (${inherited.level})` : ''}`;
   const what = name ? `${name} (${label})` : label;
   const fail = (problem: string): InvalidRequestError => new InvalidRequestError(`${what}: ${problem}`);
   const { image } = file;
@@ -217,9 +374,9 @@ export async function describeBand(file: OpenedTiff, reference: BandReference, n
     const sampleFormats = bitsPerSample.map((_, i) => formats[i] ?? formats[0] ?? 1);
     const sampleType = sampleTypeOf(sampleFormats[sample] ?? 1, bitsPerSample[sample] ?? 0, fail);
 
-    const geoKeys = image.getGeoKeys();
-    const transform = await readTransform(image, geoKeys, fail);
-    const epsg = readEpsg(geoKeys, fail);
+    const geoKeys = inherited ? null : image.getGeoKeys();
+    const transform = inherited ? inherited.transform : await readTransform(image, geoKeys, fail);
+    const epsg = inherited ? inherited.epsg : readEpsg(geoKeys, fail);
 
     const compression = Number(await directory.loadValue('Compression')) || 1;
     const predictor = Number(await directory.loadValue('Predictor')) || 1;
@@ -232,7 +389,7 @@ export async function describeBand(file: OpenedTiff, reference: BandReference, n
       height,
       transform,
       epsg,
-      nodata: image.getGDALNoData(),
+      nodata: inherited ? inherited.nodata : image.getGDALNoData(),
       sampleType,
       samplesPerPixel,
       bitsPerSample,
@@ -252,9 +409,10 @@ export async function describeBand(file: OpenedTiff, reference: BandReference, n
 /** Opens one band on its own (its file is not shared): parse, open, describe. */
 export async function openBandSource(
   reference: BandReference,
-  options: { name?: string; open?: TiffOpener; signal?: AbortSignal } = {},
+  options: { name?: string; open?: TiffOpener; signal?: AbortSignal; retry?: RetryPolicy } = {},
 ): Promise<BandSource> {
-  const what = `${options.name ? `${options.name} (band ${reference.band} of "${reference.uri}")` : `band ${reference.band} of "${reference.uri}"`}`;
+  const shown = withoutQuery(reference.uri);
+  const what = `${options.name ? `${options.name} (band ${reference.band} of "${shown}")` : `band ${reference.band} of "${shown}"`}`;
   const file = await openTiff(reference.uri, { ...options, what });
   try {
     return await describeBand(file, reference, options.name);

@@ -192,12 +192,15 @@ async function readBlocks(group: Group, samples: readonly number[], signal: Abor
   if (broken) throw new SourceReadError(`${source.label}: the file has no offset or byte count for block ${broken.index}`);
   const stored = located.filter((b) => b.byteCount > 0);
   if (stored.length < located.length && (source.nodata ?? 0) !== 0) return null;
-  const fetched = stored.length
-    ? await image.source.fetch(stored.map((b) => ({ offset: b.offset, length: b.byteCount })), signal)
-    : [];
+  const ranges = stored.map((b) => ({ offset: b.offset, length: b.byteCount }));
+  const fetchRanges = (wanted: readonly { offset: number; length: number }[]) => image.source.fetch([...wanted], signal);
+  const cache = source.file.blocks;
+  const fetched: readonly (Buffer | ArrayBufferLike)[] =
+    stored.length === 0 ? [] : cache ? await cache.read(ranges, fetchRanges) : await fetchRanges(ranges);
   const dataByIndex = new Map<number, Buffer>();
   stored.forEach((b, i) => {
-    const bytes = Buffer.from(fetched[i]!);
+    const chunk = fetched[i]!;
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as ArrayBuffer);
     if (bytes.length < b.byteCount) {
       throw new SourceReadError(`${source.label}: block (${b.column}, ${b.row}) is truncated: read ${bytes.length} of ${b.byteCount} bytes`);
     }

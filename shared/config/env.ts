@@ -105,3 +105,57 @@ export const maxMessageBytesVar = intVar(
   1024 * 1024 * 1024,
   'Largest gRPC message either side accepts (grpc-js alone would refuse anything over 4 MB).',
 );
+
+export const numberVar = (
+  name: string,
+  defaultValue: number,
+  min: number,
+  max: number,
+  description: string,
+): VariableSpec<number> =>
+  declare(name, z.coerce.number({ error: 'must be a number' }).min(min, `must be at least ${min}`).max(max, `must be at most ${max}`), {
+    default: String(defaultValue),
+    description,
+    fix: `Set ${name} to a number from ${min} to ${max}, or unset it for the default ${defaultValue}.`,
+  });
+
+export const httpUrlVar = (name: string, description: string): VariableSpec<string | undefined> =>
+  declare(name, z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').optional(), {
+    description,
+    fix: `Set ${name} to an http(s) URL, or unset it.`,
+  });
+
+/** STAC common names a band layout may use (only some of them feed an index). */
+export const LAYOUT_BAND_NAMES = ['blue', 'green', 'red', 'nir', 'swir16', 'swir22'] as const;
+export type LayoutBandName = (typeof LAYOUT_BAND_NAMES)[number];
+export type BandLayout = Readonly<Partial<Record<LayoutBandName, number>>>;
+
+/** Parses "blue=1,green=2,red=3,nir=4" (1-based band numbers); throws with what is wrong. */
+export function parseBandLayout(text: string): BandLayout {
+  const layout: Partial<Record<LayoutBandName, number>> = {};
+  for (const part of text.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    const match = /^([a-z0-9]+)\s*=\s*(\d+)$/i.exec(part);
+    const name = match?.[1]?.toLowerCase();
+    if (!match || !name) throw new Error(`"${part}" is not NAME=NUMBER`);
+    if (!(LAYOUT_BAND_NAMES as readonly string[]).includes(name)) throw new Error(`unknown band "${name}" (use ${LAYOUT_BAND_NAMES.join(', ')})`);
+    const band = Number(match[2]);
+    if (band < 1) throw new Error(`band numbers start at 1 ("${part}")`);
+    layout[name as LayoutBandName] = band;
+  }
+  if (Object.keys(layout).length === 0) throw new Error('no bands given');
+  return layout;
+}
+
+export const bandLayoutVar = (name: string, defaultValue: string, description: string): VariableSpec<BandLayout> =>
+  declare(
+    name,
+    z.string().transform((text, context) => {
+      try {
+        return parseBandLayout(text);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+        return z.NEVER;
+      }
+    }),
+    { default: defaultValue, description, fix: `Set ${name} like "${defaultValue}" (STAC band name = 1-based band number).` },
+  );

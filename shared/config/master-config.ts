@@ -1,7 +1,21 @@
 /** The master's configuration: read from the environment once at start-up, validated, frozen. */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { addressVar, intVar, logLevelVar, maxMessageBytesVar, optionalStringVar, postgresUrlVar, stringVar, type Env, type LogLevel } from './env.js';
+import {
+  addressVar,
+  bandLayoutVar,
+  httpUrlVar,
+  intVar,
+  logLevelVar,
+  maxMessageBytesVar,
+  numberVar,
+  optionalStringVar,
+  postgresUrlVar,
+  stringVar,
+  type BandLayout,
+  type Env,
+  type LogLevel,
+} from './env.js';
 
 export const MASTER_VARIABLES = {
   databaseUrl: postgresUrlVar(
@@ -40,6 +54,23 @@ export const MASTER_VARIABLES = {
   ),
   maxMessageBytes: maxMessageBytesVar,
   shutdownTimeoutMs: intVar('SHUTDOWN_TIMEOUT_MS', 20_000, 0, 600_000, 'On SIGTERM, how long to wait for the current request before releasing it.'),
+  earthdailyMosaicUrl: httpUrlVar(
+    'EARTHDAILY_MOSAIC_URL',
+    'Default EarthDaily mosaic (a cloud-optimized GeoTIFF URL, may be signed) for requests that give none.',
+  ),
+  earthdailyBands: bandLayoutVar(
+    'EARTHDAILY_BANDS',
+    'blue=1,green=2,red=3,nir=4',
+    'Band layout of the EarthDaily mosaic (STAC name = band number); a request\'s bands column may override it.',
+  ),
+  maxBboxDeg: numberVar('MAX_BBOX_DEG', 0.42, 0.0001, 180, 'Largest EarthDaily box side, in degrees.'),
+  maxRequestPixels: intVar(
+    'MAX_REQUEST_PIXELS',
+    100_000_000,
+    1,
+    10_000_000_000,
+    'Largest output grid of an EarthDaily request (width × height), so a tiny resolution cannot exhaust the disk.',
+  ),
   masterId: optionalStringVar('MASTER_ID', 'Identity recorded in claimed_by. Unset: <hostname>-<pid>-<random>.', 'Set MASTER_ID to a non-empty name.'),
   logLevel: logLevelVar,
 } as const;
@@ -60,6 +91,10 @@ export interface MasterConfig {
   readonly requestMaxAttempts: number;
   readonly maxMessageBytes: number;
   readonly shutdownTimeoutMs: number;
+  readonly earthdailyMosaicUrl: string | undefined;
+  readonly earthdailyBands: BandLayout;
+  readonly maxBboxDeg: number;
+  readonly maxRequestPixels: number;
   readonly masterId: string;
   readonly logLevel: LogLevel;
 }
@@ -88,6 +123,10 @@ export function loadMasterConfig(env: Env, overrides: Partial<MasterConfig> = {}
     requestMaxAttempts: v.requestMaxAttempts.read(env),
     maxMessageBytes: v.maxMessageBytes.read(env),
     shutdownTimeoutMs: v.shutdownTimeoutMs.read(env),
+    earthdailyMosaicUrl: v.earthdailyMosaicUrl.read(env),
+    earthdailyBands: v.earthdailyBands.read(env),
+    maxBboxDeg: v.maxBboxDeg.read(env),
+    maxRequestPixels: v.maxRequestPixels.read(env),
     masterId: v.masterId.read(env) ?? processIdentity('master'),
     logLevel: v.logLevel.read(env),
     ...overrides,

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -19,7 +19,7 @@ import {
   startEmbeddedPostgres,
   type EmbeddedPostgres,
 } from '../../master/db/embedded-postgres.js';
-import { migrate } from '../../master/db/migrate.js';
+import { defaultMigrationsDir, migrate } from '../../master/db/migrate.js';
 import { REQUEST_INSERTED_CHANNEL, RequestStore } from '../../master/db/request-store.js';
 
 const run = promisify(execFile);
@@ -65,7 +65,8 @@ test('serves pg clients and psql on a free port; runs the migrations and the que
 
     const db = masterDatabase(server.url);
     try {
-      assert.deepEqual(await migrate(db), ['001_mosaic_requests.sql']);
+      const files = (await readdir(defaultMigrationsDir())).filter((name) => name.endsWith('.sql')).sort();
+      assert.deepEqual(await migrate(db), files);
       assert.deepEqual(await migrate(db), []);
 
       // Another program inserts a request on its own connection; the master sees and claims it.

@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { loadMasterConfig, type MasterConfig } from '../../shared/config/master-config.js';
 import { createLogger } from '../../shared/logger.js';
 import { createTileServiceClient } from '../../shared/proto/tile-service.js';
-import { startMaster, type RunningMaster } from '../../master/start-master.js';
+import { startMaster, type MasterExtras, type RunningMaster } from '../../master/start-master.js';
 import { TileWorker } from '../../worker/tile-worker.js';
 import { spawnCli } from './cli.js';
 
@@ -23,9 +23,9 @@ export function testMasterConfig(overrides: Partial<MasterConfig>): MasterConfig
   );
 }
 
-export async function startTestMaster(overrides: Partial<MasterConfig>): Promise<RunningMaster> {
+export async function startTestMaster(overrides: Partial<MasterConfig>, extras: MasterExtras = {}): Promise<RunningMaster> {
   const config = testMasterConfig(overrides);
-  return startMaster(config, createLogger(config.masterId, config.logLevel));
+  return startMaster(config, createLogger(config.masterId, config.logLevel), extras);
 }
 
 /** Workers in this process, talking real gRPC over loopback. */

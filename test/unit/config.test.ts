@@ -28,6 +28,17 @@ function configError(load: () => unknown, variable: string, ...patterns: RegExp[
   return caught;
 }
 
+describe('loadMasterConfig: EarthDaily variables', () => {
+  it('rejects a malformed band layout, box limit or mosaic URL, naming the variable and the fix', () => {
+    configError(() => loadMasterConfig({ EARTHDAILY_BANDS: 'red=three' }), 'EARTHDAILY_BANDS', /not NAME=NUMBER/, /blue=1,green=2,red=3,nir=4/);
+    configError(() => loadMasterConfig({ EARTHDAILY_BANDS: 'thermal=7' }), 'EARTHDAILY_BANDS', /unknown band "thermal"/);
+    configError(() => loadMasterConfig({ EARTHDAILY_BANDS: 'red=0' }), 'EARTHDAILY_BANDS', /start at 1/);
+    configError(() => loadMasterConfig({ MAX_BBOX_DEG: '-1' }), 'MAX_BBOX_DEG', /at least/);
+    configError(() => loadMasterConfig({ MAX_BBOX_DEG: 'wide' }), 'MAX_BBOX_DEG', /must be a number/);
+    configError(() => loadMasterConfig({ EARTHDAILY_MOSAIC_URL: 'mosaic.tif' }), 'EARTHDAILY_MOSAIC_URL', /http\(s\) URL/);
+  });
+});
+
 describe('loadMasterConfig', () => {
   it('has defaults for an empty environment', () => {
     const config = loadMasterConfig({});
@@ -48,6 +59,10 @@ describe('loadMasterConfig', () => {
       requestMaxAttempts: 5,
       maxMessageBytes: 64 * 1024 * 1024,
       shutdownTimeoutMs: 20_000,
+      earthdailyMosaicUrl: undefined,
+      earthdailyBands: { blue: 1, green: 2, red: 3, nir: 4 },
+      maxBboxDeg: 0.42,
+      maxRequestPixels: 100_000_000,
       logLevel: 'info',
     });
     assert.ok(masterId.startsWith(`master-${hostname()}-${process.pid}-`), masterId);
@@ -71,6 +86,10 @@ describe('loadMasterConfig', () => {
       REQUEST_MAX_ATTEMPTS: '3',
       MAX_MESSAGE_BYTES: String(8 * 1024 * 1024),
       SHUTDOWN_TIMEOUT_MS: '0',
+      EARTHDAILY_MOSAIC_URL: 'https://mosaics.example/m.tif?sig=x',
+      EARTHDAILY_BANDS: 'blue=1, green=2, red=3, nir=4, swir16=5',
+      MAX_BBOX_DEG: '0.1',
+      MAX_REQUEST_PIXELS: '1000000',
       MASTER_ID: 'master-a',
       LOG_LEVEL: 'debug',
     });
@@ -92,6 +111,10 @@ describe('loadMasterConfig', () => {
         requestMaxAttempts: 3,
         maxMessageBytes: 8 * 1024 * 1024,
         shutdownTimeoutMs: 0,
+        earthdailyMosaicUrl: 'https://mosaics.example/m.tif?sig=x',
+        earthdailyBands: { blue: 1, green: 2, red: 3, nir: 4, swir16: 5 },
+        maxBboxDeg: 0.1,
+        maxRequestPixels: 1_000_000,
         masterId: 'master-a',
         logLevel: 'debug',
       },

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { DATALAKE_VARIABLES } from '../../master/output/datalake-config.js';
 import { MASTER_VARIABLES } from '../../shared/config/master-config.js';
 import { WORKER_VARIABLES } from '../../shared/config/worker-config.js';
 import { packageRoot } from '../../shared/package-root.js';
@@ -11,7 +12,7 @@ test('the README configuration table matches the declared variables and their de
   const readme = readFileSync(join(packageRoot(), 'README.md'), 'utf8');
   const documented = new Map<string, string>();
   for (const match of readme.matchAll(/^\| `([A-Z_]+)` \| ([^|]+) \|/gm)) documented.set(match[1] as string, (match[2] as string).trim());
-  const declared = [...Object.values(MASTER_VARIABLES), ...Object.values(WORKER_VARIABLES)];
+  const declared = [...Object.values(MASTER_VARIABLES), ...Object.values(WORKER_VARIABLES), ...Object.values(DATALAKE_VARIABLES)];
   for (const variable of declared) {
     const shown = documented.get(variable.name);
     assert.ok(shown !== undefined, `${variable.name} is not in the README's configuration table`);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { Command, InvalidArgumentError } from 'commander';
-import { addRequestOptions, requestFromOptions, type RequestCliOptions } from '../../cli/request-options.js';
+import { addRequestOptions, parseLatLng, requestFromOptions, type RequestCliOptions } from '../../cli/request-options.js';
 
 function options(overrides: Partial<RequestCliOptions>): RequestCliOptions {
   return { source: 'sentinel2', band: [], index: 'ndvi', ...overrides };
@@ -142,4 +142,53 @@ describe('addRequestOptions (as `tessera run` parses them)', () => {
       assert.throws(() => parse([...args]), pattern);
     });
   }
+});
+
+describe('requestFromOptions: --source earthdaily', () => {
+  const corners = { ul: parseLatLng('--ul')('-33.90,18.40'), lr: parseLatLng('--lr')('-33.95,18.47') };
+
+  it('builds a box request; negative coordinates pass through the = form', () => {
+    const request = requestFromOptions({
+      source: 'earthdaily',
+      band: ['swir16=5'],
+      index: 'ndvi,ndsi',
+      url: 'https://m.example/mosaic.tif?sig=x',
+      resolution: 10,
+      ...corners,
+    });
+    assert.deepEqual(request, {
+      source: 'earthdaily',
+      bands: { swir16: '5' },
+      indices: ['ndvi', 'ndsi'],
+      url: 'https://m.example/mosaic.tif?sig=x',
+      ulLat: -33.9,
+      ulLng: 18.4,
+      lrLat: -33.95,
+      lrLng: 18.47,
+      resolution: 10,
+      reflectanceOffset: 0,
+      tileSize: null,
+    });
+  });
+
+  it('asks for the corners and the resolution; the URL may come from the master', () => {
+    assert.throws(() => requestFromOptions({ source: 'earthdaily', band: [], index: 'ndvi', resolution: 10 }), /--ul=LAT,LNG --lr=LAT,LNG/);
+    assert.throws(() => requestFromOptions({ source: 'earthdaily', band: [], index: 'ndvi', ...corners }), /--resolution/);
+    assert.equal(requestFromOptions({ source: 'earthdaily', band: [], index: 'ndvi', resolution: 10, ...corners }).url, null);
+  });
+
+  it('parseLatLng rejects anything but two numbers', () => {
+    for (const bad of ['46.5', '46.5,6.5,1', 'a,b', '']) assert.throws(() => parseLatLng('--ul')(bad), /--ul must be LAT,LNG/);
+  });
+});
+
+describe('the command line itself', () => {
+  it('takes --ul=LAT,LNG with negative numbers', () => {
+    const command = addRequestOptions(new Command().exitOverride());
+    command.parse(['--source', 'earthdaily', '--ul=-33.9,18.4', '--lr=-34,18.5', '--resolution', '10'], { from: 'user' });
+    const options = command.opts<RequestCliOptions>();
+    assert.deepEqual(options.ul, { lat: -33.9, lng: 18.4 });
+    assert.deepEqual(options.lr, { lat: -34, lng: 18.5 });
+    assert.equal(options.resolution, 10);
+  });
 });

@@ -5,9 +5,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidRequestError } from '../../shared/errors.js';
-import { parseRequest, type RequestFields } from '../../master/request-spec.js';
+import { parseRequest, type RequestDefaults, type RequestFields } from '../../master/request-spec.js';
+import type { Sentinel2Job } from '../../shared/types.js';
 
 const DEFAULT_TILE_SIZE = 1024;
+const DEFAULTS: RequestDefaults = { tileSize: DEFAULT_TILE_SIZE, earthdailyBands: { blue: 1, green: 2, red: 3, nir: 4 } };
+
+/** parseRequest for rows that must be Sentinel-2 requests. */
+function sentinel2(fields: RequestFields): Sentinel2Job {
+  const job = parseRequest(fields, DEFAULTS);
+  assert.equal(job.source, 'sentinel2');
+  return job as Sentinel2Job;
+}
 
 const ALL_BANDS = {
   red: '/data/B04.tif',
@@ -32,7 +41,7 @@ function row(overrides: Partial<RequestFields> = {}): RequestFields {
 function rejects(fields: RequestFields, ...patterns: RegExp[]): string {
   let caught: unknown;
   try {
-    parseRequest(fields, DEFAULT_TILE_SIZE);
+    parseRequest(fields, DEFAULTS);
   } catch (error) {
     caught = error;
   }
@@ -43,7 +52,7 @@ function rejects(fields: RequestFields, ...patterns: RegExp[]): string {
 
 describe('parseRequest: valid rows', () => {
   it('turns a row into a job with defaults', () => {
-    const job = parseRequest(row(), DEFAULT_TILE_SIZE);
+    const job = sentinel2(row());
     assert.deepEqual(job, {
       id: 'req-1',
       source: 'sentinel2',
@@ -58,18 +67,16 @@ describe('parseRequest: valid rows', () => {
   });
 
   it('keeps only the bands the indices need, in band order (not the order given)', () => {
-    const ndsi = parseRequest(row({ indices: ['ndsi'] }), DEFAULT_TILE_SIZE);
+    const ndsi = sentinel2(row({ indices: ['ndsi'] }));
     assert.deepEqual(
       ndsi.bands.map((b) => b.name),
       ['green', 'swir16'],
     );
-    const both = parseRequest(
+    const both = sentinel2(
       row({
         indices: ['ndsi', 'ndvi'],
         bands: { swir16: 'd.tif', nir: 'b.tif', green: 'c.tif', red: 'a.tif' },
-      }),
-      DEFAULT_TILE_SIZE,
-    );
+      }));
     assert.deepEqual(
       both.bands.map((b) => [b.name, b.uri]),
       [
@@ -83,7 +90,7 @@ describe('parseRequest: valid rows', () => {
   });
 
   it('does not require bands no index uses', () => {
-    const job = parseRequest(row({ bands: { red: 'r.tif', nir: 'n.tif' } }), DEFAULT_TILE_SIZE);
+    const job = sentinel2(row({ bands: { red: 'r.tif', nir: 'n.tif' } }));
     assert.deepEqual(
       job.bands.map((b) => b.name),
       ['red', 'nir'],
@@ -91,10 +98,8 @@ describe('parseRequest: valid rows', () => {
   });
 
   it('parses #N band numbers and keeps URLs (query strings included) intact', () => {
-    const job = parseRequest(
-      row({ bands: { red: '/data/scene.tif#3', nir: 'https://example.com/scene.tif?sig=abc#4' } }),
-      DEFAULT_TILE_SIZE,
-    );
+    const job = sentinel2(
+      row({ bands: { red: '/data/scene.tif#3', nir: 'https://example.com/scene.tif?sig=abc#4' } }));
     assert.deepEqual(job.bands, [
       { name: 'red', uri: '/data/scene.tif', band: 3 },
       { name: 'nir', uri: 'https://example.com/scene.tif?sig=abc', band: 4 },
@@ -102,10 +107,8 @@ describe('parseRequest: valid rows', () => {
   });
 
   it('normalises case and whitespace of source, indices and band names; drops duplicate indices', () => {
-    const job = parseRequest(
-      row({ source: ' Sentinel2 ', indices: [' NDVI ', 'ndvi', ''], bands: { ' Red ': 'r.tif', NIR: 'n.tif' } }),
-      DEFAULT_TILE_SIZE,
-    );
+    const job = sentinel2(
+      row({ source: ' Sentinel2 ', indices: [' NDVI ', 'ndvi', ''], bands: { ' Red ': 'r.tif', NIR: 'n.tif' } }));
     assert.equal(job.source, 'sentinel2');
     assert.deepEqual(job.indices, ['ndvi']);
     assert.deepEqual(
@@ -115,15 +118,15 @@ describe('parseRequest: valid rows', () => {
   });
 
   it('uses the master default tile size unless the row sets one', () => {
-    assert.equal(parseRequest(row(), 512).tileSize, 512);
-    assert.equal(parseRequest(row({ tileSize: 256 }), 512).tileSize, 256);
-    assert.equal(parseRequest(row({ tileSize: 16 }), 512).tileSize, 16);
-    assert.equal(parseRequest(row({ tileSize: 8192 }), 512).tileSize, 8192);
+    assert.equal(parseRequest(row(), { ...DEFAULTS, tileSize: 512 }).tileSize, 512);
+    assert.equal(parseRequest(row({ tileSize: 256 }), { ...DEFAULTS, tileSize: 512 }).tileSize, 256);
+    assert.equal(parseRequest(row({ tileSize: 16 }), { ...DEFAULTS, tileSize: 512 }).tileSize, 16);
+    assert.equal(parseRequest(row({ tileSize: 8192 }), { ...DEFAULTS, tileSize: 512 }).tileSize, 8192);
   });
 
   it('keeps a finite reflectance offset', () => {
-    assert.equal(parseRequest(row({ reflectanceOffset: -1000 }), DEFAULT_TILE_SIZE).reflectanceOffset, -1000);
-    assert.equal(parseRequest(row({ reflectanceOffset: 0.5 }), DEFAULT_TILE_SIZE).reflectanceOffset, 0.5);
+    assert.equal(sentinel2(row({ reflectanceOffset: -1000 })).reflectanceOffset, -1000);
+    assert.equal(sentinel2(row({ reflectanceOffset: 0.5 })).reflectanceOffset, 0.5);
   });
 });
 
@@ -197,4 +200,58 @@ describe('parseRequest: each bad input says what to change', () => {
       rejects(row({ reflectanceOffset }), /reflectance_offset must be a finite number/, /-1000/);
     });
   }
+});
+
+describe('parseRequest: earthdaily rows', () => {
+  const box = { ulLat: 46.52, ulLng: 6.55, lrLat: 46.48, lrLng: 6.62 };
+  function earthdaily(overrides: Partial<RequestFields> = {}): RequestFields {
+    return row({ source: 'earthdaily', bands: {}, url: 'https://mosaics.example/m.tif?sig=abc', ...box, resolution: 10, ...overrides });
+  }
+
+  it('takes the box, resolution and URL, and the bands the indices need from the layout', () => {
+    const job = parseRequest(earthdaily({ indices: ['ndvi'] }), DEFAULTS);
+    assert.equal(job.source, 'earthdaily');
+    assert.ok(job.source === 'earthdaily');
+    assert.deepEqual(job.bbox, box);
+    assert.equal(job.resolution, 10);
+    assert.equal(job.url, 'https://mosaics.example/m.tif?sig=abc');
+    assert.deepEqual(job.bands, [
+      { name: 'red', band: 3 },
+      { name: 'nir', band: 4 },
+    ]);
+  });
+
+  it('falls back to the master default URL, and fails clearly without one', () => {
+    const withDefault = parseRequest(earthdaily({ url: null }), { ...DEFAULTS, earthdailyUrl: 'https://default.example/m.tif' });
+    assert.ok(withDefault.source === 'earthdaily');
+    assert.equal(withDefault.url, 'https://default.example/m.tif');
+    rejects(earthdaily({ url: null }), /no mosaic URL/, /EARTHDAILY_MOSAIC_URL/);
+    rejects(earthdaily({ url: 'ftp://x/m.tif' }), /http\(s\)/);
+  });
+
+  it('NDSI without a swir band in the layout fails and says how to add one', () => {
+    rejects(earthdaily({ indices: ['ndsi'] }), /ndsi needs a swir16 band/, /blue=1, green=2, red=3, nir=4/, /\{"swir16": 5\}/);
+    const job = parseRequest(earthdaily({ indices: ['ndsi'], bands: { swir16: '5' } }), DEFAULTS);
+    assert.ok(job.source === 'earthdaily');
+    assert.deepEqual(job.bands, [
+      { name: 'green', band: 2 },
+      { name: 'swir16', band: 5 },
+    ]);
+  });
+
+  it('rejects corners in the wrong order, missing or out of range, and a resolution that is not positive', () => {
+    rejects(earthdaily({ ulLat: 46.48, lrLat: 46.52 }), /wrong order/, /ul_lat > lr_lat/);
+    rejects(earthdaily({ ulLng: 6.62, lrLng: 6.55 }), /wrong order/);
+    rejects(earthdaily({ ulLat: null }), /ul_lat is missing/);
+    rejects(earthdaily({ lrLng: 200 }), /lr_lng = 200 is not a valid longitude/);
+    rejects(earthdaily({ resolution: 0 }), /resolution must be a positive number/);
+    rejects(earthdaily({ resolution: -10 }), /resolution must be a positive number/);
+    rejects(earthdaily({ resolution: null }), /resolution must be a positive number/);
+  });
+
+  it('rejects a bands override that is not name → number', () => {
+    rejects(earthdaily({ bands: { swir16: 'five' } }), /bands: "swir16=five" is not NAME=NUMBER/);
+    rejects(earthdaily({ bands: { thermal: 7 } }), /unknown band "thermal"/);
+    rejects(earthdaily({ bands: ['swir16'] }), /maps band names to band numbers/);
+  });
 });

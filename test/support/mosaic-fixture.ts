@@ -1,0 +1,201 @@
+/**
+ * A generated multi-band mosaic for EarthDaily tests: a tiled DEFLATE COG (tiff-writer + cog-writer)
+ * with internal overviews whose values differ per level, band and pixel, no-data pixels (a map
+ * rectangle and a random scatter), and the arrays it was made from, so a test can look up the value
+ * any output pixel must have without reading the file. `checkTiles` runs readTile for every planned
+ * tile, sends each payload through protobuf, decodes it as a worker would and compares every pixel.
+ */
+import assert from 'node:assert/strict';
+import type { BandSet } from '../../master/source/band-set.js';
+import { referenceBlockFor } from '../../master/source/band-set.js';
+import { planTiles, type PlannedTile } from '../../master/source/tile-plan.js';
+import { readTile, type TilePayload } from '../../master/source/tile-reader.js';
+import { loadTesseraProto, type TileTask__Output } from '../../shared/proto/tile-service.js';
+import { decodeSourceWindow } from '../../shared/raster/source-decoder.js';
+import { writeCog } from './cog-writer.js';
+import { prng } from './prng.js';
+import { writeGeoTiff } from './tiff-writer.js';
+
+export interface MosaicFixtureOptions {
+  /** Full-resolution width and height (square). */
+  readonly size: number;
+  readonly block: number;
+  /** Full-resolution pixel size in CRS units. */
+  readonly pixel: { readonly x: number; readonly y: number };
+  readonly origin: { readonly x: number; readonly y: number };
+  readonly crs: { readonly epsg: number; readonly geographic?: boolean };
+  readonly bands: number;
+  /** Overview count; overview k is size / 2^k. */
+  readonly overviews: number;
+  readonly sampleType: 'float32' | 'uint16';
+  readonly nodata: number;
+  /** Pixels whose centre lies in this map rectangle are no-data in every band and level. */
+  readonly nodataRect?: { readonly minX: number; readonly minY: number; readonly maxX: number; readonly maxY: number };
+  readonly seed?: number;
+}
+
+export interface FixtureLevel {
+  readonly width: number;
+  readonly height: number;
+  readonly pixel: { readonly x: number; readonly y: number };
+  /** One row-major array per band. */
+  readonly bands: ReadonlyArray<Float32Array | Uint16Array>;
+}
+
+export interface MosaicFixture {
+  readonly options: MosaicFixtureOptions;
+  readonly bytes: Buffer;
+  readonly levels: readonly FixtureLevel[];
+  /** The value of band `band` (0-based) of `level` at a map position; undefined outside the mosaic. */
+  valueAt(level: number, band: number, x: number, y: number): number | undefined;
+}
+
+export function makeMosaicFixture(options: MosaicFixtureOptions): MosaicFixture {
+  const random = prng(options.seed ?? 7);
+  const levels: FixtureLevel[] = [];
+  const files: Uint8Array[] = [];
+  for (let level = 0; level <= options.overviews; level++) {
+    const width = options.size >> level;
+    const height = options.size >> level;
+    const pixel = { x: options.pixel.x * 2 ** level, y: options.pixel.y * 2 ** level };
+    const bands = Array.from({ length: options.bands }, () =>
+      options.sampleType === 'float32' ? new Float32Array(width * height) : new Uint16Array(width * height),
+    );
+    for (let y = 0; y < height; y++) {
+      const my = options.origin.y - (y + 0.5) * pixel.y;
+      for (let x = 0; x < width; x++) {
+        const mx = options.origin.x + (x + 0.5) * pixel.x;
+        const i = y * width + x;
+        const masked = options.nodataRect !== undefined && mx >= options.nodataRect.minX && mx < options.nodataRect.maxX && my >= options.nodataRect.minY && my < options.nodataRect.maxY;
+        for (let b = 0; b < options.bands; b++) {
+          const noise = random();
+          if (masked || noise < 0.003) {
+            bands[b]![i] = options.nodata;
+            continue;
+          }
+          bands[b]![i] =
+            options.sampleType === 'float32'
+              ? level * 100_000 + b * 20_000 + ((x * 7 + y * 13) % 9973) + Math.floor(noise * 4096) / 4
+              : 1 + level * 5_000 + b * 12_000 + ((x * 7 + y * 13) % 4000) + Math.floor(noise * 1000);
+        }
+      }
+    }
+    levels.push({ width, height, pixel, bands });
+    files.push(
+      writeGeoTiff({
+        width,
+        height,
+        sampleType: options.sampleType,
+        samples: bands,
+        tileSize: options.block,
+        compression: 8,
+        predictor: options.sampleType === 'float32' ? 3 : 2,
+        deflateLevel: 1,
+        crs: options.crs,
+        origin: options.origin,
+        pixelSize: pixel,
+        nodata: options.nodata,
+      }),
+    );
+  }
+  return {
+    options,
+    bytes: writeCog(files),
+    levels,
+    valueAt(level, band, x, y) {
+      const l = levels[level]!;
+      const column = Math.floor((x - options.origin.x) / l.pixel.x);
+      const row = Math.floor((options.origin.y - y) / l.pixel.y);
+      if (column < 0 || row < 0 || column >= l.width || row >= l.height) return undefined;
+      return l.bands[band]![row * l.width + column];
+    },
+  };
+}
+
+const getTask = loadTesseraProto().tessera.v1.TileService.service.GetTask;
+
+/** Sends the payload through real protobuf encoding, as the master → worker call would. */
+function overTheWire(payload: TilePayload, tile: PlannedTile): TileTask__Output {
+  const bytes = getTask.responseSerialize({
+    task: { taskId: `r/${tile.index}`, requestId: 'r', tileIndex: tile.index, attempt: 1, width: tile.width, height: tile.height, indices: ['ndvi'], sources: payload.sources, bands: payload.bands },
+  });
+  const task = getTask.responseDeserialize(bytes).task;
+  assert.ok(task);
+  return task;
+}
+
+export interface TileCheck {
+  readonly tiles: number;
+  /** Output pixels × bands compared with a fixture value / found outside the mosaic. */
+  readonly compared: number;
+  readonly outside: number;
+  readonly nodata: number;
+  /** Source windows that travelled as the file's compressed blocks / decoded. */
+  readonly encodedSources: number;
+  readonly decodedSources: number;
+  /** Block size of the encoded windows (the level's internal tiles). */
+  readonly blockSizes: ReadonlySet<string>;
+}
+
+/**
+ * readTile for every tile planned on the set (tile size `tileSize`), then every output pixel of every
+ * band must equal the fixture's value at the pixel centre in `level`; `bandNumbers` maps band names
+ * to 1-based band numbers.
+ */
+export async function checkTiles(
+  set: BandSet,
+  fixture: MosaicFixture,
+  level: number,
+  bandNumbers: ReadonlyMap<string, number>,
+  tileSize: number,
+): Promise<TileCheck> {
+  const { grid } = set;
+  const tiles = planTiles(grid, tileSize, referenceBlockFor(set));
+  let compared = 0;
+  let outside = 0;
+  let nodata = 0;
+  let encodedSources = 0;
+  let decodedSources = 0;
+  const blockSizes = new Set<string>();
+  for (const tile of tiles) {
+    const task = overTheWire(await readTile(set, tile), tile);
+    for (const source of task.sources) {
+      if (source.encoded) {
+        encodedSources++;
+        blockSizes.add(`${source.encoded.blockWidth}x${source.encoded.blockHeight}`);
+      } else decodedSources++;
+    }
+    const decoded = await Promise.all(task.sources.map((source) => decodeSourceWindow(source)));
+    assert.equal(task.bands.length, set.bands.length);
+    for (const band of task.bands) {
+      const number = bandNumbers.get(band.name);
+      assert.ok(number !== undefined, `band ${band.name} expected`);
+      assert.equal(band.sample, number - 1, `${band.name} reads sample ${number - 1}`);
+      assert.equal(band.hasNodata, true, `${band.name} carries the file's no-data value`);
+      assert.equal(band.nodata, fixture.options.nodata);
+      const source = task.sources[band.source]!;
+      const values = decoded[band.source]!.get(band.sample);
+      assert.ok(values, `${band.name}: sample ${band.sample} decoded`);
+      for (let j = 0; j < tile.height; j++) {
+        const y = grid.originY - (tile.top + j + 0.5) * grid.pixelHeight;
+        for (let i = 0; i < tile.width; i++) {
+          const x = grid.originX + (tile.left + i + 0.5) * grid.pixelWidth;
+          const expected = fixture.valueAt(level, number - 1, x, y);
+          const c = band.columns[i]!;
+          const r = band.rows[j]!;
+          if (expected === undefined) {
+            assert.ok(c < 0 || r < 0, `${band.name} tile ${tile.index} (${i}, ${j}) lies outside the mosaic`);
+            outside++;
+            continue;
+          }
+          assert.ok(c >= 0 && r >= 0 && c < source.width && r < source.height, `${band.name} tile ${tile.index} (${i}, ${j}) inside its window`);
+          const actual: number | undefined = values[r * source.width + c];
+          if (actual !== expected) assert.fail(`${band.name} tile ${tile.index} pixel (${i}, ${j}): got ${actual}, expected ${expected}`);
+          if (expected === fixture.options.nodata) nodata++;
+          compared++;
+        }
+      }
+    }
+  }
+  return { tiles: tiles.length, compared, outside, nodata, encodedSources, decodedSources, blockSizes };
+}
