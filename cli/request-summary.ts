@@ -11,6 +11,8 @@ export interface RequestSummary {
   readonly tilesDone: number;
   readonly workerTiles: Record<string, number> | null;
   readonly timings: unknown;
+  readonly uploadUrls: Record<string, string> | null;
+  readonly uploadError: string | null;
 }
 
 export function summarize(row: MosaicRequestRow): RequestSummary {
@@ -24,6 +26,8 @@ export function summarize(row: MosaicRequestRow): RequestSummary {
     tilesDone: row.tilesDone,
     workerTiles: row.workerTiles,
     timings: row.timings,
+    uploadUrls: row.uploadUrls,
+    uploadError: row.uploadError,
   };
 }
 
@@ -43,5 +47,7 @@ export function formatSummary(row: MosaicRequestRow): string {
     lines.push(`  tiles by worker: ${byWorker.join(', ')}`);
   }
   for (const [name, path] of outputFiles(row.outputs)) lines.push(`  ${name}: ${path}`);
+  if (row.uploadUrls) lines.push(`  uploaded: ${Object.keys(row.uploadUrls).length} files, e.g. ${Object.values(row.uploadUrls)[0] ?? ''}`);
+  if (row.uploadError) lines.push(`  upload failed (outputs are on the volume): ${row.uploadError}`);
   return lines.join('\n');
 }

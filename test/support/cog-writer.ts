@@ -5,12 +5,8 @@
  * smallest overview first and full resolution last. Handles the classic little-endian TIFFs
  * tiff-writer produces (ASCII, SHORT, LONG and DOUBLE tags).
  */
+import { ASCII, LONG, SHORT, TYPE_SIZE, even, valueSize, writeValues, type Entry } from './tiff-entries.js';
 
-const ASCII = 2;
-const SHORT = 3;
-const LONG = 4;
-const DOUBLE = 12;
-const TYPE_SIZE: Record<number, number> = { [ASCII]: 1, [SHORT]: 2, [LONG]: 4, [DOUBLE]: 8 };
 
 /** Tags an overview IFD leaves out: the georeferencing lives on the full-resolution image. */
 const GEO_TAGS = new Set([33550, 33922, 34264, 34735, 34736, 34737]);
@@ -18,11 +14,6 @@ const NEW_SUBFILE_TYPE = 254;
 const OFFSET_TAGS = new Set([273, 324]);
 const COUNT_TAGS = new Set([279, 325]);
 
-interface Entry {
-  readonly tag: number;
-  readonly type: number;
-  readonly values: readonly number[] | string;
-}
 
 interface ParsedTiff {
   readonly entries: Entry[];
@@ -129,23 +120,5 @@ function parseTiff(bytes: Buffer): ParsedTiff {
   return { entries, blocks };
 }
 
-function valueSize(entry: Entry): number {
-  const count = typeof entry.values === 'string' ? Buffer.byteLength(entry.values, 'latin1') : entry.values.length;
-  return count * TYPE_SIZE[entry.type]!;
-}
 
-function writeValues(out: Buffer, at: number, entry: Entry): void {
-  if (typeof entry.values === 'string') {
-    out.write(entry.values, at, 'latin1');
-    return;
-  }
-  entry.values.forEach((value, i) => {
-    if (entry.type === SHORT) out.writeUInt16LE(value, at + i * 2);
-    else if (entry.type === LONG) out.writeUInt32LE(value, at + i * 4);
-    else out.writeDoubleLE(value, at + i * 8);
-  });
-}
 
-function even(n: number): number {
-  return n + (n & 1);
-}

@@ -8,13 +8,13 @@
 import assert from 'node:assert/strict';
 import type { BandSet } from '../../master/source/band-set.js';
 import { referenceBlockFor } from '../../master/source/band-set.js';
-import { planTiles, type PlannedTile } from '../../master/source/tile-plan.js';
-import { readTile, type TilePayload } from '../../master/source/tile-reader.js';
-import { loadTesseraProto, type TileTask__Output } from '../../shared/proto/tile-service.js';
+import { planTiles } from '../../master/source/tile-plan.js';
+import { readTile } from '../../master/source/tile-reader.js';
 import { decodeSourceWindow } from '../../shared/raster/source-decoder.js';
 import { writeCog } from './cog-writer.js';
 import { prng } from './prng.js';
 import { writeGeoTiff } from './tiff-writer.js';
+import { overTheWire } from './over-the-wire.js';
 
 export interface MosaicFixtureOptions {
   /** Full-resolution width and height (square). */
@@ -112,17 +112,7 @@ export function makeMosaicFixture(options: MosaicFixtureOptions): MosaicFixture 
   };
 }
 
-const getTask = loadTesseraProto().tessera.v1.TileService.service.GetTask;
 
-/** Sends the payload through real protobuf encoding, as the master → worker call would. */
-function overTheWire(payload: TilePayload, tile: PlannedTile): TileTask__Output {
-  const bytes = getTask.responseSerialize({
-    task: { taskId: `r/${tile.index}`, requestId: 'r', tileIndex: tile.index, attempt: 1, width: tile.width, height: tile.height, indices: ['ndvi'], sources: payload.sources, bands: payload.bands },
-  });
-  const task = getTask.responseDeserialize(bytes).task;
-  assert.ok(task);
-  return task;
-}
 
 export interface TileCheck {
   readonly tiles: number;

@@ -8,6 +8,7 @@
 import { endianness } from 'node:os';
 import { deflateSync } from 'node:zlib';
 import type { SampleType } from '../../shared/types.js';
+import { ASCII, DOUBLE, LONG, SHORT, even, valueSize, writeValues, type Entry } from './tiff-entries.js';
 
 export interface GeoTiffWriterOptions {
   readonly width: number;
@@ -46,17 +47,7 @@ export interface GeoTiffWriterOptions {
   readonly deflateLevel?: number;
 }
 
-const SHORT = 3;
-const LONG = 4;
-const ASCII = 2;
-const DOUBLE = 12;
-const TYPE_SIZE: Record<number, number> = { [ASCII]: 1, [SHORT]: 2, [LONG]: 4, [DOUBLE]: 8 };
 
-interface Entry {
-  readonly tag: number;
-  readonly type: number;
-  readonly values: readonly number[] | string;
-}
 
 interface SampleCodec {
   readonly bytes: number;
@@ -252,26 +243,8 @@ function applyPredictor(raw: Uint8Array, predictor: number, width: number, rows:
   }
 }
 
-function valueSize(entry: Entry): number {
-  const count = typeof entry.values === 'string' ? Buffer.byteLength(entry.values, 'latin1') : entry.values.length;
-  return count * TYPE_SIZE[entry.type]!;
-}
 
-function writeValues(out: Buffer, at: number, entry: Entry): void {
-  if (typeof entry.values === 'string') {
-    out.write(entry.values, at, 'latin1');
-    return;
-  }
-  entry.values.forEach((value, i) => {
-    if (entry.type === SHORT) out.writeUInt16LE(value, at + i * 2);
-    else if (entry.type === LONG) out.writeUInt32LE(value, at + i * 4);
-    else out.writeDoubleLE(value, at + i * 8);
-  });
-}
 
-function even(n: number): number {
-  return n + (n & 1);
-}
 
 function check(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(`writeGeoTiff: ${message}`);

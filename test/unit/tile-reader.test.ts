@@ -6,28 +6,19 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fromFile } from 'geotiff';
 import { ChecksumMismatchError } from '../../shared/errors.js';
-import { loadTesseraProto, type TileTask__Output } from '../../shared/proto/tile-service.js';
+import type { TileTask__Output } from '../../shared/proto/tile-service.js';
 import { decodeSourceWindow } from '../../shared/raster/source-decoder.js';
 import type { BandInput, BandName, SampleType } from '../../shared/types.js';
 import { openBandSet, referenceBlockFor, type BandSet, type OutputGrid } from '../../master/source/band-set.js';
 import { planTiles, type PlannedTile } from '../../master/source/tile-plan.js';
 import { readTile, type TilePayload } from '../../master/source/tile-reader.js';
 import { writeGeoTiff, type GeoTiffWriterOptions } from '../support/tiff-writer.js';
+import { overTheWire } from '../support/over-the-wire.js';
 
 const SAMPLE = 'samples/L7_ETMs.tif';
 const dir = mkdtempSync(join(tmpdir(), 'tessera-tile-reader-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-const getTask = loadTesseraProto().tessera.v1.TileService.service.GetTask;
 
-/** Sends the payload through real protobuf encoding, as the master → worker call would. */
-function overTheWire(payload: TilePayload, tile: PlannedTile): TileTask__Output {
-  const bytes = getTask.responseSerialize({
-    task: { taskId: `r/${tile.index}`, requestId: 'r', tileIndex: tile.index, attempt: 1, width: tile.width, height: tile.height, indices: ['ndvi'], sources: payload.sources, bands: payload.bands },
-  });
-  const task = getTask.responseDeserialize(bytes).task;
-  assert.ok(task);
-  return task;
-}
 
 /**
  * The independent expectation: a band's full raster read by geotiff, and the nearest source pixel

@@ -1,0 +1,25 @@
+/** A tile payload sent through real protobuf encoding, as the master → worker GetTask call would send it. */
+import assert from 'node:assert/strict';
+import type { PlannedTile } from '../../master/source/tile-plan.js';
+import type { TilePayload } from '../../master/source/tile-reader.js';
+import { loadTesseraProto, type TileTask__Output } from '../../shared/proto/tile-service.js';
+
+export function overTheWire(payload: TilePayload, tile: PlannedTile): TileTask__Output {
+  const getTask = loadTesseraProto().tessera.v1.TileService.service.GetTask;
+  const bytes = getTask.responseSerialize({
+    task: {
+      taskId: `r/${tile.index}`,
+      requestId: 'r',
+      tileIndex: tile.index,
+      attempt: 1,
+      width: tile.width,
+      height: tile.height,
+      indices: ['ndvi'],
+      sources: payload.sources,
+      bands: payload.bands,
+    },
+  });
+  const task = getTask.responseDeserialize(bytes).task;
+  assert.ok(task);
+  return task;
+}
