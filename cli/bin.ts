@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { config as loadDotenv } from 'dotenv';
 import { ConfigError, RequestError, describeError } from '../shared/errors.js';
 import { demoCommand } from './commands/demo.js';
+import { healthCommand } from './commands/health.js';
 import { masterCommand } from './commands/master.js';
 import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
@@ -18,7 +19,7 @@ const program = new Command()
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [masterCommand, workerCommand, submitCommand, statusCommand, runCommand, demoCommand]) register(program);
+for (const register of [masterCommand, workerCommand, submitCommand, statusCommand, runCommand, demoCommand, healthCommand]) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -30,6 +30,8 @@ export interface TileWorkerOptions {
   readonly pollDeadlineMs: number;
   readonly log: Logger;
   readonly backoff?: BackoffOptions;
+  /** Called on every turn of a poll loop (liveness for health checks). */
+  readonly heartbeat?: () => void;
   /** The tile computation; injectable so tests can slow it down or make it fail. */
   readonly process?: (task: TileTask__Output) => Promise<ProcessedTile>;
 }
@@ -99,6 +101,7 @@ export class TileWorker {
     const log = this.#options.log.child({ slot });
     let failures = 0;
     while (!this.#stopping) {
+      this.#options.heartbeat?.();
       let response: GetTaskResponse__Output;
       try {
         response = await this.#getTask();

@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { packageRoot } from '../../shared/package-root.js';
-import { runOneShot } from '../one-shot.js';
 import { formatSummary } from '../request-summary.js';
 import { parseWorkerCount } from './run.js';
 
@@ -25,6 +24,7 @@ export function demoCommand(program: Command): void {
     .option('--workers <n>', 'worker processes to start', parseWorkerCount, 2)
     .option('--out <dir>', 'output folder', './output/demo')
     .action(async (options: { workers: number; out: string }) => {
+      const { runOneShot } = await import('../one-shot.js'); // master-only dependencies, loaded on use
       const row = await runOneShot({
         request: demoRequest(),
         workers: options.workers,

@@ -2,8 +2,6 @@
 import type { Command } from 'commander';
 import { loadMasterConfig } from '../../shared/config/master-config.js';
 import { createLogger } from '../../shared/logger.js';
-import { loadDataLakeSettings } from '../../master/output/datalake-config.js';
-import { startMaster } from '../../master/start-master.js';
 import { stopOnSignals } from '../shutdown.js';
 
 export function masterCommand(program: Command): void {
@@ -17,8 +15,12 @@ export function masterCommand(program: Command): void {
         ...(options.listen ? { grpcListen: options.listen } : {}),
         ...(options.outputDir ? { outputDir: options.outputDir } : {}),
       });
+      // Loaded here, not at the top: the worker image leaves out what only the master needs.
+      const { loadDataLakeSettings } = await import('../../master/output/datalake-config.js');
+      const dataLake = loadDataLakeSettings(process.env);
       const log = createLogger('tessera-master', config.logLevel);
-      const master = await startMaster(config, log, { dataLake: loadDataLakeSettings(process.env) });
+      const { startMaster } = await import('../../master/start-master.js');
+      const master = await startMaster(config, log, { dataLake });
       if (master.embedded) {
         process.stderr.write(`tessera master: embedded PostgreSQL at ${master.databaseUrl} (psql and tessera submit connect there)\n`);
       }

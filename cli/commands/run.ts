@@ -1,6 +1,5 @@
 /** `tessera run`: one request on an embedded database with N local workers; exit 0 only on success. */
 import { InvalidArgumentError, type Command } from 'commander';
-import { runOneShot } from '../one-shot.js';
 import { addRequestOptions, requestFromOptions, type RequestCliOptions } from '../request-options.js';
 import { formatSummary, summarize } from '../request-summary.js';
 
@@ -25,6 +24,7 @@ export function runCommand(program: Command): void {
       .option('--out <dir>', 'output folder (the mosaic goes to <dir>/<request id>/)', './output')
       .option('--json', 'print a JSON summary with the output paths as the last line of stdout'),
   ).action(async (options: RunOptions) => {
+    const { runOneShot } = await import('../one-shot.js'); // master-only dependencies, loaded on use
     const row = await runOneShot({
       request: requestFromOptions(options),
       workers: options.workers,

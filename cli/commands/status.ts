@@ -1,8 +1,7 @@
 /** `tessera status [id]`: one request in detail, or the most recent ones as a table. */
 import type { Command } from 'commander';
-import { connectDatabase } from '../../master/db/database.js';
-import { RequestStore, type MosaicRequestRow } from '../../master/db/request-store.js';
-import { clientDatabaseUrl } from '../database-url.js';
+import type { MosaicRequestRow } from '../../master/db/request-store.js';
+import { openClientStore } from '../client-store.js';
 import { formatSummary, summarize } from '../request-summary.js';
 
 function tableRow(row: MosaicRequestRow): string {
@@ -19,9 +18,8 @@ export function statusCommand(program: Command): void {
     .option('--limit <n>', 'how many recent requests', '20')
     .option('--database-url <url>', 'database to read (default: DATABASE_URL, else the local embedded one)')
     .action(async (id: string | undefined, options: { json?: boolean; limit: string; databaseUrl?: string }) => {
-      const db = connectDatabase({ url: clientDatabaseUrl(process.env, options.databaseUrl), maxConnections: 1, notifications: false });
+      const { store, close } = await openClientStore(process.env, options.databaseUrl);
       try {
-        const store = new RequestStore(db);
         if (id !== undefined) {
           const row = await store.get(id);
           if (!row) {
@@ -39,7 +37,7 @@ export function statusCommand(program: Command): void {
           for (const row of rows) process.stdout.write(`${tableRow(row)}\n`);
         }
       } finally {
-        await db.close();
+        await close();
       }
     });
 }

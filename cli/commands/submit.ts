@@ -1,11 +1,9 @@
 /** `tessera submit`: inserts a mosaic request and prints its id; `--wait` follows it to the end. */
 import type { Command } from 'commander';
-import { connectDatabase } from '../../master/db/database.js';
-import { RequestStore } from '../../master/db/request-store.js';
-import { clientDatabaseUrl } from '../database-url.js';
 import { addRequestOptions, requestFromOptions, type RequestCliOptions } from '../request-options.js';
 import { formatSummary, summarize } from '../request-summary.js';
 import { watchRequest } from '../request-watch.js';
+import { openClientStore } from '../client-store.js';
 
 interface SubmitOptions extends RequestCliOptions {
   readonly wait?: boolean;
@@ -23,9 +21,8 @@ export function submitCommand(program: Command): void {
       .option('--database-url <url>', 'database to insert into (default: DATABASE_URL, else the local embedded one)'),
   ).action(async (options: SubmitOptions) => {
     const request = requestFromOptions(options);
-    const db = connectDatabase({ url: clientDatabaseUrl(process.env, options.databaseUrl), maxConnections: 1, notifications: false });
+    const { store, close } = await openClientStore(process.env, options.databaseUrl);
     try {
-      const store = new RequestStore(db);
       const id = await store.insert(request);
       if (!options.wait) {
         process.stdout.write(`${id}\n`);
@@ -36,7 +33,7 @@ export function submitCommand(program: Command): void {
       process.stdout.write(options.json ? `${JSON.stringify(summarize(row))}\n` : `${formatSummary(row)}\n`);
       if (row.status !== 'completed') process.exitCode = 1;
     } finally {
-      await db.close();
+      await close();
     }
   });
 }

@@ -1,10 +1,22 @@
 /** `tessera worker`: long-polls a master for tiles and computes them until stopped. */
 import type { Command } from 'commander';
+import { writeFile } from 'node:fs/promises';
 import { loadWorkerConfig } from '../../shared/config/worker-config.js';
 import { createLogger } from '../../shared/logger.js';
 import { createTileServiceClient } from '../../shared/proto/tile-service.js';
 import { TileWorker } from '../../worker/tile-worker.js';
 import { stopOnSignals } from '../shutdown.js';
+
+/** Touches `path` at most every few seconds (a health check reads its age). */
+function aliveFileToucher(path: string): () => void {
+  let last = 0;
+  return () => {
+    const now = Date.now();
+    if (now - last < 5_000) return;
+    last = now;
+    writeFile(path, `${new Date(now).toISOString()}\n`).catch(() => undefined);
+  };
+}
 
 export function workerCommand(program: Command): void {
   program
@@ -25,6 +37,7 @@ export function workerCommand(program: Command): void {
         concurrency: config.concurrency,
         pollDeadlineMs: config.pollDeadlineMs,
         log,
+        heartbeat: config.aliveFile ? aliveFileToucher(config.aliveFile) : undefined,
       });
       worker.start();
       stopOnSignals((graceful) => worker.stop({ graceful }), log);

@@ -13,6 +13,11 @@ export const WORKER_VARIABLES = {
     'Deadline of one GetTask long poll; keep it longer than the master\'s LONG_POLL_MS.',
   ),
   maxMessageBytes: maxMessageBytesVar,
+  aliveFile: optionalStringVar(
+    'WORKER_ALIVE_FILE',
+    'File the poll loop touches while it runs, for `tessera health worker` (the worker image sets /tmp/tessera-worker.alive). Unset: none.',
+    'Set WORKER_ALIVE_FILE to a writable path, or unset it.',
+  ),
   workerId: optionalStringVar('WORKER_ID', 'Worker identity. Unset: <hostname>-<pid>-<random>, unique per process.', 'Set WORKER_ID to a non-empty name.'),
   logLevel: logLevelVar,
 } as const;
@@ -22,6 +27,7 @@ export interface WorkerConfig {
   readonly concurrency: number;
   readonly pollDeadlineMs: number;
   readonly maxMessageBytes: number;
+  readonly aliveFile: string | undefined;
   readonly workerId: string;
   readonly logLevel: LogLevel;
 }
@@ -33,6 +39,7 @@ export function loadWorkerConfig(env: Env, overrides: Partial<WorkerConfig> = {}
     concurrency: v.concurrency.read(env),
     pollDeadlineMs: v.pollDeadlineMs.read(env),
     maxMessageBytes: v.maxMessageBytes.read(env),
+    aliveFile: v.aliveFile.read(env),
     workerId: v.workerId.read(env) ?? processIdentity('worker'),
     logLevel: v.logLevel.read(env),
     ...overrides,

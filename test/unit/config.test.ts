@@ -176,6 +176,7 @@ describe('loadWorkerConfig', () => {
       concurrency: 1,
       pollDeadlineMs: 30_000,
       maxMessageBytes: 64 * 1024 * 1024,
+      aliveFile: undefined,
       logLevel: 'info',
     });
     assert.ok(workerId.includes(hostname()), workerId);
@@ -188,6 +189,7 @@ describe('loadWorkerConfig', () => {
       WORKER_CONCURRENCY: '4',
       WORKER_POLL_DEADLINE_MS: '5000',
       MAX_MESSAGE_BYTES: String(16 * 1024 * 1024),
+      WORKER_ALIVE_FILE: '/tmp/alive',
       WORKER_ID: 'w-7',
       LOG_LEVEL: 'silent',
     });
@@ -198,6 +200,7 @@ describe('loadWorkerConfig', () => {
         concurrency: 4,
         pollDeadlineMs: 5000,
         maxMessageBytes: 16 * 1024 * 1024,
+        aliveFile: '/tmp/alive',
         workerId: 'w-7',
         logLevel: 'silent',
       },

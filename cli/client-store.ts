@@ -1,0 +1,19 @@
+/**
+ * The database connection `submit` and `status` use: --database-url, else DATABASE_URL, else the
+ * embedded database a local `tessera master` exposes on 127.0.0.1:EMBEDDED_DB_PORT. Loaded on use:
+ * the worker image leaves out the database packages.
+ */
+import type { Env } from '../shared/config/env.js';
+import { MASTER_VARIABLES } from '../shared/config/master-config.js';
+import type { RequestStore } from '../master/db/request-store.js';
+
+export async function openClientStore(env: Env, flag: string | undefined): Promise<{ store: RequestStore; close(): Promise<void> }> {
+  const [{ connectDatabase }, { RequestStore: Store }, { embeddedDatabaseUrl }] = await Promise.all([
+    import('../master/db/database.js'),
+    import('../master/db/request-store.js'),
+    import('../master/db/embedded-postgres.js'),
+  ]);
+  const url = flag || MASTER_VARIABLES.databaseUrl.read(env) || embeddedDatabaseUrl('127.0.0.1', MASTER_VARIABLES.embeddedDbPort.read(env));
+  const db = connectDatabase({ url, maxConnections: 1, notifications: false });
+  return { store: new Store(db), close: () => db.close() };
+}

@@ -1,0 +1,191 @@
+/**
+ * `npm run test:compose`: the real docker-compose.yml on a real Docker engine.
+ *
+ * This machine's Docker has no bridge network (../shared/tools/docker-offline.sh), so the test
+ * derives a host-network variant of docker-compose.yml instead of editing it: no `ports`,
+ * `network_mode: host`, `build.network: host`, service addresses on 127.0.0.1, and PostgreSQL and
+ * the master on free ports. Then: build, up with 3 workers, submit the sample through the master
+ * container, check the PNGs on the host and the row, scale to 1 worker and submit again, and
+ * `docker-compose down` in the middle of a request leaves no row `running`. Everything is torn down
+ * at the end, whatever happened.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { parse, stringify } from 'yaml';
+import { packageRoot } from '../../shared/package-root.js';
+
+const execFileAsync = promisify(execFile);
+const root = packageRoot();
+const project = `tessera-compose-test-${randomBytes(3).toString('hex')}`;
+const DB = { user: 'tessera', password: 'tessera', name: 'tessera' };
+
+interface ComposeService {
+  build?: { context?: string; dockerfile?: string; network?: string };
+  ports?: string[];
+  network_mode?: string;
+  environment?: Record<string, string>;
+  [key: string]: unknown;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** The host-network variant of the real docker-compose.yml (which stays as it is). */
+export function hostNetworkVariant(text: string, ports: { db: number; grpc: number }): string {
+  const doc = parse(text) as { services: Record<string, ComposeService> };
+  for (const service of Object.values(doc.services)) {
+    delete service.ports;
+    service.network_mode = 'host';
+    if (service.build) service.build = { ...service.build, context: root, network: 'host' };
+  }
+  const { db, master } = doc.services;
+  assert.ok(db && master, 'docker-compose.yml has db and master services');
+  // PostgreSQL off 5432 (the machine may run its own); PGPORT moves the server and pg_isready.
+  db.environment = { ...db.environment, PGPORT: String(ports.db) };
+  return stringify(doc);
+}
+
+describe('docker-compose: db, master and scaled workers on a real Docker engine', { timeout: 20 * 60_000 }, () => {
+  let dir: string;
+  let composeFile: string;
+  let env: NodeJS.ProcessEnv;
+
+  async function compose(args: readonly string[], timeoutMs = 10 * 60_000): Promise<string> {
+    const { stdout } = await execFileAsync('docker-compose', ['-f', composeFile, '-p', project, ...args], {
+      env,
+      timeout: timeoutMs,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return stdout;
+  }
+
+  /** `tessera …` inside the master container, as the README tells users to run it. */
+  async function inMaster(args: readonly string[]): Promise<string> {
+    return compose(['exec', '-T', 'master', 'tessera', ...args], 5 * 60_000);
+  }
+
+  async function psql(sql: string): Promise<string> {
+    const out = await compose(['exec', '-T', 'db', 'psql', '-U', DB.user, '-d', DB.name, '-p', String(env['DB_PORT']), '-qAtc', sql], 60_000);
+    return out.trim();
+  }
+
+  async function waitHealthy(service: string, timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const ids = (await compose(['ps', '-q', service])).trim().split('\n').filter(Boolean);
+      const states = await Promise.all(
+        ids.map(async (id) => (await execFileAsync('docker', ['inspect', '--format', '{{.State.Health.Status}}', id])).stdout.trim()),
+      );
+      if (states.length > 0 && states.every((s) => s === 'healthy')) return;
+      if (Date.now() > deadline) throw new Error(`${service} not healthy: ${states.join(', ')}`);
+      await sleep(1_000);
+    }
+  }
+
+  const sample = (band: number): string => `/data/input/L7_ETMs.tif#${band}`;
+  const submitArgs = (tileSize: number): string[] => [
+    'submit',
+    '--band', `red=${sample(3)}`,
+    '--band', `nir=${sample(4)}`,
+    '--band', `green=${sample(2)}`,
+    '--band', `swir16=${sample(5)}`,
+    '--index', 'ndvi,ndsi',
+    '--tile-size', String(tileSize),
+  ];
+
+  interface Summary {
+    id: string;
+    status: string;
+    error: string | null;
+    workerTiles: Record<string, number>;
+    tilesTotal: number;
+  }
+
+  before(async () => {
+    await execFileAsync('docker', ['info'], { timeout: 30_000 }).catch((error: unknown) => {
+      throw new Error(`no Docker engine answers (run ../shared/tools/docker-offline.sh first): ${String(error)}`);
+    });
+    dir = await mkdtemp(join(tmpdir(), 'tessera-compose-'));
+    await mkdir(join(dir, 'input'));
+    await mkdir(join(dir, 'output'));
+    await chmod(join(dir, 'output'), 0o777); // the master runs as uid 1000
+    await copyFile(join(root, 'samples', 'L7_ETMs.tif'), join(dir, 'input', 'L7_ETMs.tif'));
+    const ports = { db: await freePort(), grpc: await freePort() };
+    composeFile = join(dir, 'docker-compose.host.yml');
+    await writeFile(composeFile, hostNetworkVariant(await readFile(join(root, 'docker-compose.yml'), 'utf8'), ports));
+    env = {
+      ...process.env,
+      DB_HOST: '127.0.0.1',
+      DB_PORT: String(ports.db),
+      MASTER_HOST: '127.0.0.1',
+      MASTER_GRPC_PORT: String(ports.grpc),
+      POLL_INTERVAL_MS: '500',
+      SHUTDOWN_TIMEOUT_MS: '10000',
+      // One fixed tag for every run: re-runs reuse the layer cache, and nothing piles up.
+      TESSERA_MASTER_IMAGE: 'tessera-master:compose-test',
+      TESSERA_WORKER_IMAGE: 'tessera-worker:compose-test',
+    };
+  });
+
+  after(async () => {
+    if (!composeFile) return;
+    await compose(['down', '-v', '--remove-orphans'], 5 * 60_000).catch((error: unknown) =>
+      process.stderr.write(`teardown: ${String(error)}\n`),
+    );
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('up with 3 workers; a request submitted in the master container completes, shared by several workers', async () => {
+    await compose(['up', '-d', '--build', '--scale', 'worker=3']);
+    await waitHealthy('db');
+    await waitHealthy('master');
+    const summary = JSON.parse((await inMaster([...submitArgs(64), '--wait', '--json'])).trim().split('\n').pop() ?? '') as Summary;
+    assert.equal(summary.status, 'completed', summary.error ?? '');
+    for (const name of ['ndvi.png', 'ndsi.png', 'ndvi_color.png', 'manifest.json']) {
+      assert.ok((await stat(join(dir, 'output', summary.id, name))).size > 0, `${name} on the host`);
+    }
+    assert.equal(await psql(`SELECT status FROM mosaic_requests WHERE id = ${summary.id}`), 'completed');
+    const workers = Object.keys(summary.workerTiles);
+    assert.ok(workers.length > 1, `tiles by ${workers.join(', ')}`);
+  });
+
+  test('scaled down to 1 worker, the next request still completes', async () => {
+    await compose(['up', '-d', '--scale', 'worker=1']);
+    const ids = (await compose(['ps', '-q', 'worker'])).trim().split('\n').filter(Boolean);
+    assert.equal(ids.length, 1);
+    const summary = JSON.parse((await inMaster([...submitArgs(128), '--wait', '--json'])).trim().split('\n').pop() ?? '') as Summary;
+    assert.equal(summary.status, 'completed', summary.error ?? '');
+    assert.equal(Object.keys(summary.workerTiles).length, 1);
+  });
+
+  test('docker-compose down in the middle of a request leaves no row running', async () => {
+    const id = (await inMaster(submitArgs(16))).trim(); // 484 tiles
+    for (let i = 0; ; i += 1) {
+      const [status, done] = (await psql(`SELECT status, tiles_done FROM mosaic_requests WHERE id = ${id}`)).split('|');
+      if (status === 'running' && Number(done) > 0) break;
+      assert.ok(i < 300, `request ${id} never got going (${status})`);
+      await sleep(100);
+    }
+    await compose(['down'], 3 * 60_000); // keeps the named volume
+    await compose(['up', '-d', 'db']);
+    await waitHealthy('db');
+    assert.equal(await psql(`SELECT count(*) FROM mosaic_requests WHERE status = 'running'`), '0');
+    assert.match(await psql(`SELECT status FROM mosaic_requests WHERE id = ${id}`), /^(pending|completed)$/);
+  });
+});
