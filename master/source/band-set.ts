@@ -8,19 +8,8 @@ import { IncompatibleBandsError, InvalidRequestError } from '../../shared/errors
 import type { BandInput, BandName } from '../../shared/types.js';
 import { withoutQuery } from '../../shared/urls.js';
 import type { OutputGrid } from '../output/georeference.js';
-import {
-  closeTiff,
-  describeBand,
-  fileKey,
-  openTiff,
-  sumFetched,
-  type BandSource,
-  type FetchCounts,
-  type GeoTransform,
-  type OpenedTiff,
-  type RetryPolicy,
-  type TiffOpener,
-} from './band-source.js';
+import { closeTiff, describeBand, fileKey, openTiff, type BandSource, type GeoTransform, type OpenedTiff } from './band-source.js';
+import { sumFetched, type FetchCounts, type RetryPolicy, type TiffOpener } from './geotiff-opener.js';
 import type { ReferenceBlock } from './tile-plan.js';
 
 export type { OutputGrid } from '../output/georeference.js';

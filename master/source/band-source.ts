@@ -2,19 +2,18 @@
  * Opens one band of a GeoTIFF and describes it: parses a band reference (`path-or-url[#N]`),
  * opens the file (local path or http(s) URL) with geotiff, and reads from its full-resolution
  * image (image 0) the size, geotransform, EPSG code, nodata, sample type and block layout that
- * the rest of the master plans and reads tiles with. Remote files are read with HTTP range
- * requests that are counted per file, retried on network errors and HTTP 5xx/429, and whose
- * failures say what the server answered without showing the URL's query (a signature).
+ * the rest of the master plans and reads tiles with. How files are opened (and remote reads
+ * metered and retried) is geotiff-opener.ts's job.
  */
-import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { BaseClient, BaseResponse, fromCustomClient, fromFile, type GeoTIFF, type GeoTIFFImage } from 'geotiff';
+import type { GeoTIFF, GeoTIFFImage } from 'geotiff';
 import { BlockCache } from './block-cache.js';
+import { FetchMeter, URL_SCHEME, openGeoTiff, type RetryPolicy, type TiffOpener } from './geotiff-opener.js';
 import { InvalidRequestError, SourceReadError } from '../../shared/errors.js';
 import type { SampleType } from '../../shared/types.js';
 import { withoutQuery } from '../../shared/urls.js';
+
 
 /** A parsed band reference: where the GeoTIFF is and which band (1-based) of it to use. */
 export interface BandReference {
@@ -50,62 +49,6 @@ export interface OpenedTiff {
   readonly blocks?: BlockCache;
 }
 
-/** HTTP requests sent and response body bytes received. */
-export interface FetchCounts {
-  readonly requests: number;
-  readonly bytes: number;
-}
-
-/** Counts the HTTP requests one file's reads send and the body bytes they receive. */
-export class FetchMeter {
-  #requests = 0;
-  #bytes = 0;
-
-  countRequest(): void {
-    this.#requests += 1;
-  }
-
-  countBytes(bytes: number): void {
-    this.#bytes += bytes;
-  }
-
-  counts(): FetchCounts {
-    return { requests: this.#requests, bytes: this.#bytes };
-  }
-}
-
-/** Sums the counts of several meters (each counted once). */
-export function sumFetched(meters: Iterable<FetchMeter | undefined>): FetchCounts {
-  let requests = 0;
-  let bytes = 0;
-  for (const meter of new Set(meters)) {
-    if (!meter) continue;
-    const counts = meter.counts();
-    requests += counts.requests;
-    bytes += counts.bytes;
-  }
-  return { requests, bytes };
-}
-
-/**
- * How remote reads are retried: network errors and HTTP 5xx/429 up to `retries` more times, waiting
- * `initialDelayMs`, then twice as long each time up to `maxDelayMs`. Other 4xx answers fail at once.
- */
-export interface RetryPolicy {
-  readonly retries: number;
-  readonly initialDelayMs: number;
-  readonly maxDelayMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = Object.freeze({ retries: 3, initialDelayMs: 200, maxDelayMs: 2_000 });
-
-/** Options for reading over http: a meter to count with, the retry policy, and fetch itself. */
-export interface HttpReadOptions {
-  readonly meter?: FetchMeter;
-  readonly retry?: RetryPolicy;
-  readonly fetch?: typeof fetch;
-}
-
 /** One band of a GeoTIFF, described. */
 export interface BandSource {
   readonly reference: BandReference;
@@ -130,147 +73,6 @@ export interface BandSource {
   readonly predictor: number;
   readonly planarConfiguration: 1 | 2;
   readonly littleEndian: boolean;
-}
-
-/**
- * Opens a GeoTIFF by local path or URL; injectable so tests and callers can count or fake opens.
- * `http` carries the meter and retry policy for remote files (an opener may ignore it).
- */
-export type TiffOpener = (uri: string, signal?: AbortSignal, http?: HttpReadOptions) => Promise<GeoTIFF>;
-
-const URL_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
-
-/** An HTTP answer that retrying will not change (4xx other than 429, a server ignoring Range). */
-class PermanentHttpError extends Error {}
-
-/** A response whose body has been read already (so a failure while reading it could be retried). */
-class BufferedResponse extends BaseResponse {
-  constructor(
-    private readonly statusCode: number,
-    private readonly headers: Headers,
-    private readonly data: ArrayBuffer,
-  ) {
-    super();
-  }
-  override get status(): number {
-    return this.statusCode;
-  }
-  override getHeader(name: string): string | undefined {
-    return this.headers.get(name) ?? undefined;
-  }
-  override async getData(): Promise<ArrayBuffer> {
-    return this.data;
-  }
-}
-
-/**
- * fetch for geotiff: counts requests and bytes, retries network errors and HTTP 5xx/429 with
- * backoff, and turns an HTTP error status into a message saying what happened (geotiff itself only
- * says "Error fetching data."). Messages show the URL without its query.
- */
-class CheckedFetchClient extends BaseClient {
-  constructor(
-    url: string,
-    private readonly options: HttpReadOptions,
-  ) {
-    super(url);
-  }
-
-  override async request(options: { headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<BaseResponse> {
-    const { signal, headers } = options;
-    const retry = this.options.retry ?? DEFAULT_RETRY;
-    const fetchImpl = this.options.fetch ?? fetch;
-    const ranged = Object.keys(headers ?? {}).some((name) => name.toLowerCase() === 'range');
-    for (let attempt = 0; ; attempt++) {
-      signal?.throwIfAborted();
-      let failure: string;
-      try {
-        this.options.meter?.countRequest();
-        const response = await fetchImpl(this.url, { headers, signal });
-        if (response.ok && !(ranged && response.status === 200)) {
-          const data = await response.arrayBuffer();
-          this.options.meter?.countBytes(data.byteLength);
-          return new BufferedResponse(response.status, response.headers, data);
-        }
-        await response.body?.cancel().catch(() => {});
-        const { status } = response;
-        const statusText = response.statusText ? ` ${response.statusText}` : '';
-        if (status === 200) {
-          throw new PermanentHttpError('the server ignores HTTP Range requests (it answered a range request with the whole file); tessera reads remote GeoTIFFs in ranges only');
-        }
-        if (status === 404 || status === 410) throw new PermanentHttpError(`not found (HTTP ${status}${statusText}): check the URL`);
-        if (status === 401 || status === 403) {
-          throw new PermanentHttpError(
-            `the server refused the URL (HTTP ${status}${statusText}): access denied — a signed URL's signature may have expired ` +
-              'or be wrong, or the URL needs credentials; request a new URL',
-          );
-        }
-        if (status !== 429 && status < 500) throw new PermanentHttpError(`the server answered HTTP ${status}${statusText}`);
-        failure = `the server answered HTTP ${status}${statusText}`;
-      } catch (error) {
-        if (error instanceof PermanentHttpError || signal?.aborted) throw error;
-        failure = `network error: ${this.#networkMessage(error)}`;
-      }
-      if (attempt >= retry.retries) {
-        throw new Error(`${failure} (gave up after ${attempt + 1} attempt${attempt === 0 ? '' : 's'})`);
-      }
-      await sleep(Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** attempt), undefined, { signal });
-    }
-  }
-
-  /** "fetch failed (connect ECONNREFUSED …)", without the URL's query. */
-  #networkMessage(error: unknown): string {
-    const parts: string[] = [];
-    let current: unknown = error;
-    for (let depth = 0; current instanceof Error && depth < 4; depth++) {
-      if (!parts.includes(current.message)) parts.push(current.message);
-      current = current.cause;
-    }
-    const text = parts.length === 0 ? String(error) : parts.length === 1 ? parts[0]! : `${parts[0]} (${parts.slice(1).join(': ')})`;
-    return redactQuery(text.split(this.url).join(withoutQuery(this.url)));
-  }
-}
-
-/** Hides query values of any URL left in a text. */
-function redactQuery(text: string): string {
-  return text.replace(/\b(https?:\/\/[^\s?#"'<>]*)\?[^\s#"'<>]*/gi, '$1?…');
-}
-
-/**
- * An opener whose http(s) reads use `http` (meter, retries) unless the caller of the opener passes
- * its own; local paths and file:// URLs open as with openGeoTiff.
- */
-export function httpTiffOpener(http: HttpReadOptions): TiffOpener {
-  return (uri, signal, override) => openGeoTiff(uri, signal, { ...http, ...override });
-}
-
-/**
- * Opens local paths (and file:// URLs) with fromFile, http(s) URLs through CheckedFetchClient
- * (range requests, counted with `http.meter`, retried per `http.retry`). Local files are checked
- * for a TIFF header first: fromFile keeps its file descriptor open when the header is bad.
- */
-export const openGeoTiff: TiffOpener = async (uri, signal, http = {}) => {
-  const scheme = URL_SCHEME.test(uri) ? uri.slice(0, uri.indexOf(':')).toLowerCase() : null;
-  if (scheme === 'http' || scheme === 'https') return fromCustomClient(new CheckedFetchClient(uri, http), {}, signal);
-  const path = scheme === 'file' ? fileURLToPath(uri) : uri;
-  await checkTiffHeader(path);
-  return fromFile(path, signal);
-};
-
-/** Throws unless the file starts with a TIFF or BigTIFF header. */
-async function checkTiffHeader(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    const header = Buffer.alloc(4);
-    const { bytesRead } = await handle.read(header, 0, 4, 0);
-    const magic = header.toString('latin1', 0, 2);
-    const version = magic === 'II' ? header.readUInt16LE(2) : magic === 'MM' ? header.readUInt16BE(2) : 0;
-    if (bytesRead < 4 || (version !== 42 && version !== 43)) {
-      throw new Error(`not a TIFF file (it starts with ${JSON.stringify(header.subarray(0, bytesRead).toString('latin1'))})`);
-    }
-  } finally {
-    await handle.close();
-  }
 }
 
 /**

@@ -13,18 +13,8 @@ import { InvalidRequestError } from '../../shared/errors.js';
 import { INDEX_BANDS, INDEX_NAMES, type BandName, type BoundingBox } from '../../shared/types.js';
 import { withoutQuery } from '../../shared/urls.js';
 import type { BandSet, NamedBandSource, OutputGrid } from './band-set.js';
-import {
-  closeTiff,
-  describeBand,
-  openTiff,
-  sumFetched,
-  type BandSource,
-  type GeoTransform,
-  type InheritedGeoreference,
-  type OpenedTiff,
-  type RetryPolicy,
-  type TiffOpener,
-} from './band-source.js';
+import { closeTiff, describeBand, openTiff, type BandSource, type GeoTransform, type InheritedGeoreference, type OpenedTiff } from './band-source.js';
+import { sumFetched, type RetryPolicy, type TiffOpener } from './geotiff-opener.js';
 import { boxEnvelope, crsTransform, describeBounds, describeBox, envelopeBounds, metresToDegrees, type CrsTransform, type Envelope } from './crs-transform.js';
 
 /** What a request asks of the mosaic. */

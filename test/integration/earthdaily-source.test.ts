@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { openEarthDailyBandSet, type EarthDailyBandSet, type EarthDailyInput } from '../../master/source/earthdaily-source.js';
 import { referenceBlockFor } from '../../master/source/band-set.js';
-import type { RetryPolicy } from '../../master/source/band-source.js';
+import type { RetryPolicy } from '../../master/source/geotiff-opener.js';
 import { InvalidRequestError, SourceReadError, describeError } from '../../shared/errors.js';
 import { checkTiles, makeMosaicFixture, type MosaicFixture } from '../support/mosaic-fixture.js';
 import { startSignedRangeServer, type SignedRangeServer } from '../support/signed-range-server.js';

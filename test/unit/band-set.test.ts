@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fromFile } from 'geotiff';
 import { IncompatibleBandsError, InvalidRequestError, SourceReadError } from '../../shared/errors.js';
-import { openGeoTiff, type TiffOpener } from '../../master/source/band-source.js';
+import { openGeoTiff, type TiffOpener } from '../../master/source/geotiff-opener.js';
 import { openBandSet, referenceBlockFor } from '../../master/source/band-set.js';
 import type { BandInput } from '../../shared/types.js';
 import { writeGeoTiff } from '../support/tiff-writer.js';

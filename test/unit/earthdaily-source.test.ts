@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { openBandSet, referenceBlockFor, type BandSet } from '../../master/source/band-set.js';
-import { httpTiffOpener, openTiff, closeTiff, type GeoTransform, type RetryPolicy, type TiffOpener } from '../../master/source/band-source.js';
+import { openTiff, closeTiff, type GeoTransform } from '../../master/source/band-source.js';
+import { httpTiffOpener, type RetryPolicy, type TiffOpener } from '../../master/source/geotiff-opener.js';
 import { boxEnvelope, crsTransform, edgePoints, metresToDegrees, proj4Definition } from '../../master/source/crs-transform.js';
 import {
   chooseLevel,
