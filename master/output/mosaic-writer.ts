@@ -242,8 +242,10 @@ export class MosaicWriter {
         width: t.width,
         height: t.height,
       }));
-    await mergeRegion(place('grey'), width, height, 'grey', files.png, OUTPUT_COMPRESSION, names);
-    await mergeRegion(place('rgba'), width, height, 'rgba', files.colorPng, OUTPUT_COMPRESSION, names);
+    await Promise.all([
+      mergeRegion(place('grey'), width, height, 'grey', files.png, OUTPUT_COMPRESSION, names),
+      mergeRegion(place('rgba'), width, height, 'rgba', files.colorPng, OUTPUT_COMPRESSION, names),
+    ]);
     const world = worldFileText(this.grid);
     const aux = auxXmlText(this.wkt);
     await Promise.all([
