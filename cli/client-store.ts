@@ -4,6 +4,7 @@
  * the worker image leaves out the database packages.
  */
 import type { Env } from '../shared/config/env.js';
+import { TesseraError, redactUrls } from '../shared/errors.js';
 import { MASTER_VARIABLES } from '../shared/config/master-config.js';
 import type { RequestStore } from '../master/db/request-store.js';
 
@@ -15,5 +16,16 @@ export async function openClientStore(env: Env, flag: string | undefined): Promi
   ]);
   const url = flag || MASTER_VARIABLES.databaseUrl.read(env) || embeddedDatabaseUrl('127.0.0.1', MASTER_VARIABLES.embeddedDbPort.read(env));
   const db = connectDatabase({ url, maxConnections: 1, notifications: false });
+  try {
+    await db.query('SELECT 1');
+  } catch (error) {
+    await db.close();
+    const where = redactUrls(url);
+    const hint =
+      flag || env['DATABASE_URL']
+        ? 'check the URL and that the server is up'
+        : 'start `tessera master` here (it serves its embedded database on EMBEDDED_DB_PORT), or point DATABASE_URL / --database-url at the central database';
+    throw new TesseraError(`cannot reach the database at ${where} (${error instanceof Error ? error.message : String(error)}): ${hint}`);
+  }
   return { store: new Store(db), close: () => db.close() };
 }
