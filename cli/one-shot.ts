@@ -12,7 +12,7 @@ import type { Env, LogLevel } from '../shared/config/env.js';
 import { createLogger } from '../shared/logger.js';
 import type { MosaicRequestRow, NewMosaicRequest } from '../master/db/request-store.js';
 import { loadDataLakeSettings } from '../master/output/datalake-config.js';
-import { startMaster } from '../master/start-master.js';
+import { startMaster, type RunningMaster } from '../master/start-master.js';
 import { watchRequest } from './request-watch.js';
 
 export interface OneShotOptions {
@@ -53,33 +53,43 @@ async function stopWorkers(workers: readonly ChildProcess[]): Promise<void> {
 }
 
 export async function runOneShot(options: OneShotOptions): Promise<MosaicRequestRow> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'tessera-run-'));
   const logLevel: LogLevel = options.env['LOG_LEVEL'] ? loadMasterConfig(options.env).logLevel : 'warn';
-  const config = loadMasterConfig(options.env, {
-    databaseUrl: undefined,
-    embeddedDbDir: dataDir,
-    embeddedDbPort: 0,
-    grpcListen: '127.0.0.1:0',
-    outputDir: resolve(options.outputDir),
-    logLevel,
-  });
-  const log = createLogger('tessera-run', logLevel);
-  const master = await startMaster(config, log, { dataLake: loadDataLakeSettings(options.env) });
-  const workers = spawnWorkers(options.workers, `127.0.0.1:${master.grpcPort}`, logLevel, options.env);
-  const allExited = new AbortController();
-  let exited = 0;
-  for (const child of workers) {
-    child.once('exit', () => {
-      exited += 1;
-      if (exited === workers.length) allExited.abort(new Error('every worker process exited before the request finished'));
-    });
-  }
+  const dataLake = loadDataLakeSettings(options.env);
+  // Ctrl-C or a TERM at any point: stop, then clean up below (workers, master, temporary database).
+  const interrupted = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => interrupted.abort(new Error(`interrupted (${signal}); nothing was kept`));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const dataDir = await mkdtemp(join(tmpdir(), 'tessera-run-'));
+  let master: RunningMaster | undefined;
+  let workers: ChildProcess[] = [];
   try {
+    const config = loadMasterConfig(options.env, {
+      databaseUrl: undefined,
+      embeddedDbDir: dataDir,
+      embeddedDbPort: 0,
+      grpcListen: '127.0.0.1:0',
+      outputDir: resolve(options.outputDir),
+      logLevel,
+    });
+    master = await startMaster(config, createLogger('tessera-run', logLevel), { dataLake });
+    interrupted.signal.throwIfAborted();
+    workers = spawnWorkers(options.workers, `127.0.0.1:${master.grpcPort}`, logLevel, options.env);
+    const allExited = new AbortController();
+    let exited = 0;
+    for (const child of workers) {
+      child.once('exit', () => {
+        exited += 1;
+        if (exited === workers.length) allExited.abort(new Error('every worker process exited before the request finished'));
+      });
+    }
     const id = await master.store.insert(options.request);
-    return await watchRequest(master.store, id, { progress: options.progress, signal: allExited.signal });
+    return await watchRequest(master.store, id, { progress: options.progress, signal: AbortSignal.any([allExited.signal, interrupted.signal]) });
   } finally {
     await stopWorkers(workers);
-    await master.stop({ graceful: false, timeoutMs: 5_000 });
+    await master?.stop({ graceful: false, timeoutMs: 5_000 });
     await rm(dataDir, { recursive: true, force: true });
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }

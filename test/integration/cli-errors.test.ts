@@ -1,8 +1,13 @@
-/** What the CLI says when the database it needs is not there: where it looked, and what to do. */
+/** What the CLI says when things are not as they should be: no database, or an interrupted run. */
 import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli } from '../support/cli.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { packageRoot } from '../../shared/package-root.js';
+import { runCli, spawnCli } from '../support/cli.js';
 
 async function closedPort(): Promise<number> {
   return new Promise((resolve) => {
@@ -31,3 +36,36 @@ test('a central database that is down is named without its password', async () =
   assert.match(result.stderr, /cannot reach the database at postgres:\/\/tessera:\*\*\*@127\.0\.0\.1/);
   assert.doesNotMatch(result.stderr + result.stdout, /hunter2/);
 });
+
+for (const moment of ['while it starts', 'while tiles are computed'] as const) {
+  test(`Ctrl-C ${moment}: tessera run stops everything and leaves no temporary database behind`, async () => {
+    const scratch = await mkdtemp(join(tmpdir(), 'tessera-interrupt-'));
+    try {
+      const sample = join(packageRoot(), 'samples', 'L7_ETMs.tif');
+      const out = join(scratch, 'out');
+      // TMPDIR: the run's temporary database goes where this test can see it.
+      const child = spawnCli(
+        ['run', '--workers', '1', '--tile-size', '16', '--band', `red=${sample}#3`, '--band', `nir=${sample}#4`, '--out', out],
+        { TMPDIR: scratch },
+      );
+      let stderr = '';
+      child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const ready =
+        moment === 'while it starts'
+          ? async () => (await readdir(scratch)).some((name) => name.startsWith('tessera-run-'))
+          : async () => (await readdir(out).catch(() => [])).some((name) => name.endsWith('.partial'));
+      for (let i = 0; !(await ready()); i += 1) {
+        assert.ok(i < 600, `never got to the moment "${moment}"`);
+        await sleep(50);
+      }
+      child.kill('SIGINT');
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      assert.notEqual(code, 0);
+      assert.match(stderr, /interrupted \(SIGINT\)/);
+      assert.deepEqual((await readdir(scratch)).filter((name) => name.startsWith('tessera-run-')), []);
+      assert.deepEqual((await readdir(out).catch(() => [])).filter((name) => name.endsWith('.partial')), [], 'no half-written output');
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  });
+}
