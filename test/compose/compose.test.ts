@@ -13,7 +13,6 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -21,6 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { packageRoot } from '../../shared/package-root.js';
+import { freePort } from '../support/ports.js';
 
 const execFileAsync = promisify(execFile);
 const root = packageRoot();
@@ -35,16 +35,6 @@ interface ComposeService {
   [key: string]: unknown;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** The host-network variant of the real docker-compose.yml (which stays as it is). */
 export function hostNetworkVariant(text: string, ports: { db: number; grpc: number }): string {

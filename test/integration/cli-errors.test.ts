@@ -1,25 +1,17 @@
 /** What the CLI says when things are not as they should be: no database, or an interrupted run. */
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { packageRoot } from '../../shared/package-root.js';
 import { runCli, spawnCli } from '../support/cli.js';
+import { freePort } from '../support/ports.js';
 
-async function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 1));
-    });
-  });
-}
 
 test('status without a running master says to start one or set DATABASE_URL', async () => {
-  const port = await closedPort();
+  const port = await freePort();
   const result = await runCli(['status'], { DATABASE_URL: undefined, EMBEDDED_DB_PORT: String(port) });
   assert.equal(result.code, 1);
   assert.match(result.stderr, new RegExp(`cannot reach the database at postgres://postgres@127.0.0.1:${port}/postgres`));
@@ -28,7 +20,7 @@ test('status without a running master says to start one or set DATABASE_URL', as
 });
 
 test('a central database that is down is named without its password', async () => {
-  const port = await closedPort();
+  const port = await freePort();
   const result = await runCli(['submit', '--band', 'red=a.tif', '--band', 'nir=b.tif'], {
     DATABASE_URL: `postgres://tessera:hunter2@127.0.0.1:${port}/tessera`,
   });
