@@ -77,8 +77,20 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       port: options.port,
       maxConnections: options.maxConnections ?? 8,
     });
+    try {
+      await server.start();
+    } catch (error) {
+      const inUse = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
+      throw new TesseraError(
+        inUse
+          ? `port ${options.port} on ${host} is already in use (another tessera master with an embedded database?): ` +
+              'stop it, or set EMBEDDED_DB_PORT to a free port'
+          : `the embedded database cannot listen on ${host}:${options.port}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+    // Socket errors while it runs (a start failure is thrown above instead).
     server.addEventListener('error', (event) => log?.warn({ error: describeEvent(event) }, 'embedded PostgreSQL socket error'));
-    await server.start();
     const port = portOf(server.getServerConn());
     const url = embeddedDatabaseUrl(host, port);
     log?.info({ host, port, dataDir: options.dataDir, startMs: Date.now() - startedAt }, 'embedded PostgreSQL (PGlite) listening');

@@ -1,6 +1,7 @@
 /** What the CLI says when things are not as they should be: no database, or an interrupted run. */
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -61,3 +62,25 @@ for (const moment of ['while it starts', 'while tiles are computed'] as const) {
     }
   });
 }
+
+test('a master whose embedded-database port is taken says so and how to fix it', async () => {
+  const scratch = await mkdtemp(join(tmpdir(), 'tessera-port-'));
+  const blocker = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => blocker.once('listening', resolve));
+  try {
+    const address = blocker.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const result = await runCli(['master'], {
+      DATABASE_URL: undefined,
+      EMBEDDED_DB_DIR: join(scratch, 'data'),
+      EMBEDDED_DB_PORT: String(port),
+      GRPC_LISTEN: '127.0.0.1:0',
+    });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`port ${port} on 127.0.0.1 is already in use`));
+    assert.match(result.stderr, /set EMBEDDED_DB_PORT to a free port/);
+  } finally {
+    blocker.close();
+    await rm(scratch, { recursive: true, force: true });
+  }
+});
