@@ -10,6 +10,7 @@ import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
 import { submitCommand } from './commands/submit.js';
 import { workerCommand } from './commands/worker.js';
+import { UsageError } from './usage-error.js';
 
 loadDotenv({ quiet: true });
 
@@ -27,8 +28,10 @@ try {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode;
   } else {
-    const kind = error instanceof ConfigError ? 'configuration error' : error instanceof RequestError ? 'bad request' : 'error';
-    process.stderr.write(`tessera: ${kind}: ${describeError(error)}\n`);
-    process.exitCode = error instanceof ConfigError ? 2 : 1;
+    const kind =
+      error instanceof ConfigError ? 'configuration error' : error instanceof UsageError ? 'usage' : error instanceof RequestError ? 'bad request' : 'error';
+    const hint = error instanceof UsageError ? ' (see tessera <command> --help)' : '';
+    process.stderr.write(`tessera: ${kind}: ${describeError(error)}${hint}\n`);
+    process.exitCode = error instanceof ConfigError || error instanceof UsageError ? 2 : 1;
   }
 }

@@ -3,6 +3,9 @@
  * --index ndvi,ndsi [--reflectance-offset -1000] [--tile-size 1024]`, parsed into a new request row.
  */
 import { InvalidArgumentError, type Command } from 'commander';
+import { UsageError } from './usage-error.js';
+import { LAYOUT_BAND_NAMES } from '../shared/config/env.js';
+import { BAND_NAMES, INDEX_NAMES } from '../shared/types.js';
 import { isAbsolute, resolve } from 'node:path';
 import type { NewMosaicRequest } from '../master/db/request-store.js';
 
@@ -84,22 +87,34 @@ function bandPairs(specs: readonly string[]): [string, string][] {
     const at = spec.indexOf('=');
     const name = at < 0 ? '' : spec.slice(0, at).trim().toLowerCase();
     const value = at < 0 ? '' : spec.slice(at + 1).trim();
-    if (name === '' || value === '') throw new InvalidArgumentError(`--band ${spec}: expected NAME=PATH, e.g. red=B04.tif or nir=scene.tif#4`);
-    if (seen.has(name)) throw new InvalidArgumentError(`--band ${name} is given twice`);
+    if (name === '' || value === '') throw new UsageError(`--band ${spec}: expected NAME=PATH, e.g. red=B04.tif or nir=scene.tif#4`);
+    if (seen.has(name)) throw new UsageError(`--band ${name} is given twice`);
     seen.add(name);
     return [name, value];
   });
 }
 
+/** --index a,b: known index names only (the master checks again; this answers at once). */
 function indexList(index: string): string[] {
-  return index.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const names = index.split(',').map((name) => name.trim().toLowerCase()).filter((name) => name !== '');
+  if (names.length === 0) throw new UsageError(`--index needs one or more of ${INDEX_NAMES.join(', ')}`);
+  const unknown = names.filter((name) => !(INDEX_NAMES as readonly string[]).includes(name));
+  if (unknown.length > 0) throw new UsageError(`unknown index ${unknown.map((n) => `"${n}"`).join(', ')}; tessera computes ${INDEX_NAMES.join(', ')}`);
+  return names;
+}
+
+function checkBandNames(names: readonly string[], allowed: readonly string[]): void {
+  const unknown = names.filter((name) => !allowed.includes(name));
+  if (unknown.length > 0) throw new UsageError(`unknown band ${unknown.map((n) => `"${n}"`).join(', ')}; use the STAC names ${allowed.join(', ')}`);
 }
 
 function earthdailyRequest(options: RequestCliOptions): NewMosaicRequest {
-  if (!options.ul || !options.lr) throw new InvalidArgumentError('--source earthdaily needs both corners: --ul=LAT,LNG --lr=LAT,LNG');
-  if (options.resolution === undefined) throw new InvalidArgumentError('--source earthdaily needs --resolution METRES, e.g. --resolution 10');
+  if (!options.ul || !options.lr) throw new UsageError('--source earthdaily needs both corners: --ul=LAT,LNG --lr=LAT,LNG');
+  if (options.resolution === undefined) throw new UsageError('--source earthdaily needs --resolution METRES, e.g. --resolution 10');
   // For a mosaic, --band NAME=N overrides the band number of NAME in the layout (EARTHDAILY_BANDS).
-  const bands = Object.fromEntries(bandPairs(options.band));
+  const pairs = bandPairs(options.band);
+  checkBandNames(pairs.map(([name]) => name), LAYOUT_BAND_NAMES);
+  const bands = Object.fromEntries(pairs);
   return {
     source: 'earthdaily',
     bands,
@@ -118,9 +133,11 @@ function earthdailyRequest(options: RequestCliOptions): NewMosaicRequest {
 export function requestFromOptions(options: RequestCliOptions): NewMosaicRequest {
   if (options.source.trim().toLowerCase() === 'earthdaily') return earthdailyRequest(options);
   if (options.band.length === 0) {
-    throw new InvalidArgumentError('give at least one --band NAME=PATH, e.g. --band red=B04.tif --band nir=B08.tif');
+    throw new UsageError('give at least one --band NAME=PATH, e.g. --band red=B04.tif --band nir=B08.tif');
   }
-  const bands = Object.fromEntries(bandPairs(options.band).map(([name, path]) => [name, absoluteReference(path)]));
+  const pairs = bandPairs(options.band);
+  checkBandNames(pairs.map(([name]) => name), BAND_NAMES);
+  const bands = Object.fromEntries(pairs.map(([name, path]) => [name, absoluteReference(path)]));
   return {
     source: options.source,
     bands,

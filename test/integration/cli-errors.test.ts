@@ -84,3 +84,12 @@ test('a master whose embedded-database port is taken says so and how to fix it',
     await rm(scratch, { recursive: true, force: true });
   }
 });
+
+test('a command line that cannot work is a usage error (exit 2) with the reason, before touching any database', async () => {
+  const noBand = await runCli(['submit', '--index', 'ndvi'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
+  assert.equal(noBand.code, 2);
+  assert.match(noBand.stderr, /tessera: usage: give at least one --band NAME=PATH/);
+  const badIndex = await runCli(['run', '--band', 'red=a.tif', '--band', 'nir=b.tif', '--index', 'evi']);
+  assert.equal(badIndex.code, 2);
+  assert.match(badIndex.stderr, /unknown index "evi"/);
+});

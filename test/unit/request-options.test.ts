@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { addRequestOptions, parseLatLng, requestFromOptions, type RequestCliOptions } from '../../cli/request-options.js';
+import { UsageError } from '../../cli/usage-error.js';
 
 function options(overrides: Partial<RequestCliOptions>): RequestCliOptions {
   return { source: 'sentinel2', band: [], index: 'ndvi', ...overrides };
@@ -16,7 +17,7 @@ function rejects(input: RequestCliOptions, pattern: RegExp): void {
   assert.throws(
     () => requestFromOptions(input),
     (error: unknown) => {
-      assert.ok(error instanceof InvalidArgumentError, `expected an InvalidArgumentError, got ${String(error)}`);
+      assert.ok(error instanceof UsageError, `expected a UsageError, got ${String(error)}`);
       assert.match(error.message, pattern);
       return true;
     },
@@ -190,5 +191,19 @@ describe('the command line itself', () => {
     assert.deepEqual(options.ul, { lat: -33.9, lng: 18.4 });
     assert.deepEqual(options.lr, { lat: -34, lng: 18.5 });
     assert.equal(options.resolution, 10);
+  });
+});
+
+describe('requestFromOptions: names are checked before anything is inserted', () => {
+  it('rejects an unknown index or band name at once', () => {
+    assert.throws(() => requestFromOptions({ source: 'sentinel2', band: ['red=a.tif', 'nir=b.tif'], index: 'ndvi,evi' }), /unknown index "evi"; tessera computes ndvi, ndsi/);
+    assert.throws(() => requestFromOptions({ source: 'sentinel2', band: ['B04=a.tif'], index: 'ndvi' }), /unknown band "b04"; use the STAC names red, nir, green, swir16/);
+    assert.throws(() => requestFromOptions({ source: 'sentinel2', band: ['red=a.tif'], index: ' , ' }), /--index needs one or more of ndvi, ndsi/);
+  });
+
+  it('earthdaily band overrides may also name blue and swir22', () => {
+    const corners = { ul: { lat: 1, lng: 1 }, lr: { lat: 0, lng: 2 }, resolution: 10 };
+    assert.deepEqual(requestFromOptions({ source: 'earthdaily', band: ['swir22=6'], index: 'ndvi', ...corners }).bands, { swir22: '6' });
+    assert.throws(() => requestFromOptions({ source: 'earthdaily', band: ['thermal=7'], index: 'ndvi', ...corners }), /unknown band "thermal"/);
   });
 });
