@@ -10,6 +10,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { verifyCrc32 } from '../shared/checksum.js';
+import { mergeIndexStats } from '../shared/raster/index-math.js';
 import { RequestError, describeError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { SourceWindow, SubmitResultRequest__Output } from '../shared/proto/tile-service.js';
@@ -75,19 +76,8 @@ class RunTally {
   addResult(result: SubmitResultRequest__Output): void {
     for (const tile of result.tiles) {
       const index = tile.index as IndexName;
-      const s = tile.stats;
-      if (!s || s.validPixels === 0) {
-        if (!this.stats.has(index)) this.stats.set(index, { validPixels: 0, min: 0, max: 0, sum: 0 });
-        continue;
-      }
-      const total = this.stats.get(index);
-      if (!total || total.validPixels === 0) this.stats.set(index, { validPixels: s.validPixels, min: s.min, max: s.max, sum: s.sum });
-      else {
-        total.validPixels += s.validPixels;
-        total.min = Math.min(total.min, s.min);
-        total.max = Math.max(total.max, s.max);
-        total.sum += s.sum;
-      }
+      const stats = tile.stats ?? emptyStats();
+      this.stats.set(index, mergeIndexStats(this.stats.get(index) ?? emptyStats(), stats));
     }
     if (result.timings) {
       this.workerTimings.decodeMs += result.timings.decodeMs;

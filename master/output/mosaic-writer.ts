@@ -86,6 +86,7 @@ export interface FinishOptions {
 export class MosaicWriter {
   private readonly outputDir: string;
   private readonly stagingDir: string;
+  private readonly ramps = new Map<IndexName, Uint8Array>();
   private readonly tilesDir: string;
   private readonly workDir: string;
   private readonly grid: OutputGrid;
@@ -112,7 +113,10 @@ export class MosaicWriter {
     this.indices = [...options.indices];
     this.wkt = options.crsWkt;
     auxXmlText(this.wkt); // fail now on an empty WKT rather than at the end
-    for (const index of this.indices) this.staged.set(index, []);
+    for (const index of this.indices) {
+      this.staged.set(index, []);
+      this.ramps.set(index, colourRamp(index)); // once per mosaic, not once per tile
+    }
   }
 
   /**
@@ -209,7 +213,7 @@ export class MosaicWriter {
     try {
       await this.prepare();
       const { codes } = await decodeCodesPng(png);
-      const rgba = colouriseCodes(codes, colourRamp(index));
+      const rgba = colouriseCodes(codes, this.ramps.get(index) ?? colourRamp(index));
       await Promise.all([
         writeFile(tile.grey, png),
         sharp(rgba, { raw: { width, height, channels: 4 } })

@@ -8,6 +8,7 @@ import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { BaseClient, BaseResponse, fromCustomClient, fromFile, type GeoTIFF } from 'geotiff';
+import { redactUrls } from '../../shared/errors.js';
 import { withoutQuery } from '../../shared/urls.js';
 
 export const URL_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
@@ -162,13 +163,8 @@ class CheckedFetchClient extends BaseClient {
       current = current.cause;
     }
     const text = parts.length === 0 ? String(error) : parts.length === 1 ? parts[0]! : `${parts[0]} (${parts.slice(1).join(': ')})`;
-    return redactQuery(text.split(this.url).join(withoutQuery(this.url)));
+    return redactUrls(text.split(this.url).join(withoutQuery(this.url)));
   }
-}
-
-/** Hides query values of any URL left in a text. */
-function redactQuery(text: string): string {
-  return text.replace(/\b(https?:\/\/[^\s?#"'<>]*)\?[^\s#"'<>]*/gi, '$1?…');
 }
 
 /**

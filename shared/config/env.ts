@@ -41,18 +41,19 @@ function declare<T>(
   };
 }
 
-export const intVar = (
-  name: string,
-  defaultValue: number,
-  min: number,
-  max: number,
-  description: string,
-): VariableSpec<number> =>
-  declare(name, z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`), {
+/** A number in [min, max] (whole when `whole`), with the default shown in errors and docs. */
+function rangeVar(name: string, defaultValue: number, min: number, max: number, description: string, whole: boolean): VariableSpec<number> {
+  const kind = whole ? 'a whole number' : 'a number';
+  const number = z.coerce.number({ error: `must be ${kind}` });
+  return declare(name, (whole ? number.int(`must be ${kind}`) : number).min(min, `must be at least ${min}`).max(max, `must be at most ${max}`), {
     default: String(defaultValue),
     description,
-    fix: `Set ${name} to a whole number from ${min} to ${max}, or unset it for the default ${defaultValue}.`,
+    fix: `Set ${name} to ${kind} from ${min} to ${max}, or unset it for the default ${defaultValue}.`,
   });
+}
+
+export const intVar = (name: string, defaultValue: number, min: number, max: number, description: string): VariableSpec<number> =>
+  rangeVar(name, defaultValue, min, max, description, true);
 
 export const stringVar = (name: string, defaultValue: string, description: string): VariableSpec<string> =>
   declare(name, z.string().min(1, 'must not be empty'), {
@@ -106,18 +107,8 @@ export const maxMessageBytesVar = intVar(
   'Largest gRPC message either side accepts (grpc-js alone would refuse anything over 4 MB).',
 );
 
-export const numberVar = (
-  name: string,
-  defaultValue: number,
-  min: number,
-  max: number,
-  description: string,
-): VariableSpec<number> =>
-  declare(name, z.coerce.number({ error: 'must be a number' }).min(min, `must be at least ${min}`).max(max, `must be at most ${max}`), {
-    default: String(defaultValue),
-    description,
-    fix: `Set ${name} to a number from ${min} to ${max}, or unset it for the default ${defaultValue}.`,
-  });
+export const numberVar = (name: string, defaultValue: number, min: number, max: number, description: string): VariableSpec<number> =>
+  rangeVar(name, defaultValue, min, max, description, false);
 
 export const httpUrlVar = (name: string, description: string): VariableSpec<string | undefined> =>
   declare(name, z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').optional(), {

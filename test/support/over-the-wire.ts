@@ -4,8 +4,10 @@ import type { PlannedTile } from '../../master/source/tile-plan.js';
 import type { TilePayload } from '../../master/source/tile-reader.js';
 import { loadTesseraProto, type TileTask__Output } from '../../shared/proto/tile-service.js';
 
+/** Parsed once: reading the .proto for every tile made the pixel-by-pixel tests slower for nothing. */
+const getTask = loadTesseraProto().tessera.v1.TileService.service.GetTask;
+
 export function overTheWire(payload: TilePayload, tile: PlannedTile): TileTask__Output {
-  const getTask = loadTesseraProto().tessera.v1.TileService.service.GetTask;
   const bytes = getTask.responseSerialize({
     task: {
       taskId: `r/${tile.index}`,
