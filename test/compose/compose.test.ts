@@ -159,6 +159,7 @@ describe('docker-compose: db, master and scaled workers on a real Docker engine'
     await compose(['up', '-d', '--scale', 'worker=1']);
     const ids = (await compose(['ps', '-q', 'worker'])).trim().split('\n').filter(Boolean);
     assert.equal(ids.length, 1);
+    await waitHealthy('worker'); // its HEALTHCHECK: the poll loop's liveness file is fresh
     const summary = JSON.parse((await inMaster([...submitArgs(128), '--wait', '--json'])).trim().split('\n').pop() ?? '') as Summary;
     assert.equal(summary.status, 'completed', summary.error ?? '');
     assert.equal(Object.keys(summary.workerTiles).length, 1);

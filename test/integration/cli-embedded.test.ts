@@ -4,7 +4,7 @@
  * `tessera status`, a graceful SIGTERM, and a restart that still sees the earlier requests.
  */
 import assert from 'node:assert/strict';
-import { execFile, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,10 +12,19 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { packageRoot } from '../../shared/package-root.js';
-import { lastJsonLine, runCli, spawnCli } from '../support/cli.js';
+import { cliEntry, lastJsonLine, runCli, spawnCli } from '../support/cli.js';
 import { freePort } from '../support/ports.js';
 
 const execFileAsync = promisify(execFile);
+
+function hasScript(): boolean {
+  try {
+    execFileSync('script', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 const sample = join(packageRoot(), 'samples', 'L7_ETMs.tif');
 
 
@@ -102,6 +111,17 @@ describe('tessera master / worker / submit / status on the embedded database', (
     assert.equal(lastJsonLine<Summary>(status.stdout).status, 'completed');
   });
 
+  test('submit --wait draws a progress bar on a terminal', { skip: hasScript() ? false : 'util-linux `script` (a pseudo-terminal) is not installed' }, async () => {
+    // The bar is drawn only when stderr is a terminal: `script` runs the CLI on a pseudo-terminal.
+    const command = [process.execPath, cliEntry(), 'submit', '--band', `red=${sample}#3`, '--band', `nir=${sample}#4`, '--tile-size', '64', '--wait']
+      .map((word) => `'${word}'`)
+      .join(' ');
+    const { stdout } = await execFileAsync('script', ['-qec', command, '/dev/null'], { env: { ...process.env, ...env, LOG_LEVEL: 'warn' } });
+    assert.match(stdout, /request \d+ \[[█░]+\] \d+\/\d+ tiles \| (pending|running|completed)/);
+    assert.match(stdout, /36\/36 tiles \| completed/);
+    assert.match(stdout, /: completed/);
+  });
+
   test('psql reaches the embedded database; an inserted row is picked up by polling and completes', async () => {
     const insert = `INSERT INTO mosaic_requests (bands, indices, tile_size) VALUES ('{"red": "${sample}#3", "nir": "${sample}#4"}', '{ndvi}', 256) RETURNING id`;
     const { stdout } = await execFileAsync('psql', ['-h', '127.0.0.1', '-p', String(env['EMBEDDED_DB_PORT']), '-U', 'postgres', '-qAtc', insert]);
@@ -137,7 +157,7 @@ describe('tessera master / worker / submit / status on the embedded database', (
     const rows = lastJsonLine<Summary[]>(status.stdout);
     assert.deepEqual(
       rows.map((r) => r.status).sort(),
-      ['completed', 'completed', 'failed'],
+      ['completed', 'completed', 'completed', 'failed'],
     );
     master.kill('SIGTERM');
     assert.equal(await exited(master), 0);

@@ -29,6 +29,7 @@ interface Summary {
   tilesTotal: number;
   tilesDone: number;
   workerTiles: Record<string, number>;
+  timings: Record<string, number>;
 }
 
 
@@ -74,6 +75,16 @@ describe('tessera run on the Landsat 7 sample', () => {
     assert.equal(summary.tilesDone, summary.tilesTotal);
     const counted = Object.values(summary.workerTiles).reduce((a, b) => a + b, 0);
     assert.equal(counted, summary.tilesTotal);
+  });
+
+  test('the row records stage timings, and the workers\' per-tile decode/compute/encode times arrived', () => {
+    for (const stage of ['openMs', 'tilesMs', 'mergeMs', 'totalMs']) {
+      assert.ok((summary.timings[stage] ?? 0) > 0, `${stage}: ${summary.timings[stage]}`);
+    }
+    assert.ok((summary.timings['totalMs'] ?? 0) >= (summary.timings['tilesMs'] ?? 0) + (summary.timings['mergeMs'] ?? 0));
+    for (const stage of ['workerDecodeMs', 'workerComputeMs', 'workerEncodeMs']) {
+      assert.ok((summary.timings[stage] ?? 0) > 0, `${stage} (summed from the workers' reports): ${summary.timings[stage]}`);
+    }
   });
 
   for (const [index, bandA, bandB] of [
