@@ -155,6 +155,16 @@ describe('docker-compose: db, master and scaled workers on a real Docker engine'
     assert.ok(workers.length > 1, `tiles by ${workers.join(', ')}`);
   });
 
+  test('both images run as a non-root user, have tessera on the PATH, and ship no dev dependencies', async () => {
+    for (const service of ['master', 'worker']) {
+      const report = await compose(['exec', '-T', service, 'sh', '-c', 'id -u; command -v tessera; test -e node_modules/typescript && echo dev || echo prod'], 60_000);
+      const [uid, tessera, deps] = report.trim().split('\n');
+      assert.notEqual(uid, '0', `${service} runs as root`);
+      assert.equal(tessera, '/usr/local/bin/tessera', service);
+      assert.equal(deps, 'prod', `${service} ships dev dependencies`);
+    }
+  });
+
   test('scaled down to 1 worker, the next request still completes', async () => {
     await compose(['up', '-d', '--scale', 'worker=1']);
     const ids = (await compose(['ps', '-q', 'worker'])).trim().split('\n').filter(Boolean);
