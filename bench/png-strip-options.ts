@@ -70,7 +70,8 @@ async function landsatIndex(name: string, bandA: number, bandB: number): Promise
   const width = image.getWidth();
   const rows = image.getHeight();
   const identity = (n: number): Int32Array => Int32Array.from({ length: n }, (_, i) => i);
-  const band = (values: SampleArray) => ({ values, windowWidth: width, nodata: null, columns: identity(width), rows: identity(rows) });
+  const columns = identity(width);
+  const band = (values: SampleArray) => ({ values, windowWidth: width, nodata: null, columns, rows: identity(rows) });
   const { codes } = computeIndexTile({ width, height: rows, reflectanceOffset: 0, a: band(a), b: band(b) });
   return { name: `Landsat ${name} ${width}×${rows}`, codes, width, rows };
 }

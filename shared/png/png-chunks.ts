@@ -92,19 +92,23 @@ function readChunkAt(png: Buffer, offset: number): PngChunk {
   const length = png.readUInt32BE(offset);
   const type = png.toString('latin1', offset + 4, offset + 8);
   if (!/^[A-Za-z]{4}$/.test(type)) {
-    throw new PngFormatError(`malformed chunk type at byte ${offset + 4} (bytes ${png.toString('hex', offset + 4, offset + 8)})`);
+    const bytes = png.toString('hex', offset + 4, offset + 8);
+    throw new PngFormatError(`malformed chunk type at byte ${offset + 4} (bytes ${bytes})`);
   }
   const end = offset + 8 + length;
   if (length > MAX_CHUNK_LENGTH || end + 4 > png.length) {
+    const left = Math.max(0, png.length - offset - CHUNK_OVERHEAD);
     throw new PngFormatError(
-      `truncated PNG: chunk ${type} at byte ${offset} claims ${length} bytes, the file has ${Math.max(0, png.length - offset - CHUNK_OVERHEAD)} left`,
+      `truncated PNG: chunk ${type} at byte ${offset} claims ${length} bytes, the file has ${left} left`,
     );
   }
   const data = png.subarray(offset + 8, end);
   const stored = png.readUInt32BE(end);
   const actual = chunkCrc(type, data);
   if (stored !== actual) {
-    throw new PngFormatError(`chunk ${type} at byte ${offset}: CRC mismatch (stored ${hex32(stored)}, computed ${hex32(actual)})`);
+    throw new PngFormatError(
+      `chunk ${type} at byte ${offset}: CRC mismatch (stored ${hex32(stored)}, computed ${hex32(actual)})`,
+    );
   }
   return { type, data, offset };
 }
@@ -147,7 +151,9 @@ export function decodeIhdr(data: Uint8Array): PngHeader {
 }
 
 function chunkType(type: string): Buffer {
-  if (!/^[A-Za-z]{4}$/.test(type)) throw new RangeError(`PNG chunk type ${JSON.stringify(type)} must be 4 ASCII letters`);
+  if (!/^[A-Za-z]{4}$/.test(type)) {
+    throw new RangeError(`PNG chunk type ${JSON.stringify(type)} must be 4 ASCII letters`);
+  }
   return Buffer.from(type, 'latin1');
 }
 

@@ -17,7 +17,7 @@ type FilterTypeByte = (typeof FilterType)[keyof typeof FilterType];
 export const FIRST_ROW_FILTER_TYPES: readonly number[] = [FilterType.none, FilterType.sub];
 
 const ALL_TYPES: readonly FilterTypeByte[] = [0, 1, 2, 3, 4];
-const FIRST_ROW_TYPES: readonly FilterTypeByte[] = [FilterType.none, FilterType.sub];
+const FIRST_ROW_TYPES: readonly FilterTypeByte[] = [FilterType.none, FilterType.sub]; // as above, typed
 
 /**
  * Filter `rows` rows of `width` codes (row-major) into rows × (width + 1) bytes. Rows after the first

@@ -19,8 +19,8 @@ function randomBytes(seed: number, n: number): Uint8Array {
 const BASE = 65521;
 
 describe('adler32', () => {
-  it('matches zlib on random data of many lengths, around the 5552-byte reduction run too', () => {
-    for (const [seed, n] of [[1, 0], [2, 1], [3, 2], [4, 5551], [5, 5552], [6, 5553], [7, 11104], [8, 100_003]] as const) {
+  it('matches zlib on random data of many lengths, around the 3854-byte reduction run too', () => {
+    for (const [seed, n] of [[1, 0], [2, 1], [3, 2], [4, 3853], [5, 3854], [6, 3855], [7, 7708], [8, 100_003]] as const) {
       const data = randomBytes(seed, n);
       assert.equal(adler32(data), zlibAdler(data), `${n} bytes`);
     }

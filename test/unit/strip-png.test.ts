@@ -210,5 +210,12 @@ describe('parseStripPng', () => {
       );
       refuses(garbage, /compressed rows are corrupt at the start/);
     });
+
+    it('compressed rows that hold nothing (just the sync flush)', () => {
+      const ihdr = encodeIhdr({ width: 64, height: 64, bitDepth: 8, colourType: 0, interlace: 0 });
+      const idat = Buffer.concat([zlibHeader(1), SYNC_FLUSH_MARKER, zlibTrailer(1)]);
+      const png = Buffer.concat([PNG_SIGNATURE, encodeChunk('IHDR', ihdr), encodeChunk('IDAT', idat), encodeChunk('IEND', Buffer.alloc(0))]);
+      refuses(png, /compressed rows yield no byte from their first 4 bytes/);
+    });
   });
 });
