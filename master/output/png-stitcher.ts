@@ -90,7 +90,8 @@ export class PngStitcher {
         `${this.path}: strips cover ${this.filteredBytes} of the image's ${this.expectedFilteredBytes} filtered bytes`,
       );
     }
-    await this.run(() => writeAll(this.handle, [encodeChunk('IDAT', zlibTrailer(this.adler)), encodeChunk('IEND', Buffer.alloc(0))]));
+    const end = [encodeChunk('IDAT', zlibTrailer(this.adler)), encodeChunk('IEND', Buffer.alloc(0))];
+    await this.run(() => writeAll(this.handle, end));
     await this.close();
   }
 

@@ -12,7 +12,6 @@ import { join, resolve } from 'node:path';
 
 import { TesseraError } from '../../shared/errors.js';
 import type { StripData } from '../../shared/png/strip-png.js';
-import { SYNC_FLUSH_MARKER } from '../../shared/png/zlib-framing.js';
 import type { IndexName } from '../../shared/types.js';
 import { colourRamp } from './colour-ramp.js';
 import { assertValidGrid, auxXmlText, worldFileText, type OutputGrid } from './georeference.js';
@@ -20,7 +19,9 @@ import { mosaicFiles, type FinishOptions, type MosaicFiles, type MosaicOutputs }
 import { PngStitcher } from './png-stitcher.js';
 import { publishFolder } from './publish-folder.js';
 import { StripHolding } from './strip-holding.js';
-import { StripLane, type LaneFiles } from './strip-lane.js';
+import { StripLane, StripPlacementError, type LaneFiles } from './strip-lane.js';
+
+export { StripPlacementError } from './strip-lane.js';
 
 export interface StripMosaicWriterOptions {
   /** Final folder of this request's mosaics, e.g. OUTPUT_DIR/<request id>. */
@@ -45,16 +46,6 @@ export interface StripMosaicStats {
   readonly spilledStrips: number;
   /** (index, strip) pairs written to the mosaic files. */
   readonly writtenStrips: number;
-}
-
-/** A strip does not fit the mosaic; `reason` lets a caller treat a re-sent duplicate differently. */
-export class StripPlacementError extends TesseraError {
-  constructor(
-    readonly reason: 'unknown-index' | 'out-of-range' | 'duplicate' | 'wrong-size' | 'not-stitchable',
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** finish() found strips that never arrived. */
@@ -87,7 +78,7 @@ export class StripMosaicWriter {
     this.stripRows = [...options.stripRows];
     this.holding = new StripHolding(join(this.stagingDir, 'spill'), options.maxBufferedBytes);
     for (const index of options.indices) {
-      this.lanes.set(index, new StripLane(index, this.stripRows.length, this.holding));
+      this.lanes.set(index, new StripLane(index, this.stripRows, this.grid.width, this.holding));
     }
   }
 
@@ -99,9 +90,10 @@ export class StripMosaicWriter {
    */
   async addStrip(index: IndexName, strip: number, data: StripData): Promise<void> {
     this.assertOpen('addStrip');
-    const lane = this.checkPlacement(index, strip, data);
+    const lane = this.laneFor(index, strip);
+    lane.reserve(strip, data);
     try {
-      await lane.add(strip, data, () => this.filesFor(index, strip));
+      await lane.place(strip, data, () => this.filesFor(index, strip));
     } catch (error) {
       this.failure ??= { error };
       throw error;
@@ -135,33 +127,18 @@ export class StripMosaicWriter {
     return { ...this.holding.stats(), writtenStrips };
   }
 
-  private checkPlacement(index: IndexName, strip: number, data: StripData): StripLane {
-    const where = `strip ${strip} of ${index}`;
+  private laneFor(index: IndexName, strip: number): StripLane {
     const lane = this.lanes.get(index);
-    if (!lane) {
-      throw new StripPlacementError('unknown-index', `${where}: index not in this mosaic (${[...this.lanes.keys()].join(', ')})`);
-    }
-    const rows = this.stripRows[strip];
-    if (!Number.isInteger(strip) || rows === undefined) {
-      throw new StripPlacementError('out-of-range', `${where}: no such strip, the mosaic has strips 0..${this.stripRows.length - 1}`);
-    }
-    if (lane.has(strip)) throw new StripPlacementError('duplicate', `${where}: already added`);
-    const expected = rows * (this.grid.width + 1);
-    if (data.filteredLength !== expected) {
-      throw new StripPlacementError(
-        'wrong-size',
-        `${where}: ${data.filteredLength} filtered bytes, expected ${rows} rows × (${this.grid.width} + 1) = ${expected}`,
-      );
-    }
-    if (!data.deflate.subarray(-SYNC_FLUSH_MARKER.length).equals(SYNC_FLUSH_MARKER)) {
-      throw new StripPlacementError('not-stitchable', `${where}: deflate data does not end with a sync flush (00 00 FF FF)`);
-    }
-    return lane;
+    if (lane) return lane;
+    const known = [...this.lanes.keys()].join(', ');
+    throw new StripPlacementError('unknown-index', `strip ${strip} of ${index}: index not in this mosaic (${known})`);
   }
 
   /** The index's files, once the staging folder is ready; refuses after abort or a failed write. */
   private async filesFor(index: IndexName, strip: number): Promise<LaneFiles> {
-    if (this.state === 'aborted') throw new TesseraError(`${this.where()}: strip ${strip} of ${index} arrived after abort`);
+    if (this.state === 'aborted') {
+      throw new TesseraError(`${this.where()}: strip ${strip} of ${index} arrived after abort`);
+    }
     if (this.failure) throw new TesseraError(`${this.where()}: an earlier write failed`, { cause: this.failure.error });
     return (await this.prepare()).get(index)!;
   }
@@ -205,11 +182,12 @@ export class StripMosaicWriter {
     const missing = [...this.lanes].flatMap(([index, lane]) => {
       const absent = lane.missing();
       if (absent.length === 0) return [];
-      const shown = absent.length > 10 ? `${absent.slice(0, 10).join(', ')} and ${absent.length - 10} more` : absent.join(', ');
+      const shown = absent.slice(0, 10).join(', ') + (absent.length > 10 ? ` and ${absent.length - 10} more` : '');
       return [`${index} strip${absent.length > 1 ? 's' : ''} ${shown}`];
     });
     if (missing.length > 0) {
-      throw new IncompleteMosaicError(`${this.where()}: ${missing.join('; ')} never arrived (of ${this.stripRows.length} per index)`);
+      const message = `${this.where()}: ${missing.join('; ')} never arrived (of ${this.stripRows.length} per index)`;
+      throw new IncompleteMosaicError(message);
     }
   }
 
@@ -223,7 +201,8 @@ export class StripMosaicWriter {
       for (const index of this.lanes.keys()) {
         const files = mosaicFiles(this.stagingDir, index);
         const grey = await PngStitcher.create(files.png, { width, height });
-        opened.set(index, { grey, colour: await PngStitcher.create(files.colorPng, { width, height, palette: colourRamp(index) }) });
+        const colour = await PngStitcher.create(files.colorPng, { width, height, palette: colourRamp(index) });
+        opened.set(index, { grey, colour });
       }
       return opened;
     })();
@@ -252,15 +231,16 @@ export class StripMosaicWriter {
 }
 
 function assertValidOptions(options: StripMosaicWriterOptions): void {
-  const { indices, stripRows, grid } = options;
-  if (indices.length === 0) throw new TesseraError('strip mosaic writer: no index to write');
-  if (new Set(indices).size !== indices.length) throw new TesseraError(`strip mosaic writer: duplicate index in ${indices.join(', ')}`);
+  const { indices, stripRows, grid, maxBufferedBytes } = options;
+  const problem = (text: string): TesseraError => new TesseraError(`strip mosaic writer: ${text}`);
+  if (indices.length === 0) throw problem('no index to write');
+  if (new Set(indices).size !== indices.length) throw problem(`duplicate index in ${indices.join(', ')}`);
   if (stripRows.length === 0 || !stripRows.every((rows) => Number.isInteger(rows) && rows > 0)) {
-    throw new TesseraError(`strip mosaic writer: strip rows [${stripRows.join(', ')}] must be positive integers`);
+    throw problem(`strip rows [${stripRows.join(', ')}] must be positive integers`);
   }
   const total = stripRows.reduce((sum, rows) => sum + rows, 0);
-  if (total !== grid.height) throw new TesseraError(`strip mosaic writer: strips have ${total} rows, the grid ${grid.height}`);
-  if (!Number.isSafeInteger(options.maxBufferedBytes) || options.maxBufferedBytes < 0) {
-    throw new TesseraError(`strip mosaic writer: maxBufferedBytes ${options.maxBufferedBytes} must be a non-negative integer`);
+  if (total !== grid.height) throw problem(`strips have ${total} rows, the grid ${grid.height}`);
+  if (!Number.isSafeInteger(maxBufferedBytes) || maxBufferedBytes < 0) {
+    throw problem(`maxBufferedBytes ${maxBufferedBytes} must be a non-negative integer`);
   }
 }
