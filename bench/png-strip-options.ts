@@ -10,6 +10,8 @@
  * from other processes on this shared machine hits all of them alike; the median time is reported.
  * Throughput is input codes per second of the whole encodeStripPng call (filter, deflate, Adler-32,
  * wrapping). sharp's PNG encoder (what workers used before strips) is listed for comparison.
+ * BENCH_REPEATS (default 5) sets the repeats; BENCH_CANDIDATES (comma-separated name prefixes, e.g.
+ * "sub L1,average L1 RLE,sharp") keeps only some candidates.
  */
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';

@@ -24,6 +24,12 @@ export function pngcheck(...paths: string[]): { ok: boolean; output: string } {
   return { ok: run.status === 0, output: `${run.stdout}${run.stderr}` };
 }
 
+/** Why Python cannot be run here, or undefined when it can. */
+export function pythonMissing(): string | undefined {
+  const run = spawnSync(PYTHON, ['-c', 'import zlib'], { encoding: 'utf8' });
+  return run.error ? `${PYTHON} is not installed on this machine (${run.error.message})` : undefined;
+}
+
 /**
  * Python's zlib.decompress over a PNG file's IDAT data joined in order: the length and SHA-256 of
  * what it inflates to, or the exception it raised.

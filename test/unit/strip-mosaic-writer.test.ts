@@ -17,7 +17,16 @@ import { decodeIhdr, readChunks } from '../../shared/png/png-chunks.js';
 import { filterRows } from '../../shared/png/scanline-filter.js';
 import { encodeStripPng, InvalidStripError, parseStripPng, type StripData } from '../../shared/png/strip-png.js';
 import type { IndexName } from '../../shared/types.js';
-import { codeImage, decodeGrey, decodeRgba, pngcheck, pngcheckMissing, pythonInflateIdat, sha256 } from '../support/png-tools.js';
+import {
+  codeImage,
+  decodeGrey,
+  decodeRgba,
+  pngcheck,
+  pngcheckMissing,
+  pythonInflateIdat,
+  pythonMissing,
+  sha256,
+} from '../support/png-tools.js';
 import { prng } from '../support/prng.js';
 
 let root = '';
@@ -126,13 +135,18 @@ describe('StripMosaicWriter', () => {
     }
   });
 
-  it('its zlib stream is whole for Python’s zlib, and pngcheck accepts both files', async (t) => {
+  it('its zlib stream is whole for Python’s zlib', async (t) => {
+    const missing = pythonMissing();
+    if (missing) return t.skip(`Python zlib check skipped: ${missing}`);
     for (const index of indices) {
       const inflated = pythonInflateIdat(join(root, 'in-order', `${index}.png`));
       assert.ok(inflated.ok, inflated.output);
       assert.equal(inflated.length, grid.height * (grid.width + 1));
       assert.equal(inflated.sha256, sha256(fixtures[index].filtered), `${index}: inflated bytes are the strips' filtered rows`);
     }
+  });
+
+  it('pngcheck accepts both files of both indices', async (t) => {
     const missing = pngcheckMissing();
     if (missing) return t.skip(`pngcheck check skipped: ${missing}`);
     const verdict = pngcheck(...indices.flatMap((i) => [join(root, 'in-order', `${i}.png`), join(root, 'in-order', `${i}_color.png`)]));
