@@ -1,0 +1,38 @@
+/**
+ * Names of one request's mosaic files, shared by the mosaic writers: per index a grey code PNG, a colour
+ * PNG, and a world file and a GDAL `.png.aux.xml` for each of the two. (Same shapes as mosaic-writer.ts,
+ * which goes away once strips replace tiles.)
+ */
+import { join } from 'node:path';
+
+import type { IndexName } from '../../shared/types.js';
+
+/** Absolute paths of one index's finished files. */
+export interface MosaicFiles {
+  readonly png: string;
+  readonly colorPng: string;
+  readonly worldFile: string;
+  readonly auxXml: string;
+  readonly colorWorldFile: string;
+  readonly colorAuxXml: string;
+}
+
+/** One entry per index the writer was created with. */
+export type MosaicOutputs = Partial<Record<IndexName, MosaicFiles>>;
+
+export interface FinishOptions {
+  /** Called with the staging folder once the mosaics are written, before it is renamed into place. */
+  readonly beforePublish?: (stagingDir: string) => Promise<void>;
+}
+
+/** The files of one index inside `folder`. */
+export function mosaicFiles(folder: string, index: IndexName): MosaicFiles {
+  return {
+    png: join(folder, `${index}.png`),
+    colorPng: join(folder, `${index}_color.png`),
+    worldFile: join(folder, `${index}.pgw`),
+    auxXml: join(folder, `${index}.png.aux.xml`),
+    colorWorldFile: join(folder, `${index}_color.pgw`),
+    colorAuxXml: join(folder, `${index}_color.png.aux.xml`),
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * Writes one PNG file from stitchable strips (shared/png/strip-png.ts) without touching a pixel:
+ * signature, IHDR for the whole image, PLTE + tRNS when it is indexed, then IDAT chunks holding, in
+ * order, the 2-byte zlib header, each strip's raw DEFLATE bytes as they are, and the empty final
+ * block with the Adler-32 combined from the strips' checksums; then IEND. No zlib call.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+
+import { TesseraError } from '../../shared/errors.js';
+import { adler32, adler32Combine } from '../../shared/png/adler32.js';
+import { chunkParts, encodeChunk, encodeIhdr, MAX_CHUNK_LENGTH, PNG_SIGNATURE } from '../../shared/png/png-chunks.js';
+import type { StripData } from '../../shared/png/strip-png.js';
+import { zlibHeader, zlibTrailer } from '../../shared/png/zlib-framing.js';
+
+export interface StitchedPngLayout {
+  readonly width: number;
+  readonly height: number;
+  /**
+   * 256 RGBA entries (1024 bytes): the file is indexed (colour type 3) with this palette, else grey
+   * (colour type 0). Both read the same IDAT bytes, 8-bit codes.
+   */
+  readonly palette?: Uint8Array;
+  /** Largest IDAT data per chunk (default and maximum: the format's 2^31 − 1); a strip may span several. */
+  readonly maxIdatLength?: number;
+}
+
+/**
+ * The zlib header of the stitched stream: a 32 KiB window (the largest DEFLATE has, so right for any
+ * strip) and FLEVEL "fastest" (informational only; workers compress at level 1).
+ */
+const STITCHED_ZLIB_HEADER = zlibHeader(1);
+
+/** One stitched PNG file being written. Calls must not overlap: await each before the next. */
+export class PngStitcher {
+  private adler = adler32(new Uint8Array(0));
+  private filteredBytes = 0;
+  private busy = false;
+  private closed = false;
+
+  private constructor(
+    private readonly path: string,
+    private readonly handle: FileHandle,
+    private readonly expectedFilteredBytes: number,
+    private readonly maxIdatLength: number,
+  ) {}
+
+  /** Create (or truncate) `path` and write everything before the strips. */
+  static async create(path: string, layout: StitchedPngLayout): Promise<PngStitcher> {
+    const maxIdatLength = layout.maxIdatLength ?? MAX_CHUNK_LENGTH;
+    if (!Number.isInteger(maxIdatLength) || maxIdatLength < 1 || maxIdatLength > MAX_CHUNK_LENGTH) {
+      throw new RangeError(`PNG stitcher: IDAT length limit ${maxIdatLength} must be in 1..2^31-1`);
+    }
+    const head = [
+      PNG_SIGNATURE,
+      encodeChunk('IHDR', encodeIhdr({ ...layout, bitDepth: 8, colourType: layout.palette ? 3 : 0, interlace: 0 })),
+      ...(layout.palette ? paletteChunks(layout.palette) : []),
+      encodeChunk('IDAT', STITCHED_ZLIB_HEADER),
+    ];
+    const handle = await open(path, 'w');
+    try {
+      await writeAll(handle, head);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    return new PngStitcher(path, handle, layout.height * (layout.width + 1), maxIdatLength);
+  }
+
+  /** Append the next strip (top to bottom); refuses one that would overrun the image's rows. */
+  async append(strip: StripData): Promise<void> {
+    if (this.filteredBytes + strip.filteredLength > this.expectedFilteredBytes) {
+      throw new TesseraError(
+        `${this.path}: a strip of ${strip.filteredLength} filtered bytes overruns the image ` +
+          `(${this.filteredBytes} of ${this.expectedFilteredBytes} written)`,
+      );
+    }
+    await this.run(async () => {
+      for (let start = 0; start < strip.deflate.length; start += this.maxIdatLength) {
+        await writeAll(this.handle, chunkParts('IDAT', strip.deflate.subarray(start, start + this.maxIdatLength)));
+      }
+      this.adler = adler32Combine(this.adler, strip.adler32, strip.filteredLength);
+      this.filteredBytes += strip.filteredLength;
+    });
+  }
+
+  /** Write the stream's end and IEND and close the file; refuses when strips are missing. */
+  async finish(): Promise<void> {
+    if (this.filteredBytes !== this.expectedFilteredBytes) {
+      throw new TesseraError(
+        `${this.path}: strips cover ${this.filteredBytes} of the image's ${this.expectedFilteredBytes} filtered bytes`,
+      );
+    }
+    const end = [encodeChunk('IDAT', zlibTrailer(this.adler)), encodeChunk('IEND', Buffer.alloc(0))];
+    await this.run(() => writeAll(this.handle, end));
+    await this.close();
+  }
+
+  /** Close the file as it is (for abort; the caller removes it). Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.handle.close();
+  }
+
+  private async run(write: () => Promise<void>): Promise<void> {
+    if (this.closed) throw new TesseraError(`${this.path}: the stitched PNG is already closed`);
+    if (this.busy) throw new TesseraError(`${this.path}: overlapping writes to a stitched PNG`);
+    this.busy = true;
+    try {
+      await write();
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+
+/**
+ * PLTE (the RGB of each entry) and tRNS (alphas up to the last entry that is not opaque; later ones
+ * default to opaque, so a ramp with only code 0 transparent needs a single byte).
+ */
+export function paletteChunks(rgba: Uint8Array): Buffer[] {
+  if (rgba.length !== 256 * 4) throw new RangeError(`palette has ${rgba.length} bytes, expected 1024 (256 RGBA)`);
+  const rgb = Buffer.alloc(256 * 3);
+  const alpha = Buffer.alloc(256);
+  let alphaLength = 0;
+  for (let i = 0; i < 256; i++) {
+    rgb[i * 3] = rgba[i * 4]!;
+    rgb[i * 3 + 1] = rgba[i * 4 + 1]!;
+    rgb[i * 3 + 2] = rgba[i * 4 + 2]!;
+    alpha[i] = rgba[i * 4 + 3]!;
+    if (alpha[i] !== 255) alphaLength = i + 1;
+  }
+  const chunks = [encodeChunk('PLTE', rgb)];
+  if (alphaLength > 0) chunks.push(encodeChunk('tRNS', alpha.subarray(0, alphaLength)));
+  return chunks;
+}
+
+/** Write all of `parts` at the file's position, continuing after short writes. */
+async function writeAll(handle: FileHandle, parts: readonly Uint8Array[]): Promise<void> {
+  let pending = parts.filter((p) => p.length > 0);
+  while (pending.length > 0) {
+    const { bytesWritten } = await handle.writev(pending);
+    pending = dropBytes(pending, bytesWritten);
+  }
+}
+
+function dropBytes(parts: readonly Uint8Array[], count: number): Uint8Array[] {
+  const rest: Uint8Array[] = [];
+  let skip = count;
+  for (const part of parts) {
+    if (skip >= part.length) {
+      skip -= part.length;
+    } else {
+      rest.push(skip > 0 ? part.subarray(skip) : part);
+      skip = 0;
+    }
+  }
+  return rest;
+}

@@ -1,0 +1,26 @@
+/**
+ * Publishing a finished output folder in one step: the staging folder is renamed to its final name, so
+ * a half-written mosaic never looks finished. An earlier run's folder of that name is moved aside
+ * first (a rename cannot replace a non-empty folder) and removed afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import { rename, rm, stat } from 'node:fs/promises';
+
+/** Rename `stagingDir` to `outputDir`, replacing a folder already there. */
+export async function publishFolder(stagingDir: string, outputDir: string): Promise<void> {
+  const previous = `${outputDir}.old-${randomBytes(6).toString('hex')}`;
+  const hadPrevious = await exists(outputDir);
+  if (hadPrevious) await rename(outputDir, previous);
+  await rename(stagingDir, outputDir);
+  if (hadPrevious) await rm(previous, { recursive: true, force: true });
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}

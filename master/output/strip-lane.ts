@@ -1,0 +1,104 @@
+/**
+ * One index's strips on their way into its two stitched files (grey and colour, same IDAT bytes):
+ * strip numbers are checked and reserved as they arrive, placements run one at a time in arrival
+ * order, and each strip is written as soon as every strip above it is, else held (StripHolding).
+ */
+import { TesseraError } from '../../shared/errors.js';
+import type { StripData } from '../../shared/png/strip-png.js';
+import { SYNC_FLUSH_MARKER } from '../../shared/png/zlib-framing.js';
+import type { PngStitcher } from './png-stitcher.js';
+import type { StripHolding } from './strip-holding.js';
+
+/** The two files of an index, fed the same strips. */
+export interface LaneFiles {
+  readonly grey: PngStitcher;
+  readonly colour: PngStitcher;
+}
+
+/** A strip does not fit the mosaic; `reason` lets a caller treat a re-sent duplicate differently. */
+export class StripPlacementError extends TesseraError {
+  constructor(
+    readonly reason: 'unknown-index' | 'out-of-range' | 'duplicate' | 'wrong-size' | 'not-stitchable',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class StripLane {
+  private readonly received = new Set<number>();
+  private next = 0;
+  private queue: Promise<void> = Promise.resolve();
+
+  /**
+   * @param name the index, in messages and holding keys
+   * @param stripRows rows of each strip, top to bottom
+   * @param width the image's width in pixels
+   */
+  constructor(
+    private readonly name: string,
+    private readonly stripRows: readonly number[],
+    private readonly width: number,
+    private readonly holding: StripHolding,
+  ) {}
+
+  /** Strips written to the files so far. */
+  get written(): number {
+    return this.next;
+  }
+
+  /** Strip numbers not added yet. */
+  missing(): number[] {
+    return this.stripRows.map((_, strip) => strip).filter((strip) => !this.received.has(strip));
+  }
+
+  /**
+   * Claim strip number `strip` for `data`, so a duplicate is refused at once. Throws a
+   * StripPlacementError for a number out of range, one already claimed, or data of the wrong size.
+   */
+  reserve(strip: number, data: StripData): void {
+    const where = `strip ${strip} of ${this.name}`;
+    const rows = this.stripRows[strip];
+    if (!Number.isInteger(strip) || rows === undefined) {
+      const last = this.stripRows.length - 1;
+      throw new StripPlacementError('out-of-range', `${where}: no such strip, the mosaic has strips 0..${last}`);
+    }
+    if (this.received.has(strip)) throw new StripPlacementError('duplicate', `${where}: already added`);
+    const expected = rows * (this.width + 1);
+    if (data.filteredLength !== expected) {
+      const size = `${rows} rows × (${this.width} + 1) = ${expected}`;
+      throw new StripPlacementError('wrong-size', `${where}: ${data.filteredLength} filtered bytes, expected ${size}`);
+    }
+    if (!data.deflate.subarray(-SYNC_FLUSH_MARKER.length).equals(SYNC_FLUSH_MARKER)) {
+      const problem = 'deflate data does not end with a sync flush (00 00 FF FF)';
+      throw new StripPlacementError('not-stitchable', `${where}: ${problem}`);
+    }
+    this.received.add(strip);
+  }
+
+  /**
+   * Place a reserved strip after the placements queued before it: write it if every strip above is
+   * written (then any held ones that follow), else hold it. `open` runs first in the queue and
+   * returns the files (it may refuse, e.g. after abort).
+   */
+  place(strip: number, data: StripData, open: () => Promise<LaneFiles>): Promise<void> {
+    const placed = this.queue.then(async () => this.writeOrHold(strip, data, await open()));
+    this.queue = placed.catch(() => undefined);
+    return placed;
+  }
+
+  /** Resolves when every queued placement has run (whether it succeeded or not). */
+  settled(): Promise<void> {
+    return this.queue;
+  }
+
+  private async writeOrHold(strip: number, data: StripData, files: LaneFiles): Promise<void> {
+    if (strip !== this.next) return this.holding.hold(`${this.name}-${strip}`, data);
+    let ready: StripData | undefined = data;
+    while (ready) {
+      await Promise.all([files.grey.append(ready), files.colour.append(ready)]);
+      this.next++;
+      ready = await this.holding.take(`${this.name}-${this.next}`);
+    }
+  }
+}

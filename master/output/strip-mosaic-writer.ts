@@ -1,0 +1,246 @@
+/**
+ * Builds a request's mosaics from workers' strips without decoding a pixel (replaces mosaic-writer.ts
+ * for the strip design). Per index, `<index>.png` (grey codes) and `<index>_color.png` (indexed, the
+ * index's colour ramp as palette, code 0 transparent) share the same IDAT bytes: each strip's raw
+ * DEFLATE data, appended to both as soon as it follows what is written. Strips that come early wait in
+ * a StripHolding (memory up to maxBufferedBytes, then spill files). Everything is written under
+ * `<outputDir>.partial/`, which `finish` renames to `<outputDir>` in one step, with the sidecars
+ * (world file, `.png.aux.xml`) of both files.
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+
+import { TesseraError } from '../../shared/errors.js';
+import type { StripData } from '../../shared/png/strip-png.js';
+import type { IndexName } from '../../shared/types.js';
+import { colourRamp } from './colour-ramp.js';
+import { assertValidGrid, auxXmlText, worldFileText, type OutputGrid } from './georeference.js';
+import { mosaicFiles, type FinishOptions, type MosaicFiles, type MosaicOutputs } from './mosaic-files.js';
+import { PngStitcher } from './png-stitcher.js';
+import { publishFolder } from './publish-folder.js';
+import { StripHolding } from './strip-holding.js';
+import { StripLane, StripPlacementError, type LaneFiles } from './strip-lane.js';
+
+export { StripPlacementError } from './strip-lane.js';
+
+export interface StripMosaicWriterOptions {
+  /** Final folder of this request's mosaics, e.g. OUTPUT_DIR/<request id>. */
+  readonly outputDir: string;
+  readonly grid: OutputGrid;
+  readonly indices: readonly IndexName[];
+  /** The grid's CRS as WKT (see crsWkt in georeference.ts). */
+  readonly crsWkt: string;
+  /** Rows of each strip, top to bottom; they add up to grid.height. */
+  readonly stripRows: readonly number[];
+  /**
+   * Most compressed bytes of early strips held in memory at once, over all indices: stats().bufferedBytes
+   * never exceeds it (a strip that does not fit goes to a spill file). Not counted: a strip while its
+   * addStrip call is pending (the caller's buffer) and the one spilled strip being read back and written.
+   */
+  readonly maxBufferedBytes: number;
+}
+
+export interface StripMosaicStats {
+  readonly bufferedBytes: number;
+  readonly peakBufferedBytes: number;
+  readonly spilledStrips: number;
+  /** (index, strip) pairs written to the mosaic files. */
+  readonly writtenStrips: number;
+}
+
+/** finish() found strips that never arrived. */
+export class IncompleteMosaicError extends TesseraError {}
+
+type WriterState = 'open' | 'finishing' | 'finished' | 'aborted';
+
+export class StripMosaicWriter {
+  private readonly outputDir: string;
+  private readonly stagingDir: string;
+  private readonly grid: OutputGrid;
+  private readonly wkt: string;
+  private readonly stripRows: readonly number[];
+  private readonly lanes = new Map<IndexName, StripLane>();
+  private readonly holding: StripHolding;
+  private prepared: Promise<Map<IndexName, LaneFiles>> | undefined;
+  private finishing: Promise<unknown> | undefined;
+  /** The first error from writing a file: the files are then incomplete, so everything after fails. */
+  private failure: { readonly error: unknown } | undefined;
+  private state: WriterState = 'open';
+
+  constructor(options: StripMosaicWriterOptions) {
+    assertValidGrid(options.grid);
+    assertValidOptions(options);
+    this.outputDir = resolve(options.outputDir);
+    this.stagingDir = `${this.outputDir}.partial`;
+    this.grid = options.grid;
+    this.wkt = options.crsWkt;
+    auxXmlText(this.wkt); // fail now on an empty WKT rather than at the end
+    this.stripRows = [...options.stripRows];
+    this.holding = new StripHolding(join(this.stagingDir, 'spill'), options.maxBufferedBytes);
+    for (const index of options.indices) {
+      this.lanes.set(index, new StripLane(index, this.stripRows, this.grid.width, this.holding));
+    }
+  }
+
+  /**
+   * Add strip number `strip` (0 = top) of an index. Rejects with a StripPlacementError, before anything
+   * is written, for an unknown index, a strip number out of range, a strip already added, or data of the
+   * wrong size; filesystem errors reject unchanged. Resolves once the strip is written or held (held
+   * strips are copied), so the caller may reuse `data`'s buffer then.
+   */
+  async addStrip(index: IndexName, strip: number, data: StripData): Promise<void> {
+    this.assertOpen('addStrip');
+    const lane = this.laneFor(index, strip);
+    lane.reserve(strip, data);
+    try {
+      await lane.place(strip, data, () => this.filesFor(index, strip));
+    } catch (error) {
+      this.failure ??= { error };
+      throw error;
+    }
+  }
+
+  /**
+   * Finish both files of every index, write the sidecars and move the folder into place; `beforePublish`
+   * may add files (the manifest) to the staging folder first. Rejects with IncompleteMosaicError when a
+   * strip never arrived; on any failure the staging folder is removed.
+   */
+  async finish(options: FinishOptions = {}): Promise<MosaicOutputs> {
+    this.assertOpen('finish');
+    this.state = 'finishing';
+    const finishing = this.finishAll(options);
+    this.finishing = finishing.catch(() => undefined);
+    return finishing;
+  }
+
+  /** Drop the staging folder (nothing else: an existing finished `<outputDir>` is left alone). */
+  async abort(): Promise<void> {
+    if (this.state === 'finishing') await this.finishing; // a failed finish has cleaned up already
+    if (this.state === 'finished' || this.state === 'aborted') return;
+    this.state = 'aborted';
+    await this.settleLanes();
+    await this.discard();
+  }
+
+  stats(): StripMosaicStats {
+    const writtenStrips = [...this.lanes.values()].reduce((sum, lane) => sum + lane.written, 0);
+    return { ...this.holding.stats(), writtenStrips };
+  }
+
+  private laneFor(index: IndexName, strip: number): StripLane {
+    const lane = this.lanes.get(index);
+    if (lane) return lane;
+    const known = [...this.lanes.keys()].join(', ');
+    throw new StripPlacementError('unknown-index', `strip ${strip} of ${index}: index not in this mosaic (${known})`);
+  }
+
+  /** The index's files, once the staging folder is ready; refuses after abort or a failed write. */
+  private async filesFor(index: IndexName, strip: number): Promise<LaneFiles> {
+    if (this.state === 'aborted') {
+      throw new TesseraError(`${this.where()}: strip ${strip} of ${index} arrived after abort`);
+    }
+    if (this.failure) throw new TesseraError(`${this.where()}: an earlier write failed`, { cause: this.failure.error });
+    return (await this.prepare()).get(index)!;
+  }
+
+  private async finishAll(options: FinishOptions): Promise<MosaicOutputs> {
+    await this.settleLanes();
+    try {
+      if (this.failure) throw this.failure.error;
+      this.assertComplete();
+      const outputs: MosaicOutputs = {};
+      for (const [index, files] of await this.prepare()) outputs[index] = await this.finishIndex(index, files);
+      await rm(join(this.stagingDir, 'spill'), { recursive: true, force: true });
+      await options.beforePublish?.(this.stagingDir);
+      await publishFolder(this.stagingDir, this.outputDir);
+      this.state = 'finished';
+      return outputs;
+    } catch (error) {
+      this.state = 'aborted';
+      // The error that stopped finish matters more than one from cleaning up; the next run's prepare
+      // removes a staging folder left behind.
+      await this.discard().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async finishIndex(index: IndexName, stitched: LaneFiles): Promise<MosaicFiles> {
+    const files = mosaicFiles(this.stagingDir, index);
+    await Promise.all([stitched.grey.finish(), stitched.colour.finish()]);
+    const world = worldFileText(this.grid);
+    const aux = auxXmlText(this.wkt);
+    await Promise.all([
+      writeFile(files.worldFile, world),
+      writeFile(files.auxXml, aux),
+      writeFile(files.colorWorldFile, world),
+      writeFile(files.colorAuxXml, aux),
+    ]);
+    return mosaicFiles(this.outputDir, index);
+  }
+
+  private assertComplete(): void {
+    const missing = [...this.lanes].flatMap(([index, lane]) => {
+      const absent = lane.missing();
+      if (absent.length === 0) return [];
+      const shown = absent.slice(0, 10).join(', ') + (absent.length > 10 ? ` and ${absent.length - 10} more` : '');
+      return [`${index} strip${absent.length > 1 ? 's' : ''} ${shown}`];
+    });
+    if (missing.length > 0) {
+      const message = `${this.where()}: ${missing.join('; ')} never arrived (of ${this.stripRows.length} per index)`;
+      throw new IncompleteMosaicError(message);
+    }
+  }
+
+  /** Create a clean staging folder and open every file, once (a crashed earlier run may have left a folder). */
+  private prepare(): Promise<Map<IndexName, LaneFiles>> {
+    this.prepared ??= (async () => {
+      await rm(this.stagingDir, { recursive: true, force: true });
+      await mkdir(this.stagingDir, { recursive: true });
+      const { width, height } = this.grid;
+      const opened = new Map<IndexName, LaneFiles>();
+      for (const index of this.lanes.keys()) {
+        const files = mosaicFiles(this.stagingDir, index);
+        const grey = await PngStitcher.create(files.png, { width, height });
+        const colour = await PngStitcher.create(files.colorPng, { width, height, palette: colourRamp(index) });
+        opened.set(index, { grey, colour });
+      }
+      return opened;
+    })();
+    return this.prepared;
+  }
+
+  private async settleLanes(): Promise<void> {
+    await Promise.all([...this.lanes.values()].map((lane) => lane.settled()));
+  }
+
+  /** Close whatever files are open and remove the staging folder. */
+  private async discard(): Promise<void> {
+    const opened = await this.prepared?.catch(() => undefined);
+    const stitchers = [...(opened?.values() ?? [])].flatMap((files) => [files.grey, files.colour]);
+    await Promise.allSettled(stitchers.map((stitcher) => stitcher.close()));
+    await rm(this.stagingDir, { recursive: true, force: true });
+  }
+
+  private assertOpen(action: string): void {
+    if (this.state !== 'open') throw new TesseraError(`${this.where()}: ${action} after the writer was ${this.state}`);
+  }
+
+  private where(): string {
+    return `strip mosaic writer for ${this.outputDir}`;
+  }
+}
+
+function assertValidOptions(options: StripMosaicWriterOptions): void {
+  const { indices, stripRows, grid, maxBufferedBytes } = options;
+  const problem = (text: string): TesseraError => new TesseraError(`strip mosaic writer: ${text}`);
+  if (indices.length === 0) throw problem('no index to write');
+  if (new Set(indices).size !== indices.length) throw problem(`duplicate index in ${indices.join(', ')}`);
+  if (stripRows.length === 0 || !stripRows.every((rows) => Number.isInteger(rows) && rows > 0)) {
+    throw problem(`strip rows [${stripRows.join(', ')}] must be positive integers`);
+  }
+  const total = stripRows.reduce((sum, rows) => sum + rows, 0);
+  if (total !== grid.height) throw problem(`strips have ${total} rows, the grid ${grid.height}`);
+  if (!Number.isSafeInteger(maxBufferedBytes) || maxBufferedBytes < 0) {
+    throw problem(`maxBufferedBytes ${maxBufferedBytes} must be a non-negative integer`);
+  }
+}

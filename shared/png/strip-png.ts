@@ -1,0 +1,257 @@
+/**
+ * Stitchable strip PNGs. A worker encodes a full-width strip of index codes as a standalone 8-bit grey
+ * PNG whose zlib stream is built to be cut apart again: raw DEFLATE ending in a sync flush
+ * (00 00 FF FF, no final block), then an empty final block (03 00) and the Adler-32. The master parses
+ * one back into exactly the bytes it concatenates into the mosaic, without inflating it.
+ */
+import { promisify } from 'node:util';
+import { constants, deflateRaw, inflateRawSync } from 'node:zlib';
+
+import { TesseraError } from '../errors.js';
+import { adler32 } from './adler32.js';
+import {
+  decodeIhdr,
+  encodeChunk,
+  encodeIhdr,
+  PNG_SIGNATURE,
+  PngFormatError,
+  readChunks,
+  type PngChunk,
+  type PngHeader,
+} from './png-chunks.js';
+import { filterRows, FilterType, FIRST_ROW_FILTER_TYPES, type RowFilter } from './scanline-filter.js';
+import {
+  FINAL_EMPTY_BLOCK,
+  STREAM_TAIL_LENGTH,
+  SYNC_FLUSH_MARKER,
+  zlibHeader,
+  zlibHeaderProblem,
+  zlibTrailer,
+} from './zlib-framing.js';
+
+const deflateRawAsync = promisify(deflateRaw);
+
+/** What the master keeps of a strip: its compressed rows and what it needs to combine the checksum. */
+export interface StripData {
+  /** Raw DEFLATE bytes ending in 00 00 FF FF: no zlib header, no final block, no Adler-32. */
+  readonly deflate: Buffer;
+  /** Adler-32 of the strip's filtered bytes. */
+  readonly adler32: number;
+  /** Length of the filtered bytes: rows × (width + 1). */
+  readonly filteredLength: number;
+}
+
+/** Encoder settings; the defaults are the measured choice below. */
+export interface StripEncodeOptions {
+  readonly filter?: RowFilter;
+  /** zlib level, 0..9. */
+  readonly level?: number;
+  /** A zlib strategy constant (constants.Z_RLE, …). */
+  readonly strategy?: number;
+}
+
+/** A PNG a worker returned cannot be stitched; the message says what is wrong with it. */
+export class InvalidStripError extends TesseraError {}
+
+/**
+ * Defaults measured with bench/png-strip-options.ts on 2026-12-01 (2 shared cores, load ≈ 2, so only
+ * the ratios mean much; figures are MB/s of codes and size relative to the smallest candidate):
+ * Average + level 1 + Z_RLE was the smallest on Landsat NDVI, Landsat NDSI and a noisy 10980-wide
+ * field (Sub + L1 + RLE: 1.064–1.089×, Sub + L1 default: 1.08–1.33×, Sub + L6: 1.08–1.18×, sharp:
+ * 1.18–1.75×) at 0.85–1.0× the speed of the fastest (Sub + L1 + RLE, or Huffman-only, which is up to
+ * 8 % larger); on the 10980-wide field 75 MB/s against 57 (Sub L1 default), 11 (Sub L6) and 30 (sharp).
+ * Paeth and adaptive filtering cost more time in JavaScript than they save in bytes.
+ */
+const DEFAULT_FILTER: RowFilter = 'average';
+const DEFAULT_LEVEL = 1;
+const DEFAULT_STRATEGY: number = constants.Z_RLE;
+
+/**
+ * Compressed bytes of the strip inflated to read its first filter-type byte, tried in turn. A DEFLATE
+ * block header fits in well under 1 KiB; strips measured 2026-12-01 needed 32–48 bytes (small random
+ * ones over 64), and a short first try keeps the output small: 128 bytes of a no-data strip inflate
+ * to ~130 KB in ~0.2 ms, 1 KiB to ~1 MB in ~1.3 ms.
+ */
+const FIRST_BYTE_PREFIXES = [128, 1024] as const;
+
+const GREY = 0;
+const PNG_COLOUR_NAMES: Readonly<Record<number, string>> = {
+  0: 'greyscale',
+  2: 'RGB',
+  3: 'indexed',
+  4: 'greyscale with alpha',
+  6: 'RGBA',
+};
+const FILTER_NAMES = ['None', 'Sub', 'Up', 'Average', 'Paeth'];
+
+/**
+ * Encode `rows` full rows of `width` 8-bit codes (row-major, 0 = no-data) as a standalone grey PNG
+ * whose IDAT the master can stitch (see the module header). Compression runs on libuv's thread pool.
+ */
+export async function encodeStripPng(
+  codes: Uint8Array,
+  width: number,
+  rows: number,
+  options: StripEncodeOptions = {},
+): Promise<Buffer> {
+  assertSize('encodeStripPng', width, rows);
+  if (codes.length !== width * rows) {
+    throw new RangeError(`encodeStripPng: ${codes.length} codes for a ${width}×${rows} strip`);
+  }
+  const level = options.level ?? DEFAULT_LEVEL;
+  const strategy = options.strategy ?? DEFAULT_STRATEGY;
+  const filtered = filterRows(codes, width, rows, options.filter ?? DEFAULT_FILTER);
+  const deflate = await deflateRawAsync(filtered, { level, strategy, finishFlush: constants.Z_SYNC_FLUSH });
+  const idat = Buffer.concat([zlibHeader(level, strategy), deflate, zlibTrailer(adler32(filtered))]);
+  const ihdr = encodeIhdr({ width, height: rows, bitDepth: 8, colourType: GREY, interlace: 0 });
+  return Buffer.concat([
+    PNG_SIGNATURE,
+    encodeChunk('IHDR', ihdr),
+    encodeChunk('IDAT', idat),
+    encodeChunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/**
+ * The stitchable parts of a strip PNG, checked against the strip the master expects. Costs the chunk
+ * CRCs plus inflating a prefix of at most 1 KiB (for the first filter byte, see firstFilterType); the
+ * rows are not decompressed. Throws InvalidStripError with a readable reason for anything that cannot
+ * be stitched.
+ */
+export function parseStripPng(png: Buffer, expected: { readonly width: number; readonly rows: number }): StripData {
+  assertSize('parseStripPng', expected.width, expected.rows);
+  const chunks = readStripChunks(png);
+  checkHeader(chunks[0]!, expected);
+  checkChunkLayout(chunks);
+  const stream = joinIdat(chunks);
+  checkZlibFraming(stream);
+  const deflate = stream.subarray(2, stream.length - STREAM_TAIL_LENGTH);
+  const firstType = firstFilterType(deflate);
+  if (!FIRST_ROW_FILTER_TYPES.includes(firstType)) {
+    throw new InvalidStripError(
+      `strip's first row uses filter type ${firstType} (${FILTER_NAMES[firstType] ?? 'unknown'}), which reads ` +
+        `the row above it; a strip's first row must use None (${FilterType.none}) or Sub (${FilterType.sub})`,
+    );
+  }
+  return {
+    deflate,
+    adler32: stream.readUInt32BE(stream.length - 4),
+    filteredLength: expected.rows * (expected.width + 1),
+  };
+}
+
+/** The chunks, IHDR first, with lengths and CRCs checked. */
+function readStripChunks(png: Buffer): PngChunk[] {
+  const chunks = asInvalidStrip(() => readChunks(png));
+  if (chunks[0]?.type !== 'IHDR') {
+    throw new InvalidStripError(`strip PNG starts with a ${chunks[0]?.type} chunk, not IHDR`);
+  }
+  return chunks;
+}
+
+/** One run of IDATs and no critical chunk besides IHDR, IDAT, IEND; no tRNS (it would change the meaning). */
+function checkChunkLayout(chunks: readonly PngChunk[]): void {
+  let idatRuns = 0;
+  chunks.forEach((chunk, i) => {
+    if (chunk.type === 'IDAT' && chunks[i - 1]?.type !== 'IDAT') idatRuns++;
+    const critical = chunk.type[0] === chunk.type[0]!.toUpperCase();
+    const allowed = critical
+      ? ['IDAT', 'IEND'].includes(chunk.type) || (chunk.type === 'IHDR' && i === 0)
+      : chunk.type !== 'tRNS';
+    if (!allowed) {
+      throw new InvalidStripError(
+        `strip PNG has chunk ${chunk.type} at byte ${chunk.offset}, which a grey strip must not have`,
+      );
+    }
+  });
+  if (idatRuns === 0) throw new InvalidStripError('strip PNG has no IDAT chunk (no pixel data)');
+  if (idatRuns > 1) throw new InvalidStripError('strip PNG has IDAT chunks separated by other chunks');
+}
+
+function checkHeader(ihdr: PngChunk, expected: { readonly width: number; readonly rows: number }): void {
+  const header: PngHeader = asInvalidStrip(() => decodeIhdr(ihdr.data));
+  if (header.width !== expected.width || header.height !== expected.rows) {
+    throw new InvalidStripError(
+      `strip is a ${header.width}×${header.height} PNG, expected ${expected.width}×${expected.rows}`,
+    );
+  }
+  if (header.colourType !== GREY) {
+    const name = PNG_COLOUR_NAMES[header.colourType] ?? 'unknown';
+    throw new InvalidStripError(`strip PNG has colour type ${header.colourType} (${name}), expected 0 (greyscale)`);
+  }
+  if (header.bitDepth !== 8) throw new InvalidStripError(`strip PNG has bit depth ${header.bitDepth}, expected 8`);
+  if (header.interlace !== 0) throw new InvalidStripError('strip PNG is interlaced (Adam7); strips must not be');
+}
+
+/** The zlib stream: IDAT data concatenated (a view, not a copy, when there is a single IDAT). */
+function joinIdat(chunks: readonly PngChunk[]): Buffer {
+  const parts = chunks.filter((c) => c.type === 'IDAT').map((c) => c.data);
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
+function checkZlibFraming(stream: Buffer): void {
+  const minimum = 2 + SYNC_FLUSH_MARKER.length + STREAM_TAIL_LENGTH;
+  if (stream.length < minimum) {
+    throw new InvalidStripError(
+      `strip's zlib stream has ${stream.length} bytes, fewer than the ${minimum} a strip needs`,
+    );
+  }
+  const problem = zlibHeaderProblem(stream[0]!, stream[1]!);
+  if (problem) throw new InvalidStripError(`strip's zlib header is invalid: ${problem}`);
+  const blockEnd = stream.length - STREAM_TAIL_LENGTH;
+  const flushed = stream.subarray(blockEnd - SYNC_FLUSH_MARKER.length, blockEnd).equals(SYNC_FLUSH_MARKER);
+  const finalBlock = stream.subarray(blockEnd, blockEnd + FINAL_EMPTY_BLOCK.length).equals(FINAL_EMPTY_BLOCK);
+  if (!flushed || !finalBlock) {
+    throw new InvalidStripError(
+      "strip's zlib stream does not end with a sync flush (00 00 FF FF) and an empty final block (03 00) " +
+        `before its checksum (its last bytes are ${spacedHex(stream.subarray(-STREAM_TAIL_LENGTH - 4))}): ` +
+        'it was compressed as a whole image, not as a stitchable strip',
+    );
+  }
+}
+
+/**
+ * The first row's filter-type byte, the first byte the strip inflates to. This is the one place the
+ * master inflates anything: a filter that reads the row above (Up, Average, Paeth) would, once
+ * stitched, read the previous strip's last row and silently corrupt the mosaic, and nothing outside
+ * the compressed data tells. Only a short prefix is inflated: 20–250 µs, where checking the CRCs of a
+ * 10980 × 1024 strip of 3 MB takes about 1 ms (measured 2026-12-01).
+ */
+function firstFilterType(deflate: Buffer): number {
+  for (const size of FIRST_BYTE_PREFIXES) {
+    let head: Buffer;
+    try {
+      head = inflateRawSync(deflate.subarray(0, size), { finishFlush: constants.Z_SYNC_FLUSH });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new InvalidStripError(`strip's compressed rows are corrupt at the start: ${reason}`, { cause: error });
+    }
+    if (head.length > 0) return head[0]!;
+    if (size >= deflate.length) break;
+  }
+  throw new InvalidStripError(
+    `strip's compressed rows yield no byte from their first ${Math.min(deflate.length, FIRST_BYTE_PREFIXES[1])} bytes`,
+  );
+}
+
+/** `read()`, with a PngFormatError turned into an InvalidStripError saying the strip is not a valid PNG. */
+function asInvalidStrip<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof PngFormatError) {
+      throw new InvalidStripError(`strip is not a valid PNG: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+function assertSize(what: string, width: number, rows: number): void {
+  if (!Number.isInteger(width) || !Number.isInteger(rows) || width < 1 || rows < 1) {
+    throw new RangeError(`${what}: strip size ${width}×${rows} must be positive integers`);
+  }
+}
+
+function spacedHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex').replace(/(..)(?!$)/g, '$1 ').toUpperCase();
+}
