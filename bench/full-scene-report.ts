@@ -144,6 +144,7 @@ function outputChecks(results: BenchmarkResults): string[] {
 
 export function formatReport(results: BenchmarkResults): string {
   const { scene } = results;
+  const figures = figuresTable(results.tessera);
   const sizes = scene.spec.bands.map((b) => `${b.id} ${b.width}×${b.height} ${megabytes(scene.bytes[b.id] ?? 0)}`).join(', ');
   const sections = [
     `## Full-scene benchmark: scene \`${scene.spec.name}\``,
@@ -156,8 +157,7 @@ export function formatReport(results: BenchmarkResults): string {
       'time is its `totalMs` below). CPU and peak RSS (VmHWM) per process from /proc, sampled every 50 ms; MB = 10⁶ bytes.',
     ...('steps' in results.gdal ? ['', ...gdalStepsTable(results.gdal)] : []),
     '',
-    ...figuresTable(results.tessera),
-    '',
+    ...(figures.length > 0 ? [...figures, ''] : []),
     '### Targets',
     ...targets(results),
     '',

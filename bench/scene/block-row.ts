@@ -12,19 +12,27 @@ export interface EncodedBlockRow {
   readonly encodeMs: number;
 }
 
-export function encodeBlockRow(ground: Ground, spec: SceneSpec, bandIndex: number, row: number): EncodedBlockRow {
+/** Buffers one caller reuses from block row to block row (grown as needed), so rows make little garbage. */
+export interface BlockRowScratch {
+  pixels?: Uint16Array;
+  tile?: Uint16Array;
+}
+
+export function encodeBlockRow(ground: Ground, spec: SceneSpec, bandIndex: number, row: number, scratch: BlockRowScratch = {}): EncodedBlockRow {
   const band = spec.bands[bandIndex];
   if (!band) throw new Error(`scene ${spec.name} has no band ${bandIndex}`);
   const layout = planGeoTiff(bandFormat(spec, band), 1);
   const { blockWidth, blockHeight } = layout;
   const started = performance.now();
   const rows = Math.min(blockHeight, band.height - row * blockHeight);
-  const pixels = new Uint16Array(rows * band.width);
+  if ((scratch.pixels?.length ?? 0) < rows * band.width) scratch.pixels = new Uint16Array(rows * band.width);
+  const pixels = scratch.pixels!.subarray(0, rows * band.width);
   renderRows(ground, band, row * blockHeight, rows, spec, pixels);
   const rendered = performance.now();
   const blocks: Uint8Array[] = [];
-  // One tile buffer for the row (encodeBlock clobbers it, every tile overwrites it).
-  const tile = new Uint16Array(blockWidth * blockHeight);
+  // One tile buffer (encodeBlock clobbers it, every tile overwrites it).
+  if (scratch.tile?.length !== blockWidth * blockHeight) scratch.tile = new Uint16Array(blockWidth * blockHeight);
+  const tile = scratch.tile;
   for (let column = 0; column < layout.across; column++) {
     const left = column * blockWidth;
     const right = Math.min(left + blockWidth, band.width);

@@ -89,7 +89,9 @@ export async function buildSceneFiles(spec: SceneSpec, dir: string, options: Bui
       workers.map(async (worker) => {
         for (let task = tasks[next++]; task; task = tasks[next++]) {
           const result = await encodeOn(worker, task);
-          sinks[result.band]!.accept(result.row, result.blocks);
+          let at = 0;
+          const blocks = result.blockSizes.map((size) => result.data.subarray(at, (at += size)));
+          sinks[result.band]!.accept(result.row, blocks);
           renderMs += result.renderMs;
           encodeMs += result.encodeMs;
           done += 1;
