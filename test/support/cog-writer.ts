@@ -5,7 +5,7 @@
  * smallest overview first and full resolution last. Handles the classic little-endian TIFFs
  * tiff-writer produces (ASCII, SHORT, LONG and DOUBLE tags).
  */
-import { ASCII, LONG, SHORT, TYPE_SIZE, even, valueSize, writeValues, type Entry } from './tiff-entries.js';
+import { ASCII, LONG, SHORT, TYPE_SIZE, even, ifdSize, writeHeader, writeIfd, type Entry } from './tiff-entries.js';
 
 
 /** Tags an overview IFD leaves out: the georeferencing lives on the full-resolution image. */
@@ -39,11 +39,7 @@ export function writeCog(levels: readonly Uint8Array[]): Buffer {
   const ifdOffsets: number[] = [];
   for (const tiff of parsed) {
     ifdOffsets.push(cursor);
-    cursor += 2 + tiff.entries.length * 12 + 4;
-    for (const entry of tiff.entries) {
-      const size = valueSize(entry);
-      if (size > 4) cursor += even(size);
-    }
+    cursor += ifdSize(tiff.entries);
   }
   // Block data: smallest overview first, full resolution last.
   const blockOffsets: number[][] = parsed.map(() => []);
@@ -56,33 +52,14 @@ export function writeCog(levels: readonly Uint8Array[]): Buffer {
   }
 
   const out = Buffer.alloc(cursor);
-  out.write('II', 0, 'latin1');
-  out.writeUInt16LE(42, 2);
-  out.writeUInt32LE(ifdOffsets[0]!, 4);
+  writeHeader(out, ifdOffsets[0]!);
   parsed.forEach((tiff, level) => {
-    const ifd = ifdOffsets[level]!;
     const entries = tiff.entries.map((entry): Entry => {
       if (OFFSET_TAGS.has(entry.tag)) return { tag: entry.tag, type: LONG, values: blockOffsets[level]! };
       if (COUNT_TAGS.has(entry.tag)) return { tag: entry.tag, type: LONG, values: tiff.blocks.map((b) => b.length) };
       return entry;
     });
-    out.writeUInt16LE(entries.length, ifd);
-    let overflow = ifd + 2 + entries.length * 12 + 4;
-    entries.forEach((entry, i) => {
-      const at = ifd + 2 + i * 12;
-      out.writeUInt16LE(entry.tag, at);
-      out.writeUInt16LE(entry.type, at + 2);
-      out.writeUInt32LE(typeof entry.values === 'string' ? Buffer.byteLength(entry.values, 'latin1') : entry.values.length, at + 4);
-      const size = valueSize(entry);
-      if (size <= 4) {
-        writeValues(out, at + 8, entry);
-      } else {
-        out.writeUInt32LE(overflow, at + 8);
-        writeValues(out, overflow, entry);
-        overflow += even(size);
-      }
-    });
-    out.writeUInt32LE(level + 1 < parsed.length ? ifdOffsets[level + 1]! : 0, ifd + 2 + entries.length * 12);
+    writeIfd(out, ifdOffsets[level]!, entries, level + 1 < parsed.length ? ifdOffsets[level + 1]! : 0);
     tiff.blocks.forEach((block, i) => block.copy(out, blockOffsets[level]![i]!));
   });
   return out;
