@@ -121,7 +121,7 @@ interface RequestRun {
 async function runRequest(master: RunningMaster, scene: Scene): Promise<RequestRun> {
   const started = performance.now();
   const cpu = process.cpuUsage();
-  const id = await master.store.insert({ bands: scene.bands, indices: ['ndvi', 'ndsi'], tileSize: TILE, reflectanceOffset: -1000 });
+  const id = await master.store.insert({ bands: scene.bands, indices: ['ndvi', 'ndsi'], stripRows: TILE, reflectanceOffset: -1000 });
   for (;;) {
     const row = await master.store.get(id);
     if (row?.status === 'failed') throw new Error(`benchmark request failed: ${row.error}`);

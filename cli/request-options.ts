@@ -1,6 +1,6 @@
 /**
  * The request options `submit` and `run` share: `--source sentinel2 --band NAME=PATH[#N] …
- * --index ndvi,ndsi [--reflectance-offset -1000] [--tile-size 1024]`, parsed into a new request row.
+ * --index ndvi,ndsi [--reflectance-offset -1000] [--strip-rows N]`, parsed into a new request row.
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { UsageError } from './usage-error.js';
@@ -8,13 +8,14 @@ import { LAYOUT_BAND_NAMES } from '../shared/config/env.js';
 import { BAND_NAMES, INDEX_NAMES } from '../shared/types.js';
 import { isAbsolute, resolve } from 'node:path';
 import type { NewMosaicRequest } from '../master/db/request-store.js';
+import { validateStripRows } from '../master/source/strip-plan.js';
 
 export interface RequestCliOptions {
   readonly source: string;
   readonly band: readonly string[];
   readonly index: string;
   readonly reflectanceOffset?: number;
-  readonly tileSize?: number;
+  readonly stripRows?: number;
   readonly url?: string;
   readonly ul?: LatLng;
   readonly lr?: LatLng;
@@ -48,12 +49,15 @@ function number(name: string) {
   };
 }
 
-function wholeNumber(name: string) {
-  return (value: string): number => {
-    const parsed = number(name)(value);
-    if (!Number.isInteger(parsed) || parsed <= 0) throw new InvalidArgumentError(`${name} must be a positive whole number`);
-    return parsed;
-  };
+/** --strip-rows: the master's own rule (validateStripRows), answered at once. */
+function stripRows(value: string): number {
+  const parsed = number('--strip-rows')(value);
+  try {
+    validateStripRows(parsed);
+  } catch (error) {
+    throw new InvalidArgumentError(`--strip-rows: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return parsed;
 }
 
 export function addRequestOptions(command: Command): Command {
@@ -67,7 +71,7 @@ export function addRequestOptions(command: Command): Command {
     )
     .option('--index <list>', 'indices to compute, comma-separated: ndvi, ndsi', 'ndvi')
     .option('--reflectance-offset <dn>', 'added to DNs before /10000 (Sentinel-2 baseline ≥ 04.00: -1000)', number('--reflectance-offset'))
-    .option('--tile-size <px>', 'tile size in pixels (default: the master\'s TILE_SIZE)', wholeNumber('--tile-size'))
+    .option('--strip-rows <n>', 'rows per tile (a full-width strip; default: about STRIP_PIXELS pixels per strip)', stripRows)
     .option('--url <url>', 'earthdaily: the mosaic URL (default: the master\'s EARTHDAILY_MOSAIC_URL)')
     .option('--ul <lat,lng>', 'earthdaily: upper-left corner, WGS84 degrees (write --ul=LAT,LNG)', parseLatLng('--ul'))
     .option('--lr <lat,lng>', 'earthdaily: lower-right corner, WGS84 degrees (write --lr=LAT,LNG)', parseLatLng('--lr'))
@@ -126,7 +130,7 @@ function earthdailyRequest(options: RequestCliOptions): NewMosaicRequest {
     lrLng: options.lr.lng,
     resolution: options.resolution,
     reflectanceOffset: options.reflectanceOffset ?? 0,
-    tileSize: options.tileSize ?? null,
+    stripRows: options.stripRows ?? null,
   };
 }
 
@@ -143,6 +147,6 @@ export function requestFromOptions(options: RequestCliOptions): NewMosaicRequest
     bands,
     indices: indexList(options.index),
     reflectanceOffset: options.reflectanceOffset ?? 0,
-    tileSize: options.tileSize ?? null,
+    stripRows: options.stripRows ?? null,
   };
 }

@@ -19,6 +19,7 @@ import {
   type SourceKind,
 } from '../shared/types.js';
 import { parseBandReference } from './source/band-source.js';
+import { validateStripRows } from './source/strip-plan.js';
 
 /** The columns of a request row that describe the work (see master/db/request-store.ts). */
 export interface RequestFields {
@@ -27,7 +28,7 @@ export interface RequestFields {
   readonly bands: unknown;
   readonly indices: readonly string[] | null;
   readonly reflectanceOffset: number | null;
-  readonly tileSize: number | null;
+  readonly stripRows: number | null;
   readonly url?: string | null;
   readonly ulLat?: number | null;
   readonly ulLng?: number | null;
@@ -36,15 +37,11 @@ export interface RequestFields {
   readonly resolution?: number | null;
 }
 
-/** What a row may leave to the master's configuration. */
+/** What a row may leave to the master's configuration (strip sizes: the runner's pixel budget). */
 export interface RequestDefaults {
-  readonly tileSize: number;
   readonly earthdailyUrl?: string | undefined;
   readonly earthdailyBands: BandLayout;
 }
-
-const MIN_TILE_SIZE = 16;
-const MAX_TILE_SIZE = 8192;
 
 const isOneOf = <T extends string>(list: readonly T[], value: string): value is T =>
   (list as readonly string[]).includes(value);
@@ -178,10 +175,8 @@ export function parseRequest(fields: RequestFields, defaults: RequestDefaults): 
   const indices = parseIndices(fields.indices);
   const reflectanceOffset = fields.reflectanceOffset ?? 0;
   if (!Number.isFinite(reflectanceOffset)) throw new InvalidRequestError('reflectance_offset must be a finite number (e.g. 0 or -1000)');
-  const tileSize = fields.tileSize ?? defaults.tileSize;
-  if (!Number.isInteger(tileSize) || tileSize < MIN_TILE_SIZE || tileSize > MAX_TILE_SIZE) {
-    throw new InvalidRequestError(`tile_size must be a whole number of pixels from ${MIN_TILE_SIZE} to ${MAX_TILE_SIZE} (got ${tileSize})`);
-  }
-  const base = { id: fields.id, indices, reflectanceOffset, tileSize };
+  const stripRows = fields.stripRows ?? undefined;
+  if (stripRows !== undefined) validateStripRows(stripRows);
+  const base = { id: fields.id, indices, reflectanceOffset, stripRows };
   return source === 'earthdaily' ? parseEarthDaily(fields, base, defaults) : parseSentinel2(fields, base);
 }

@@ -37,8 +37,8 @@ interface JobBase {
   readonly id: string;
   readonly indices: readonly IndexName[];
   readonly reflectanceOffset: number;
-  /** Requested tile size in output pixels (before alignment to source blocks). */
-  readonly tileSize: number;
+  /** Rows per strip asked for by the request (before alignment to source blocks); undefined: the pixel budget decides. */
+  readonly stripRows: number | undefined;
 }
 
 /** A Sentinel-2 scene: one GeoTIFF (or band of one) per named band. */
@@ -74,6 +74,18 @@ export type MosaicJob = Sentinel2Job | EarthDailyJob;
 export const SAMPLE_TYPES = ['uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'float32', 'float64'] as const;
 export type SampleType = (typeof SAMPLE_TYPES)[number];
 
+/** Bytes per value of each sample type. */
+export const SAMPLE_BYTES: Readonly<Record<SampleType, number>> = {
+  uint8: 1,
+  int8: 1,
+  uint16: 2,
+  int16: 2,
+  uint32: 4,
+  int32: 4,
+  float32: 4,
+  float64: 8,
+};
+
 export type SampleArray =
   | Uint8Array
   | Int8Array
@@ -94,7 +106,10 @@ export interface IndexStats {
 
 /** Per-tile worker timings, in milliseconds. */
 export interface TileTimings {
+  /** Receiving and decoding the source data (receiveMs included). */
   decodeMs: number;
   computeMs: number;
   encodeMs: number;
+  /** Of decodeMs: waiting for source data to arrive. */
+  receiveMs: number;
 }

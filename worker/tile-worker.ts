@@ -1,5 +1,6 @@
 /**
- * A stateless worker: long-polls the master for tiles, processes them, and sends the results back.
+ * A stateless worker: long-polls the master for tiles, streams each tile's source data, processes
+ * it, and sends the results back.
  * While the master is unreachable it retries with capped exponential backoff (with jitter), so
  * workers can start before the master and survive its restarts. `stop()` finishes (graceful) or
  * abandons the tiles in hand; an abandoned tile's lease simply expires on the master.
@@ -11,12 +12,13 @@ import { settleWithin } from '../shared/settle-within.js';
 import type { Logger } from '../shared/logger.js';
 import type {
   GetTaskResponse__Output,
+  SourceChunk__Output,
   SubmitResultRequest,
   TileServiceClient,
   TileTask__Output,
 } from '../shared/proto/tile-service.js';
 import type { SubmitResultResponse__Output } from '../shared/proto/generated/tessera/v1/SubmitResultResponse.js';
-import { processTile, type ProcessedTile } from './tile-processor.js';
+import { processTile, type ProcessedTile, type SourceStream } from './tile-processor.js';
 
 export interface BackoffOptions {
   readonly initialMs: number;
@@ -33,7 +35,7 @@ export interface TileWorkerOptions {
   /** Called on every turn of a poll loop (liveness for health checks). */
   readonly heartbeat?: () => void;
   /** The tile computation; injectable so tests can slow it down or make it fail. */
-  readonly process?: (task: TileTask__Output) => Promise<ProcessedTile>;
+  readonly process?: (task: TileTask__Output, sources: SourceStream) => Promise<ProcessedTile>;
 }
 
 export interface TileWorkerStats {
@@ -47,6 +49,9 @@ function isServiceError(error: unknown): error is grpc.ServiceError {
   return error instanceof Error && typeof (error as Partial<grpc.ServiceError>).code === 'number';
 }
 
+/** How long a worker may take to receive one tile's source data. */
+const SOURCE_DEADLINE_MS = 10 * 60_000;
+
 /** Exponential backoff with full jitter, capped. */
 export function backoffDelay(failures: number, options: BackoffOptions, random: () => number = Math.random): number {
   const ceiling = Math.min(options.maxMs, options.initialMs * 2 ** Math.max(0, failures - 1));
@@ -56,7 +61,7 @@ export function backoffDelay(failures: number, options: BackoffOptions, random: 
 export class TileWorker {
   readonly #options: TileWorkerOptions;
   readonly #backoff: BackoffOptions;
-  readonly #process: (task: TileTask__Output) => Promise<ProcessedTile>;
+  readonly #process: (task: TileTask__Output, sources: SourceStream) => Promise<ProcessedTile>;
   readonly #polls = new Set<grpc.ClientUnaryCall>();
   readonly #stopController = new AbortController();
   readonly #stats: TileWorkerStats = { tilesDone: 0, tilesFailed: 0 };
@@ -144,18 +149,39 @@ export class TileWorker {
   async #handle(task: TileTask__Output, log: Logger): Promise<void> {
     const tileLog = log.child({ taskId: task.taskId, attempt: task.attempt });
     const result: SubmitResultRequest = { workerId: this.#options.workerId, taskId: task.taskId, attempt: task.attempt };
+    const sources = this.#readSources(task);
     try {
-      const processed = await this.#process(task);
+      const processed = await this.#process(task, sources);
       result.tiles = processed.tiles;
       result.timings = processed.timings;
       this.#stats.tilesDone += 1;
       tileLog.debug({ timings: processed.timings }, 'tile computed');
     } catch (error) {
+      if (isServiceError(error) && error.code === grpc.status.FAILED_PRECONDITION) {
+        tileLog.info({ reason: error.details }, 'lease lost before the source data arrived; dropping the tile');
+        return;
+      }
       this.#stats.tilesFailed += 1;
       result.error = describeError(error);
       tileLog.warn({ error: result.error }, 'tile failed');
+    } finally {
+      sources.cancel(); // a stream the computation did not read to its end (a no-op when it did)
     }
     await this.#submit(result, task, tileLog);
+  }
+
+  /**
+   * The tile's source data, streamed from the master under this worker's lease. A failure reaches
+   * whoever reads the stream; the listener only keeps one that arrives before reading starts (or
+   * after the computation gave up on it) from being an uncaught 'error' event.
+   */
+  #readSources(task: TileTask__Output): grpc.ClientReadableStream<SourceChunk__Output> {
+    const call = this.#options.client.ReadSources(
+      { workerId: this.#options.workerId, taskId: task.taskId, attempt: task.attempt },
+      { deadline: Date.now() + SOURCE_DEADLINE_MS },
+    );
+    call.on('error', () => undefined);
+    return call;
   }
 
   /** Sends a result, retrying while the master is unreachable and the lease may still be honoured. */

@@ -6,21 +6,21 @@ import { formatSummary } from '../request-summary.js';
 import { parseWorkerCount } from './run.js';
 
 /** samples/L7_ETMs.tif: band 2 green, 3 red, 4 nir, 5 swir16 (see samples/README.md). */
-export function demoRequest(): { source: string; bands: Record<string, string>; indices: string[]; reflectanceOffset: number; tileSize: number } {
+export function demoRequest(): { source: string; bands: Record<string, string>; indices: string[]; reflectanceOffset: number; stripRows: number } {
   const sample = join(packageRoot(), 'samples', 'L7_ETMs.tif');
   return {
     source: 'sentinel2',
     bands: { green: `${sample}#2`, red: `${sample}#3`, nir: `${sample}#4`, swir16: `${sample}#5` },
     indices: ['ndvi', 'ndsi'],
     reflectanceOffset: 0,
-    tileSize: 128,
+    stripRows: 64, // six strips, so the demo's workers share the work
   };
 }
 
 export function demoCommand(program: Command): void {
   program
     .command('demo')
-    .description('run the bundled Landsat 7 sample (NDVI + NDSI, 128 px tiles, 2 workers) on an embedded database')
+    .description('run the bundled Landsat 7 sample (NDVI + NDSI, strips of 64 rows, 2 workers) on an embedded database')
     .option('--workers <n>', 'worker processes to start', parseWorkerCount, 2)
     .option('--out <dir>', 'output folder', './output/demo')
     .action(async (options: { workers: number; out: string }) => {

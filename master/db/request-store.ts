@@ -18,7 +18,7 @@ export interface MosaicRequestRow {
   bands: unknown;
   indices: string[];
   reflectanceOffset: number;
-  tileSize: number | null;
+  stripRows: number | null;
   /** earthdaily: the mosaic URL (null: EARTHDAILY_MOSAIC_URL) and the box, WGS84 degrees. */
   url: string | null;
   ulLat: number | null;
@@ -58,7 +58,7 @@ export interface NewMosaicRequest {
   resolution?: number | null;
   indices: string[];
   reflectanceOffset?: number;
-  tileSize?: number | null;
+  stripRows?: number | null;
 }
 
 export interface RequestResult {
@@ -78,7 +78,7 @@ const ROW = `
   bands              AS "bands",
   indices            AS "indices",
   reflectance_offset AS "reflectanceOffset",
-  tile_size          AS "tileSize",
+  strip_rows         AS "stripRows",
   url                AS "url",
   ul_lat             AS "ulLat",
   ul_lng             AS "ulLng",
@@ -187,7 +187,7 @@ export class RequestStore {
       indices: req.indices,
       source: req.source,
       reflectance_offset: req.reflectanceOffset,
-      tile_size: req.tileSize,
+      strip_rows: req.stripRows,
       url: req.url,
       ul_lat: req.ulLat,
       ul_lng: req.ulLng,

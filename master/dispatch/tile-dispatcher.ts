@@ -4,31 +4,31 @@
  * - A tile offered with `dispatch()` waits in a ready queue until a worker's GetTask takes it.
  * - Every hand-out carries a lease; when it expires (worker gone, or too slow) the tile goes back to
  *   the front of the queue with attempt + 1. After `maxAttempts` hand-outs the tile fails.
- * - The first valid result wins, whichever attempt it belongs to; later duplicates are dropped.
- *   "Valid" means the request's own `accept` callback took it (checksums, sizes, merge).
+ * - Only the worker holding the current lease may read the tile's source data (`openSources`).
+ * - A result or error report counts only from a worker that was handed that attempt. The first
+ *   valid result wins, whichever attempt it belongs to; later duplicates are dropped. "Valid" means
+ *   the request's own `accept` took it. A result `accept` rejects (RejectedResultError) is the
+ *   worker's fault and the tile goes out again; any other failure of `accept` is the master's own
+ *   (a full disk, say) and fails the tile at once, without blaming the worker.
  * - A long poll that is cancelled is never handed a tile (checked before every hand-out).
  */
-import { TileFailedError } from '../../shared/errors.js';
+import { TileFailedError, describeError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
-import type { SubmitResultRequest__Output, TileTask } from '../../shared/proto/tile-service.js';
+import type { SourceChunk, SubmitResultRequest__Output, TileTask } from '../../shared/proto/tile-service.js';
+import { LeaseLostError, RejectedResultError, TileLease, type TileOffer, type TileOutcome } from './tile-lease.js';
 
-/** What a request runner offers: the task body (without attempt/lease) and how to accept a result. */
-export interface TileOffer {
-  readonly requestId: string;
-  readonly tileIndex: number;
-  readonly task: Omit<TileTask, 'taskId' | 'requestId' | 'tileIndex' | 'attempt' | 'leaseExpiresAtMs'>;
-  /** Takes a worker's result; throwing rejects the result and the tile is handed out again. */
-  readonly accept: (result: SubmitResultRequest__Output) => Promise<void>;
-}
-
-export interface TileOutcome {
-  readonly workerId: string;
-  readonly attempt: number;
-}
+export { LeaseLostError, RejectedResultError, type TaskBody, type TileOffer, type TileOutcome } from './tile-lease.js';
 
 export interface SubmitVerdict {
   readonly accepted: boolean;
   readonly reason: string;
+}
+
+/** Which lease a caller claims to hold. */
+export interface LeaseClaim {
+  readonly workerId: string;
+  readonly taskId: string;
+  readonly attempt: number;
 }
 
 export interface TileDispatcherOptions {
@@ -37,22 +37,6 @@ export interface TileDispatcherOptions {
   readonly log: Logger;
   /** Milliseconds since the epoch; injectable for tests. */
   readonly now?: () => number;
-}
-
-type TileState = 'ready' | 'leased' | 'accepting';
-
-interface TileEntry {
-  readonly taskId: string;
-  readonly offer: TileOffer;
-  state: TileState;
-  /** Number of hand-outs so far (the current or last attempt). */
-  attempt: number;
-  leaseTimer: NodeJS.Timeout | undefined;
-  lastFailure: string | undefined;
-  /** The lease ran out while a result was being accepted; decided once acceptance ends. */
-  leaseExpiredWhileAccepting: boolean;
-  resolve(outcome: TileOutcome): void;
-  reject(error: Error): void;
 }
 
 interface Waiter {
@@ -70,8 +54,8 @@ export class TileDispatcher {
   readonly #maxAttempts: number;
   readonly #log: Logger;
   readonly #now: () => number;
-  readonly #tiles = new Map<string, TileEntry>();
-  readonly #ready: TileEntry[] = [];
+  readonly #tiles = new Map<string, TileLease>();
+  readonly #ready: TileLease[] = [];
   readonly #waiters: Waiter[] = [];
   #closed = false;
 
@@ -88,19 +72,9 @@ export class TileDispatcher {
     if (this.#closed) return Promise.reject(new Error('tile dispatcher is closed'));
     if (this.#tiles.has(taskId)) return Promise.reject(new Error(`tile ${taskId} is already dispatched`));
     return new Promise<TileOutcome>((resolve, reject) => {
-      const entry: TileEntry = {
-        taskId,
-        offer,
-        state: 'ready',
-        attempt: 0,
-        leaseTimer: undefined,
-        lastFailure: undefined,
-        leaseExpiredWhileAccepting: false,
-        resolve,
-        reject,
-      };
-      this.#tiles.set(taskId, entry);
-      this.#enqueue(entry, 'back');
+      const tile = new TileLease(taskId, offer, { resolve, reject });
+      this.#tiles.set(taskId, tile);
+      this.#enqueue(tile, 'back');
     });
   }
 
@@ -110,8 +84,8 @@ export class TileDispatcher {
    */
   nextTask(workerId: string, holdMs: number, signal: AbortSignal): Promise<TileTask | null> {
     if (this.#closed || signal.aborted) return Promise.resolve(null);
-    const entry = this.#ready.shift();
-    if (entry) return Promise.resolve(this.#lease(entry, workerId));
+    const tile = this.#ready.shift();
+    if (tile) return Promise.resolve(this.#lease(tile, workerId));
     return new Promise<TileTask | null>((resolve) => {
       const finish = (task: TileTask | null): void => {
         clearTimeout(timer);
@@ -129,50 +103,81 @@ export class TileDispatcher {
     });
   }
 
+  /**
+   * The source data of the tile `claim` names, for the worker holding its current lease; throws
+   * LeaseLostError otherwise. A read that fails for any reason but the caller going away fails the
+   * tile: the input could not be read, which is no worker's fault.
+   */
+  openSources(claim: LeaseClaim, signal: AbortSignal): AsyncIterable<SourceChunk> {
+    const tile = this.#tiles.get(claim.taskId);
+    if (!tile || !tile.holdsCurrent(claim.workerId, claim.attempt)) {
+      throw new LeaseLostError(`${claim.workerId} does not hold attempt ${claim.attempt} of tile ${claim.taskId} (expired, handed out again, or done)`);
+    }
+    const chunks = tile.offer.sources(signal);
+    const failTile = (error: unknown): void => {
+      if (signal.aborted || this.#tiles.get(tile.taskId) !== tile) return;
+      this.#settle(tile);
+      tile.reject(error instanceof Error ? error : new Error(String(error)));
+    };
+    return {
+      async *[Symbol.asyncIterator]() {
+        try {
+          yield* chunks;
+        } catch (error) {
+          failTile(error);
+          throw error;
+        }
+      },
+    };
+  }
+
   /** A worker's result (or its report that it could not process the tile). */
   async submit(result: SubmitResultRequest__Output): Promise<SubmitVerdict> {
-    const entry = this.#tiles.get(result.taskId);
-    if (!entry) return { accepted: false, reason: 'unknown or already completed tile (late duplicate dropped)' };
-    if (entry.state === 'accepting') return { accepted: false, reason: 'another result for this tile is being accepted' };
+    const tile = this.#tiles.get(result.taskId);
+    if (!tile) return { accepted: false, reason: 'unknown or already completed tile (late duplicate dropped)' };
+    if (!tile.heldBy(result.workerId, result.attempt)) {
+      return { accepted: false, reason: `${result.workerId || 'an unnamed worker'} was not handed attempt ${result.attempt} of this tile` };
+    }
+    if (tile.state === 'accepting') return { accepted: false, reason: 'another result for this tile is being accepted' };
 
-    const log = this.#log.child({ taskId: entry.taskId, workerId: result.workerId, attempt: result.attempt });
+    const log = this.#log.child({ taskId: tile.taskId, workerId: result.workerId, attempt: result.attempt });
     if (result.error) {
       log.warn({ error: result.error }, 'worker could not process tile');
-      this.#retryAfterFailure(entry, result.attempt, `worker ${result.workerId}: ${result.error}`);
+      this.#retryAfterFailure(tile, result.attempt, `worker ${result.workerId}: ${result.error}`);
       return { accepted: true, reason: 'failure recorded; tile will be handed out again' };
     }
 
     // Take the tile out of circulation while its result is checked and merged.
-    const wasQueued = this.#unqueue(entry);
-    const heldAttempt = entry.attempt;
-    entry.state = 'accepting';
-    entry.leaseExpiredWhileAccepting = false;
+    const wasQueued = this.#unqueue(tile);
+    const heldAttempt = tile.attempt;
+    tile.state = 'accepting';
+    tile.leaseExpiredWhileAccepting = false;
     try {
-      await entry.offer.accept(result);
+      await tile.offer.accept(result);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      log.warn({ error: message }, 'result rejected');
-      this.#afterRejectedResult(entry, wasQueued, heldAttempt, result, `invalid result from ${result.workerId}: ${message}`);
-      return { accepted: false, reason: message };
+      if (!(error instanceof RejectedResultError)) return this.#failOnMasterError(tile, error, log);
+      log.warn({ error: error.message }, 'result rejected');
+      this.#afterRejectedResult(tile, wasQueued, heldAttempt, result, `invalid result from ${result.workerId}: ${error.message}`);
+      return { accepted: false, reason: error.message };
     }
-    this.#settle(entry);
-    entry.resolve({ workerId: result.workerId, attempt: result.attempt });
+    this.#settle(tile);
+    tile.resolve({ workerId: result.workerId, attempt: result.attempt });
     return { accepted: true, reason: '' };
   }
 
   /** Withdraws every tile of a request (it failed or the master is stopping). */
   cancelRequest(requestId: string, reason: Error): void {
-    for (const entry of [...this.#tiles.values()]) {
-      if (entry.offer.requestId !== requestId) continue;
-      this.#settle(entry);
-      entry.reject(reason);
+    for (const tile of [...this.#tiles.values()]) {
+      if (tile.offer.requestId !== requestId) continue;
+      this.#settle(tile);
+      tile.reject(reason);
     }
   }
 
   /** Tiles waiting for a worker / out on lease (for status and tests). */
   counts(): { ready: number; leased: number; waitingWorkers: number } {
     let leased = 0;
-    for (const entry of this.#tiles.values()) if (entry.state !== 'ready') leased += 1;
+    for (const tile of this.#tiles.values()) if (tile.state !== 'ready') leased += 1;
     return { ready: this.#ready.length, leased, waitingWorkers: this.#waiters.length };
   }
 
@@ -180,104 +185,102 @@ export class TileDispatcher {
   close(reason = new Error('tile dispatcher closed')): void {
     this.#closed = true;
     for (const waiter of this.#waiters.splice(0)) waiter.resolve(null);
-    for (const entry of [...this.#tiles.values()]) {
-      this.#settle(entry);
-      entry.reject(reason);
+    for (const tile of [...this.#tiles.values()]) {
+      this.#settle(tile);
+      tile.reject(reason);
     }
   }
 
-  #enqueue(entry: TileEntry, end: 'front' | 'back'): void {
-    entry.state = 'ready';
+  #enqueue(tile: TileLease, end: 'front' | 'back'): void {
+    tile.state = 'ready';
     for (;;) {
       const waiter = this.#waiters.shift();
       if (!waiter) break;
       if (waiter.signal.aborted) continue;
-      waiter.resolve(this.#lease(entry, waiter.workerId));
+      waiter.resolve(this.#lease(tile, waiter.workerId));
       return;
     }
-    if (end === 'front') this.#ready.unshift(entry);
-    else this.#ready.push(entry);
+    if (end === 'front') this.#ready.unshift(tile);
+    else this.#ready.push(tile);
   }
 
-  #lease(entry: TileEntry, workerId: string): TileTask {
-    entry.attempt += 1;
-    entry.state = 'leased';
-    const attempt = entry.attempt;
+  #lease(tile: TileLease, workerId: string): TileTask {
+    const attempt = tile.handOut(workerId);
     const leaseExpiresAtMs = this.#now() + this.#leaseMs;
-    clearTimeout(entry.leaseTimer);
-    entry.leaseTimer = setTimeout(() => this.#onLeaseExpired(entry, attempt, workerId), this.#leaseMs);
-    this.#log.debug({ taskId: entry.taskId, workerId, attempt }, 'tile leased');
+    tile.clearTimer();
+    tile.leaseTimer = setTimeout(() => this.#onLeaseExpired(tile, attempt, workerId), this.#leaseMs);
+    this.#log.debug({ taskId: tile.taskId, workerId, attempt }, 'tile leased');
     return {
-      ...entry.offer.task,
-      taskId: entry.taskId,
-      requestId: entry.offer.requestId,
-      tileIndex: entry.offer.tileIndex,
+      ...tile.offer.task,
+      taskId: tile.taskId,
+      requestId: tile.offer.requestId,
+      tileIndex: tile.offer.tileIndex,
       attempt,
       leaseExpiresAtMs,
     };
   }
 
-  #onLeaseExpired(entry: TileEntry, attempt: number, workerId: string): void {
-    if (entry.attempt !== attempt) return;
-    if (entry.state === 'accepting') {
-      entry.leaseExpiredWhileAccepting = true;
+  #onLeaseExpired(tile: TileLease, attempt: number, workerId: string): void {
+    if (tile.attempt !== attempt) return;
+    if (tile.state === 'accepting') {
+      tile.leaseExpiredWhileAccepting = true;
       return;
     }
-    if (entry.state !== 'leased') return;
-    this.#log.warn({ taskId: entry.taskId, workerId, attempt }, 'tile lease expired; handing it out again');
-    this.#retryAfterFailure(entry, attempt, `lease of worker ${workerId} expired after ${this.#leaseMs} ms`);
+    if (tile.state !== 'leased') return;
+    this.#log.warn({ taskId: tile.taskId, workerId, attempt }, 'tile lease expired; handing it out again');
+    this.#retryAfterFailure(tile, attempt, `lease of worker ${workerId} expired after ${this.#leaseMs} ms`);
   }
 
   /** Re-queues a tile after a failed attempt, unless a newer attempt is already out or none are left. */
-  #retryAfterFailure(entry: TileEntry, attempt: number, failure: string): void {
-    if (this.#tiles.get(entry.taskId) !== entry) return;
-    entry.lastFailure = failure;
-    if (entry.state !== 'leased' || attempt !== entry.attempt) return; // a newer hand-out is under way
-    clearTimeout(entry.leaseTimer);
-    entry.leaseTimer = undefined;
-    if (entry.attempt >= this.#maxAttempts) {
-      this.#settle(entry);
-      entry.reject(
-        new TileFailedError(`tile ${entry.offer.tileIndex} failed after ${entry.attempt} attempts; last: ${failure}`),
-      );
+  #retryAfterFailure(tile: TileLease, attempt: number, failure: string): void {
+    if (this.#tiles.get(tile.taskId) !== tile) return;
+    tile.lastFailure = failure;
+    if (tile.state !== 'leased' || attempt !== tile.attempt) return; // a newer hand-out is under way
+    tile.clearTimer();
+    if (tile.attempt >= this.#maxAttempts) {
+      this.#settle(tile);
+      tile.reject(new TileFailedError(`tile ${tile.offer.tileIndex} failed after ${tile.attempt} attempts; last: ${failure}`));
       return;
     }
-    this.#enqueue(entry, 'front');
+    this.#enqueue(tile, 'front');
   }
 
   /** Puts a tile back in circulation after a result for it was rejected. */
-  #afterRejectedResult(
-    entry: TileEntry,
-    wasQueued: boolean,
-    heldAttempt: number,
-    result: SubmitResultRequest__Output,
-    failure: string,
-  ): void {
-    if (this.#tiles.get(entry.taskId) !== entry) return; // cancelled meanwhile
-    entry.lastFailure = failure;
+  #afterRejectedResult(tile: TileLease, wasQueued: boolean, heldAttempt: number, result: SubmitResultRequest__Output, failure: string): void {
+    if (this.#tiles.get(tile.taskId) !== tile) return; // cancelled meanwhile
+    tile.lastFailure = failure;
     if (wasQueued) {
-      this.#enqueue(entry, 'front');
+      this.#enqueue(tile, 'front');
       return;
     }
-    entry.state = 'leased';
+    tile.state = 'leased';
     const holderFailed = result.attempt === heldAttempt;
-    if (holderFailed || entry.leaseExpiredWhileAccepting) this.#retryAfterFailure(entry, heldAttempt, failure);
+    if (holderFailed || tile.leaseExpiredWhileAccepting) this.#retryAfterFailure(tile, heldAttempt, failure);
+  }
+
+  /** The master could not take a result in (its own I/O failed): the tile fails with that error. */
+  #failOnMasterError(tile: TileLease, error: unknown, log: Logger): SubmitVerdict {
+    log.error({ error: describeError(error) }, 'the master could not take a result in');
+    if (this.#tiles.get(tile.taskId) === tile) {
+      this.#settle(tile);
+      tile.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    return { accepted: false, reason: `the master could not store the result: ${describeError(error)}` };
   }
 
   /** Removes a tile from the ready queue; true when it was there. */
-  #unqueue(entry: TileEntry): boolean {
-    const at = this.#ready.indexOf(entry);
+  #unqueue(tile: TileLease): boolean {
+    const at = this.#ready.indexOf(tile);
     if (at < 0) return false;
     this.#ready.splice(at, 1);
     return true;
   }
 
   /** Forgets a tile: no timer, not in the ready queue, not in the map. */
-  #settle(entry: TileEntry): void {
-    clearTimeout(entry.leaseTimer);
-    entry.leaseTimer = undefined;
-    this.#tiles.delete(entry.taskId);
-    this.#unqueue(entry);
+  #settle(tile: TileLease): void {
+    tile.clearTimer();
+    this.#tiles.delete(tile.taskId);
+    this.#unqueue(tile);
   }
 
   #removeWaiter(waiter: Waiter): void {

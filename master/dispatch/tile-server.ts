@@ -1,17 +1,20 @@
 /**
- * The master's gRPC endpoint: TileService (GetTask long polls, SubmitResult) over a TileDispatcher,
- * plus grpc.health.v1 so container health checks and load balancers can ask whether it serves.
+ * The master's gRPC endpoint: TileService (GetTask long polls, ReadSources streams, SubmitResult)
+ * over a TileDispatcher, plus grpc.health.v1 so container health checks and load balancers can ask
+ * whether it serves.
  */
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
+import { once } from 'node:events';
 import { describeError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import {
   loadTesseraProto,
   messageSizeOptions,
+  type SourceChunk,
   type TileServiceHandlers,
 } from '../../shared/proto/tile-service.js';
-import type { TileDispatcher } from './tile-dispatcher.js';
+import { LeaseLostError, type TileDispatcher } from './tile-dispatcher.js';
 
 export const TILE_SERVICE_NAME = 'tessera.v1.TileService';
 
@@ -46,6 +49,26 @@ function handlers(options: TileServerOptions): TileServiceHandlers {
         })
         .catch((error: unknown) => callback({ code: grpc.status.INTERNAL, details: describeError(error) }));
     },
+    ReadSources(call) {
+      const abort = new AbortController();
+      call.on('cancelled', () => abort.abort());
+      const { workerId, taskId, attempt } = call.request;
+      let chunks: AsyncIterable<SourceChunk>;
+      try {
+        chunks = dispatcher.openSources({ workerId, taskId, attempt }, abort.signal);
+      } catch (error) {
+        failStream(call, error instanceof LeaseLostError ? grpc.status.FAILED_PRECONDITION : grpc.status.INTERNAL, error);
+        return;
+      }
+      streamChunks(call, chunks, abort.signal).then(
+        () => call.end(),
+        (error: unknown) => {
+          if (abort.signal.aborted) return;
+          log.warn({ error: describeError(error), taskId }, 'source stream failed');
+          failStream(call, grpc.status.UNAVAILABLE, error);
+        },
+      );
+    },
     SubmitResult(call, callback) {
       dispatcher
         .submit(call.request)
@@ -56,6 +79,19 @@ function handlers(options: TileServerOptions): TileServiceHandlers {
         });
     },
   };
+}
+
+/** Ends a server stream with a status (grpc-js sends the status of an 'error' emitted on the call). */
+function failStream(call: grpc.ServerWritableStream<unknown, SourceChunk>, code: grpc.status, error: unknown): void {
+  call.emit('error', { code, details: describeError(error) } satisfies Partial<grpc.StatusObject>);
+}
+
+/** Writes every chunk, waiting for the stream to drain whenever its buffer is full. */
+async function streamChunks(call: grpc.ServerWritableStream<unknown, SourceChunk>, chunks: AsyncIterable<SourceChunk>, signal: AbortSignal): Promise<void> {
+  for await (const chunk of chunks) {
+    if (signal.aborted) return;
+    if (!call.write(chunk)) await once(call, 'drain', { signal });
+  }
 }
 
 export async function startTileServer(options: TileServerOptions): Promise<TileServer> {

@@ -41,8 +41,19 @@ export interface Manifest {
   readonly grid: OutputGrid;
   readonly bounds: GridBounds;
   readonly stats: Partial<Record<IndexName, ManifestIndexStats>>;
-  /** payloadBytes: source data shipped to workers (compressed blocks or decoded windows). */
-  readonly tiles: { readonly total: number; readonly byWorker: Readonly<Record<string, number>>; readonly payloadBytes: number };
+  /** The tiles (full-width strips) and what moved: source data shipped, PNG strips received, results held back. */
+  readonly tiles: {
+    readonly total: number;
+    readonly rowsPerStrip: number;
+    readonly byWorker: Readonly<Record<string, number>>;
+    /** Source data streamed to workers (compressed blocks or decoded windows), every hand-out that read it. */
+    readonly payloadBytes: number;
+    /** Stitchable PNG strips in the accepted results. */
+    readonly resultBytes: number;
+    /** Most bytes of early results the master held in memory at once, and how many it spilled to disk. */
+    readonly peakBufferedBytes: number;
+    readonly spilledStrips: number;
+  };
   /** Durations in milliseconds, by phase name. */
   readonly timings: Readonly<Record<string, number>>;
   /** ISO 8601. */

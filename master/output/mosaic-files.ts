@@ -1,7 +1,6 @@
 /**
  * Names of one request's mosaic files, shared by the mosaic writers: per index a grey code PNG, a colour
- * PNG, and a world file and a GDAL `.png.aux.xml` for each of the two. (Same shapes as mosaic-writer.ts,
- * which goes away once strips replace tiles.)
+ * PNG, and a world file and a GDAL `.png.aux.xml` for each of the two.
  */
 import { join } from 'node:path';
 

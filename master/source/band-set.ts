@@ -2,7 +2,7 @@
  * Opens and validates the named bands of one request: every band in one CRS, all overlapping,
  * and derives the output grid (the finest band's grid, cut to the bands' common extent). Each
  * file is opened once and shared by the bands read from it; the set reports what its http reads
- * fetched. Also says when tiles can be aligned on the reference band's blocks.
+ * fetched. Also says when strips can be aligned on the reference band's block rows.
  */
 import { IncompatibleBandsError, InvalidRequestError } from '../../shared/errors.js';
 import type { BandInput, BandName } from '../../shared/types.js';
@@ -10,7 +10,7 @@ import { withoutQuery } from '../../shared/urls.js';
 import type { OutputGrid } from '../output/georeference.js';
 import { closeTiff, describeBand, fileKey, openTiff, type BandSource, type GeoTransform, type OpenedTiff } from './band-source.js';
 import { sumFetched, type FetchCounts, type RetryPolicy, type TiffOpener } from './geotiff-opener.js';
-import type { ReferenceBlock } from './tile-plan.js';
+import type { ReferenceRows } from './strip-plan.js';
 
 export type { OutputGrid } from '../output/georeference.js';
 
@@ -161,17 +161,16 @@ export function computeOutputGrid(bands: readonly NamedBandSource[]): {
 }
 
 /**
- * What planTiles needs to align tiles on the reference band's blocks: undefined when the band is
- * striped, or (given the grid) when output pixels are not the reference band's pixels — another
- * pixel size (resampled) or a corner off the band's pixel lattice — so blocks cannot line up.
+ * What planStrips needs to put strip edges on the reference band's block rows (tiles, or a striped
+ * file's strips): undefined when (given the grid) output rows are not the reference band's rows —
+ * another pixel size (resampled) or a corner off the band's pixel lattice — so blocks cannot line up.
  */
-export function referenceBlockFor(
+export function referenceRowsFor(
   bandSet: Pick<BandSet, 'reference' | 'referenceOffset'> & { readonly grid?: BandSet['grid'] },
-): ReferenceBlock | undefined {
+): ReferenceRows | undefined {
   const { layout, transform } = bandSet.reference.source;
-  if (!layout.tiled) return undefined;
   if (bandSet.grid && !onPixelLattice(bandSet.grid, transform, bandSet.referenceOffset)) return undefined;
-  return { width: layout.blockWidth, height: layout.blockHeight, offsetX: bandSet.referenceOffset.column, offsetY: bandSet.referenceOffset.row };
+  return { height: layout.blockHeight, offsetY: bandSet.referenceOffset.row };
 }
 
 /** Whether the grid's pixels are the band's pixels, its corner at pixel (offset.column, offset.row). */

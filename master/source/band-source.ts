@@ -125,7 +125,10 @@ export async function openTiff(
   }
   try {
     const image = await tiff.getImage(0);
-    return { uri, key: fileKey(uri), tiff, image, meter, blocks: new BlockCache(options.blockCacheBytes) };
+    // Remote reads go through a block cache (neighbouring strips of a resampled grid share blocks);
+    // local files have the operating system's page cache, and a second cache would only cost memory.
+    const remote = URL_SCHEME.test(uri) && !/^file:\/\//i.test(uri);
+    return { uri, key: fileKey(uri), tiff, image, meter, ...(remote ? { blocks: new BlockCache(options.blockCacheBytes) } : {}) };
   } catch (error) {
     await closeQuietly(tiff);
     throw new SourceReadError(`${prefix}cannot read the first image of "${shown}": ${messageOf(error)}`, { cause: error });

@@ -52,6 +52,15 @@ function rangeVar(name: string, defaultValue: number, min: number, max: number, 
   });
 }
 
+/**
+ * A variable tessera no longer reads: setting it is a ConfigError saying what replaced it, so an
+ * old .env does not silently stop doing what its author meant.
+ */
+export function checkRetired(env: Env, name: string, problem: string, fix: string): void {
+  const raw = env[name];
+  if (raw !== undefined && raw.trim() !== '') throw new ConfigError(name, problem, fix);
+}
+
 export const intVar = (name: string, defaultValue: number, min: number, max: number, description: string): VariableSpec<number> =>
   rangeVar(name, defaultValue, min, max, description, true);
 

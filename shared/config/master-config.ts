@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import {
   addressVar,
   bandLayoutVar,
+  checkRetired,
   httpUrlVar,
   intVar,
   logLevelVar,
@@ -32,8 +33,21 @@ export const MASTER_VARIABLES = {
   ),
   outputDir: stringVar('OUTPUT_DIR', './output', 'Mosaics are written to OUTPUT_DIR/<request id>/.'),
   grpcListen: addressVar('GRPC_LISTEN', '0.0.0.0:50051', 'Address the master serves workers (gRPC) and grpc.health.v1 on.'),
-  tileSize: intVar('TILE_SIZE', 1024, 16, 8192, 'Default tile size in pixels (a request may set its own); aligned to the source blocks.'),
-  maxInflightTiles: intVar('MAX_INFLIGHT_TILES', 16, 1, 1024, 'Tiles read and handed out at once; bounds the master\'s memory.'),
+  stripPixels: intVar(
+    'STRIP_PIXELS',
+    16_000_000,
+    65_536,
+    1_000_000_000,
+    'Target pixels per tile (a full-width strip of rows; a request may set strip_rows). Bounds a worker\'s memory whatever the scene\'s size.',
+  ),
+  stripBufferBytes: intVar(
+    'STRIP_BUFFER_BYTES',
+    64 * 1024 * 1024,
+    0,
+    16 * 1024 * 1024 * 1024,
+    'Results that arrive ahead of their turn are held in memory up to this many bytes, then spilled to the request\'s staging folder.',
+  ),
+  maxInflightTiles: intVar('MAX_INFLIGHT_TILES', 64, 1, 4096, 'Tiles out at once (waiting for a worker or on lease); at least the number of workers to keep them all busy.'),
   tileLeaseMs: intVar('TILE_LEASE_MS', 60_000, 500, 3_600_000, 'A tile not returned within this time is handed to another worker.'),
   tileMaxAttempts: intVar('TILE_MAX_ATTEMPTS', 5, 1, 100, 'Hand-outs of one tile before the request fails.'),
   longPollMs: intVar('LONG_POLL_MS', 20_000, 100, 300_000, 'How long the master holds a worker\'s GetTask when no tile is ready.'),
@@ -81,7 +95,8 @@ export interface MasterConfig {
   readonly embeddedDbPort: number;
   readonly outputDir: string;
   readonly grpcListen: string;
-  readonly tileSize: number;
+  readonly stripPixels: number;
+  readonly stripBufferBytes: number;
   readonly maxInflightTiles: number;
   readonly tileLeaseMs: number;
   readonly tileMaxAttempts: number;
@@ -107,13 +122,15 @@ export function processIdentity(role: string): string {
 /** Reads and validates every master variable; throws ConfigError on the first bad one. */
 export function loadMasterConfig(env: Env, overrides: Partial<MasterConfig> = {}): MasterConfig {
   const v = MASTER_VARIABLES;
+  checkRetired(env, 'TILE_SIZE', 'tiles are full-width strips of rows now, sized by STRIP_PIXELS', 'Unset TILE_SIZE; set STRIP_PIXELS (pixels per strip) instead, or strip_rows on a request.');
   return Object.freeze({
     databaseUrl: v.databaseUrl.read(env),
     embeddedDbDir: v.embeddedDbDir.read(env),
     embeddedDbPort: v.embeddedDbPort.read(env),
     outputDir: v.outputDir.read(env),
     grpcListen: v.grpcListen.read(env),
-    tileSize: v.tileSize.read(env),
+    stripPixels: v.stripPixels.read(env),
+    stripBufferBytes: v.stripBufferBytes.read(env),
     maxInflightTiles: v.maxInflightTiles.read(env),
     tileLeaseMs: v.tileLeaseMs.read(env),
     tileMaxAttempts: v.tileMaxAttempts.read(env),

@@ -9,13 +9,14 @@ export type { TileServiceClient, TileServiceHandlers } from './generated/tessera
 export type { TileTask, TileTask__Output } from './generated/tessera/v1/TileTask.js';
 export type { SourceWindow, SourceWindow__Output } from './generated/tessera/v1/SourceWindow.js';
 export type { BandSampling, BandSampling__Output } from './generated/tessera/v1/BandSampling.js';
-export type { EncodedBlocks, EncodedBlocks__Output } from './generated/tessera/v1/EncodedBlocks.js';
-export type { EncodedBlock, EncodedBlock__Output } from './generated/tessera/v1/EncodedBlock.js';
-export type { DecodedRaster, DecodedRaster__Output } from './generated/tessera/v1/DecodedRaster.js';
+export type { EncodedLayout, EncodedLayout__Output } from './generated/tessera/v1/EncodedLayout.js';
+export type { BlockRef, BlockRef__Output } from './generated/tessera/v1/BlockRef.js';
+export type { SourceChunk, SourceChunk__Output } from './generated/tessera/v1/SourceChunk.js';
 export type { GetTaskRequest__Output } from './generated/tessera/v1/GetTaskRequest.js';
 export type { GetTaskResponse, GetTaskResponse__Output } from './generated/tessera/v1/GetTaskResponse.js';
+export type { ReadSourcesRequest, ReadSourcesRequest__Output } from './generated/tessera/v1/ReadSourcesRequest.js';
 export type { SubmitResultRequest, SubmitResultRequest__Output } from './generated/tessera/v1/SubmitResultRequest.js';
-export type { SubmitResultResponse } from './generated/tessera/v1/SubmitResultResponse.js';
+export type { SubmitResultResponse, SubmitResultResponse__Output } from './generated/tessera/v1/SubmitResultResponse.js';
 export type { IndexTile, IndexTile__Output } from './generated/tessera/v1/IndexTile.js';
 
 /** The loader options the generated types were made with (scripts/gen-proto.mjs): keep them in step. */
@@ -34,13 +35,21 @@ export function loadTesseraProto(): ProtoGrpcType {
 }
 
 /**
- * Channel options both ends use. grpc-js refuses messages over 4 MB unless told otherwise; a
- * 1024² tile of three uint16 bands is 6 MB decoded, so the limit is set explicitly on both sides.
+ * HTTP/2 flow-control window of a connection. grpc-js starts at HTTP/2's 64 KiB, which makes a
+ * sender wait for a window update every 64 KiB: streaming source blocks over loopback ran at
+ * ~190 MB/s with it and ~690 MB/s with 8 MiB (measured 2026-12-01, 960 MB in 1.2 MB messages).
+ */
+const FLOW_CONTROL_WINDOW = 8 * 1024 * 1024;
+
+/**
+ * Channel options both ends use. grpc-js refuses messages over 4 MB unless told otherwise, so the
+ * limit is set explicitly on both sides; and a large flow-control window keeps streams moving.
  */
 export function messageSizeOptions(maxMessageBytes: number): grpc.ChannelOptions {
   return {
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
+    'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW,
   };
 }
 

@@ -89,14 +89,14 @@ describe('docker-compose: db, master and scaled workers on a real Docker engine'
   }
 
   const sample = (band: number): string => `/data/input/L7_ETMs.tif#${band}`;
-  const submitArgs = (tileSize: number): string[] => [
+  const submitArgs = (stripRows: number): string[] => [
     'submit',
     '--band', `red=${sample(3)}`,
     '--band', `nir=${sample(4)}`,
     '--band', `green=${sample(2)}`,
     '--band', `swir16=${sample(5)}`,
     '--index', 'ndvi,ndsi',
-    '--tile-size', String(tileSize),
+    '--strip-rows', String(stripRows),
   ];
 
   interface Summary {

@@ -97,7 +97,7 @@ describe('tessera master / worker / submit / status on the embedded database', (
 
   test('submit --wait follows a request to completed; status shows it', async () => {
     const submitted = await runCli(
-      ['submit', '--band', `red=${sample}#3`, '--band', `nir=${sample}#4`, '--index', 'ndvi', '--tile-size', '128', '--wait', '--json'],
+      ['submit', '--band', `red=${sample}#3`, '--band', `nir=${sample}#4`, '--index', 'ndvi', '--strip-rows', '128', '--wait', '--json'],
       env,
     );
     assert.equal(submitted.code, 0, submitted.stderr);
@@ -113,17 +113,17 @@ describe('tessera master / worker / submit / status on the embedded database', (
 
   test('submit --wait draws a progress bar on a terminal', { skip: hasScript() ? false : 'util-linux `script` (a pseudo-terminal) is not installed' }, async () => {
     // The bar is drawn only when stderr is a terminal: `script` runs the CLI on a pseudo-terminal.
-    const command = [process.execPath, cliEntry(), 'submit', '--band', `red=${sample}#3`, '--band', `nir=${sample}#4`, '--tile-size', '64', '--wait']
+    const command = [process.execPath, cliEntry(), 'submit', '--band', `red=${sample}#3`, '--band', `nir=${sample}#4`, '--strip-rows', '64', '--wait']
       .map((word) => `'${word}'`)
       .join(' ');
     const { stdout } = await execFileAsync('script', ['-qec', command, '/dev/null'], { env: { ...process.env, ...env, LOG_LEVEL: 'warn' } });
     assert.match(stdout, /request \d+ \[[█░]+\] \d+\/\d+ tiles \| (pending|running|completed)/);
-    assert.match(stdout, /36\/36 tiles \| completed/);
+    assert.match(stdout, /6\/6 tiles \| completed/); // 64 rows asked: 63-row strips on the sample's 3-row file strips
     assert.match(stdout, /: completed/);
   });
 
   test('psql reaches the embedded database; an inserted row is picked up by polling and completes', async () => {
-    const insert = `INSERT INTO mosaic_requests (bands, indices, tile_size) VALUES ('{"red": "${sample}#3", "nir": "${sample}#4"}', '{ndvi}', 256) RETURNING id`;
+    const insert = `INSERT INTO mosaic_requests (bands, indices, strip_rows) VALUES ('{"red": "${sample}#3", "nir": "${sample}#4"}', '{ndvi}', 256) RETURNING id`;
     const { stdout } = await execFileAsync('psql', ['-h', '127.0.0.1', '-p', String(env['EMBEDDED_DB_PORT']), '-U', 'postgres', '-qAtc', insert]);
     const id = stdout.trim();
     assert.match(id, /^\d+$/);

@@ -38,7 +38,7 @@ for (const moment of ['while it starts', 'while tiles are computed'] as const) {
       const out = join(scratch, 'out');
       // TMPDIR: the run's temporary database goes where this test can see it.
       const child = spawnCli(
-        ['run', '--workers', '1', '--tile-size', '16', '--band', `red=${sample}#3`, '--band', `nir=${sample}#4`, '--out', out],
+        ['run', '--workers', '1', '--strip-rows', '16', '--band', `red=${sample}#3`, '--band', `nir=${sample}#4`, '--out', out],
         { TMPDIR: scratch },
       );
       let stderr = '';

@@ -75,7 +75,7 @@ describe('tessera run --source earthdaily', () => {
 
   test('NDVI of a box equals an independent computation, read with range requests only', async (t) => {
     const box = corners(ORIGIN.x + 6_000, ORIGIN.y - 20_000, ORIGIN.x + 16_000, ORIGIN.y - 8_000);
-    const { code, summary, output } = await run([...box, '--url', server.url(FILE), '--resolution', '30', '--index', 'ndvi', '--tile-size', '64']);
+    const { code, summary, output } = await run([...box, '--url', server.url(FILE), '--resolution', '30', '--index', 'ndvi', '--strip-rows', '64']);
     assert.equal(code, 0, output);
     assert.equal(summary.status, 'completed');
     assert.doesNotMatch(output, new RegExp(SIGNATURE), 'the signature is never printed');

@@ -9,10 +9,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { openEarthDailyBandSet, type EarthDailyBandSet, type EarthDailyInput } from '../../master/source/earthdaily-source.js';
-import { referenceBlockFor } from '../../master/source/band-set.js';
+import { referenceRowsFor } from '../../master/source/band-set.js';
 import type { RetryPolicy } from '../../master/source/geotiff-opener.js';
 import { InvalidRequestError, SourceReadError, describeError } from '../../shared/errors.js';
-import { checkTiles, makeMosaicFixture, type MosaicFixture } from '../support/mosaic-fixture.js';
+import { checkStrips, makeMosaicFixture, type MosaicFixture } from '../support/mosaic-fixture.js';
 import { startSignedRangeServer, type SignedRangeServer } from '../support/signed-range-server.js';
 
 const SIGNATURE = 'sv2024-Zq8xK3pLmN0vB7yT';
@@ -98,11 +98,11 @@ describe('an EarthDaily mosaic behind a signed URL', { timeout: 180_000 }, () =>
         const offset = (grid.originX - 1_113_200) / resolution;
         assert.ok(Math.abs(offset - Math.round(offset)) < 1e-6, 'grid on the mosaic-anchored lattice');
 
-        const block = referenceBlockFor(set);
-        if (aligned) assert.deepEqual(block && { width: block.width, height: block.height }, { width: 256, height: 256 }, 'tiles aligned to blocks');
-        else assert.equal(block, undefined, 'resampled grid: no block alignment');
+        const rows = referenceRowsFor(set);
+        if (aligned) assert.equal(rows?.height, 256, 'strips aligned to block rows');
+        else assert.equal(rows, undefined, 'resampled grid: no block alignment');
 
-        const check = await checkTiles(set, fixture, overview, BAND_NUMBERS, 256);
+        const check = await checkStrips(set, fixture, overview, BAND_NUMBERS, 256);
         assert.equal(check.outside, 0);
         assert.equal(check.compared, grid.width * grid.height * BANDS.length);
         assert.ok(check.nodata > 0, 'the box holds no-data pixels');
@@ -131,7 +131,7 @@ describe('an EarthDaily mosaic behind a signed URL', { timeout: 180_000 }, () =>
     try {
       assert.equal(set.clipped, true);
       assert.equal(set.grid.originX, 1_113_200);
-      const check = await checkTiles(set, fixture, 1, BAND_NUMBERS, 128);
+      const check = await checkStrips(set, fixture, 1, BAND_NUMBERS, 128);
       assert.equal(check.outside, 0);
     } finally {
       await set.close();
@@ -181,7 +181,7 @@ describe('an EarthDaily mosaic behind a signed URL', { timeout: 180_000 }, () =>
       assert.deepEqual(statuses.slice(0, 4), [503, 0, 503, 206], `statuses seen: ${statuses.join(', ')}`);
       const fetched = set.fetched();
       assert.equal(fetched.requests, server.seen.length - seenBefore, 'every attempt is counted');
-      const check = await checkTiles(set, fixture, 0, BAND_NUMBERS, 512);
+      const check = await checkStrips(set, fixture, 0, BAND_NUMBERS, 512);
       assert.ok(check.compared > 0);
     } finally {
       await set.close();

@@ -132,7 +132,7 @@ test('a restart sees the rows written before it', async () => {
     const db = masterDatabase(server.url);
     try {
       await migrate(db);
-      return await new RequestStore(db).insert({ bands: BANDS, indices: ['ndvi'], tileSize: 256 });
+      return await new RequestStore(db).insert({ bands: BANDS, indices: ['ndvi'], stripRows: 256 });
     } finally {
       await db.close();
     }
@@ -142,7 +142,7 @@ test('a restart sees the rows written before it', async () => {
     try {
       assert.deepEqual(await migrate(db), [], 'already migrated');
       const row = await new RequestStore(db).get(id);
-      assert.equal(row?.tileSize, 256);
+      assert.equal(row?.stripRows, 256);
       const count = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM mosaic_requests');
       assert.ok((count.rows[0]?.n ?? 0) >= 2, 'the rows of the earlier tests are there too');
     } finally {

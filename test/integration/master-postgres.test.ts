@@ -25,8 +25,8 @@ function psql(url: string, sql: string): string {
 }
 
 /** The INSERT a user types (README): bands as JSON, indices as a Postgres array. */
-function insertSql(bands: Record<string, string>, indices: string, tileSize = 128): string {
-  return `INSERT INTO mosaic_requests (bands, indices, tile_size) VALUES ('${JSON.stringify(bands)}', '{${indices}}', ${tileSize}) RETURNING id`;
+function insertSql(bands: Record<string, string>, indices: string, stripRows = 64): string {
+  return `INSERT INTO mosaic_requests (bands, indices, strip_rows) VALUES ('${JSON.stringify(bands)}', '{${indices}}', ${stripRows}) RETURNING id`;
 }
 
 const NDVI_BANDS = { red: `${sample}#3`, nir: `${sample}#4` };

@@ -1,6 +1,6 @@
 /**
  * RequestRunner built from its parts (real PostgreSQL, real dispatcher and gRPC server, real
- * workers): in-flight tiles never exceed maxInflightTiles, and a master that stops mid-request puts
+ * workers): in-flight strips never exceed maxInflightTiles, and a master that stops mid-request puts
  * the row back to pending and leaves no partial output behind.
  */
 import assert from 'node:assert/strict';
@@ -19,7 +19,7 @@ import { RequestRunner } from '../../master/request-runner.js';
 import { createLogger } from '../../shared/logger.js';
 import { packageRoot } from '../../shared/package-root.js';
 import { createTileServiceClient, type TileTask__Output } from '../../shared/proto/tile-service.js';
-import { processTile } from '../../worker/tile-processor.js';
+import { processTile, type SourceStream } from '../../worker/tile-processor.js';
 import { TileWorker } from '../../worker/tile-worker.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
@@ -45,9 +45,9 @@ describe('RequestRunner', () => {
     dispatcher = new TileDispatcher({ leaseMs: 10_000, maxAttempts: 3, log });
     server = await startTileServer({ dispatcher, listen: '127.0.0.1:0', longPollMs: 1_000, maxMessageBytes: 64 << 20, log });
     // Real computation, slowed down a little so the master's queue has time to fill up.
-    const slowProcess = async (task: TileTask__Output) => {
+    const slowProcess = async (task: TileTask__Output, sources: SourceStream) => {
       await sleep(15);
-      return processTile(task);
+      return processTile(task, sources);
     };
     workers = Array.from({ length: 4 }, (_, i) => {
       const worker = new TileWorker({
@@ -76,7 +76,9 @@ describe('RequestRunner', () => {
       dispatcher,
       masterId: 'm1',
       outputDir,
-      requestDefaults: { tileSize: 1024, earthdailyBands: { blue: 1, green: 2, red: 3, nir: 4 } },
+      requestDefaults: { earthdailyBands: { blue: 1, green: 2, red: 3, nir: 4 } },
+      stripPixels: 16_000_000,
+      stripBufferBytes: 1 << 20,
       maxBboxDeg: 0.42,
       maxRequestPixels: 100_000_000,
       maxInflightTiles: MAX_INFLIGHT,
@@ -86,15 +88,15 @@ describe('RequestRunner', () => {
     });
   }
 
-  async function claim(tileSize: number) {
-    await store.insert({ bands: { red: `${sample}#3`, nir: `${sample}#4` }, indices: ['ndvi'], tileSize });
+  async function claim(stripRows: number) {
+    await store.insert({ bands: { red: `${sample}#3`, nir: `${sample}#4` }, indices: ['ndvi'], stripRows });
     const row = await store.claimNext('m1', 60_000);
     assert.ok(row);
     return row;
   }
 
   test(`never has more than ${MAX_INFLIGHT} tiles in flight, with 8 worker slots asking`, async () => {
-    const row = await claim(32); // 11 × 11 = 121 tiles
+    const row = await claim(30); // the sample's 352 rows in 3-row file strips: 11 strips of 30 rows and one of 22
     let peak = 0;
     let sampling = true;
     const sampler = (async () => {
@@ -109,13 +111,13 @@ describe('RequestRunner', () => {
     await sampler;
     const done = await store.get(row.id);
     assert.equal(done?.status, 'completed', done?.error ?? '');
-    assert.equal(done?.tilesDone, 121);
+    assert.equal(done?.tilesDone, 12);
     assert.ok(peak <= MAX_INFLIGHT, `peak ${peak} tiles in flight`);
     assert.equal(peak, MAX_INFLIGHT, 'the limit was reached (the test exercised it)');
   });
 
   test('a stop mid-request releases the row to pending and leaves no partial output', async () => {
-    const row = await claim(16); // 22 × 22 = 484 tiles
+    const row = await claim(3); // 118 strips
     const stop = new AbortController();
     const running = runner().process(row, stop.signal);
     for (;;) {

@@ -107,19 +107,19 @@ test('insert applies the column defaults and the status CHECK rejects unknown st
   assert.deepEqual(inserted.bands, BANDS);
   assert.deepEqual(inserted.indices, ['ndvi']);
   assert.equal(inserted.reflectanceOffset, 0);
-  assert.equal(inserted.tileSize, null);
+  assert.equal(inserted.stripRows, null);
   assert.equal(inserted.attempts, 0);
   assert.ok(inserted.createdAt instanceof Date);
 
   const custom = await row(
     store,
-    await store.insert({ source: 'landsat', bands: {}, indices: ['ndvi', 'evi'], reflectanceOffset: -1000, tileSize: 512 }),
+    await store.insert({ source: 'landsat', bands: {}, indices: ['ndvi', 'evi'], reflectanceOffset: -1000, stripRows: 512 }),
   );
   // Unknown source/index values are accepted: the master fails them with a readable reason.
   assert.equal(custom.source, 'landsat');
   assert.deepEqual(custom.indices, ['ndvi', 'evi']);
   assert.equal(custom.reflectanceOffset, -1000);
-  assert.equal(custom.tileSize, 512);
+  assert.equal(custom.stripRows, 512);
 
   await assert.rejects(db.query(`UPDATE mosaic_requests SET status = 'paused' WHERE id = $1`, [id]), /status_check/);
   assert.equal(await store.get('not-an-id'), null);

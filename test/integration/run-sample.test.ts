@@ -1,6 +1,7 @@
 /**
- * `tessera run --workers 2` on the real Landsat 7 sample with tiles smaller than the image: the
- * mosaics equal an independent per-pixel computation, and GDAL (when installed) reads them with
+ * `tessera run --workers 2` on the real Landsat 7 sample cut into several strips: the stitched
+ * mosaics are valid PNGs (pngcheck), equal an independent per-pixel computation, the colour maps
+ * are indexed PNGs sharing the grey files' pixel data, and GDAL (when installed) reads them with
  * the right CRS and bounds.
  */
 import assert from 'node:assert/strict';
@@ -14,7 +15,7 @@ import sharp from 'sharp';
 import { packageRoot } from '../../shared/package-root.js';
 import { lastJsonLine, runCli } from '../support/cli.js';
 import { compareCodes, referenceCodes } from '../support/reference-index.js';
-import { hasGdal } from '../support/gdal.js';
+import { hasGdal, hasPngcheck } from '../support/gdal.js';
 
 const sample = join(packageRoot(), 'samples', 'L7_ETMs.tif');
 // The sample's georeferencing, read independently with `gdalinfo samples/L7_ETMs.tif`.
@@ -51,7 +52,7 @@ describe('tessera run on the Landsat 7 sample', () => {
     const result = await runCli([
       'run',
       '--workers', '2',
-      '--tile-size', '128',
+      '--strip-rows', '128',
       '--band', `green=${sample}#2`,
       '--band', `red=${sample}#3`,
       '--band', `nir=${sample}#4`,
@@ -68,10 +69,11 @@ describe('tessera run on the Landsat 7 sample', () => {
     await rm(out, { recursive: true, force: true });
   });
 
-  test('completes with several tiles shared by both workers', () => {
+  test('completes with several strips shared by both workers', () => {
     assert.equal(summary.status, 'completed');
     assert.equal(summary.error, null);
-    assert.equal(summary.tilesTotal, Math.ceil(SAMPLE.width / 128) * Math.ceil(SAMPLE.height / 128));
+    // 128 rows rounded down to whole 3-row file strips: 126-row strips.
+    assert.equal(summary.tilesTotal, Math.ceil(SAMPLE.height / 126));
     assert.equal(summary.tilesDone, summary.tilesTotal);
     const counted = Object.values(summary.workerTiles).reduce((a, b) => a + b, 0);
     assert.equal(counted, summary.tilesTotal);
@@ -107,9 +109,11 @@ describe('tessera run on the Landsat 7 sample', () => {
       assert.ok(new Set(png.data).size > 50);
     });
 
-    test(`${index}_color.png is RGBA with no-data transparent`, async () => {
+    test(`${index}_color.png is an indexed PNG with no-data transparent`, async () => {
       const files = summary.outputs[index];
       assert.ok(typeof files === 'object');
+      const meta = await sharp(files.colorPng).metadata();
+      assert.equal(meta.isPalette, true, 'colour type 3');
       const grey = await greyPixels(files.png);
       const colour = await greyPixels(files.colorPng);
       assert.equal(colour.channels, 4);
@@ -148,6 +152,14 @@ describe('tessera run on the Landsat 7 sample', () => {
     }
     const names = await readdir(out);
     assert.deepEqual(names.filter((n) => n.includes('partial') || n.includes('tmp')), []);
+  });
+
+  test('pngcheck accepts every mosaic', { skip: hasPngcheck() ? false : 'pngcheck is not installed (apt-get install pngcheck)' }, () => {
+    for (const index of ['ndvi', 'ndsi']) {
+      const files = summary.outputs[index];
+      assert.ok(typeof files === 'object');
+      for (const path of [files.png, files.colorPng]) execFileSync('pngcheck', ['-q', path], { encoding: 'utf8' });
+    }
   });
 
   test('GDAL opens the PNG with the right CRS and bounds', { skip: hasGdal() ? false : 'GDAL is not installed (apt-get install gdal-bin)' }, () => {

@@ -26,11 +26,13 @@ import { packageRoot } from '../../shared/package-root.js';
 import {
   createTileServiceClient,
   type GetTaskResponse__Output,
+  type SourceChunk,
+  type SourceChunk__Output,
   type SubmitResultRequest__Output,
   type TileServiceClient,
   type TileTask__Output,
 } from '../../shared/proto/tile-service.js';
-import type { ProcessedTile } from '../../worker/tile-processor.js';
+import type { ProcessedTile, SourceStream } from '../../worker/tile-processor.js';
 import { TileWorker } from '../../worker/tile-worker.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -125,12 +127,16 @@ async function within<T>(ms: number, what: string, promise: Promise<T>): Promise
   }
 }
 
+/** A tile with no source data to stream. */
+async function* noSources(): AsyncGenerator<SourceChunk> {}
+
 /** A small tile offer; `accept` records which worker's result was taken. */
 function smallOffer(tileIndex: number, accepted: string[] = []): TileOffer {
   return {
     requestId: 'req',
     tileIndex,
     task: { width: 8, height: 8, indices: ['ndvi'] },
+    sources: noSources,
     accept: async (result) => {
       accepted.push(result.workerId);
     },
@@ -142,7 +148,7 @@ function fakeProcessedTile(pngBytes = 64): ProcessedTile {
   const png = randomFillSync(Buffer.alloc(pngBytes));
   return {
     tiles: [{ index: 'ndvi', png, checksum: crc32(png), stats: { validPixels: 1, min: 0, max: 0, sum: 0 } }],
-    timings: { decodeMs: 0, computeMs: 0, encodeMs: 0 },
+    timings: { decodeMs: 0, computeMs: 0, encodeMs: 0, receiveMs: 0 },
   };
 }
 
@@ -151,7 +157,7 @@ function startWorker(
   t: TestContext,
   address: string,
   workerId: string,
-  compute: (task: TileTask__Output) => Promise<ProcessedTile>,
+  compute: (task: TileTask__Output, sources: SourceStream) => Promise<ProcessedTile>,
   workerLog: Logger = log,
 ): TileWorker {
   const worker = new TileWorker({
@@ -301,33 +307,23 @@ test('GetTask with no work answers NoTask after the hold time; a shorter deadlin
   await assert.rejects(outcome, /test over/);
 });
 
-test('messages over the 4 MB gRPC default pass both ways (6 MB task, 5 MB result)', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+test('source data streams in chunks under backpressure; a result over the 4 MB gRPC default passes', { timeout: TEST_TIMEOUT_MS }, async (t) => {
   const master = await startMaster(t, { maxAttempts: 1 });
-  const side = 1024;
-  const raster = randomFillSync(Buffer.alloc(3 * side * side * 2)); // 3 bands of 1024² uint16
-  const rasterChecksum = crc32(raster);
+  // 3 bands of 1024² uint16 (6 MB, more than grpc-js's 4 MB default in one message) in 2 MB parts.
+  const parts = [0, 1, 2].map(() => randomFillSync(Buffer.alloc(1024 * 1024 * 2)));
   const resultPngBytes = 5 * 1024 * 1024;
-  assert.ok(raster.length > GRPC_DEFAULT_MAX_MESSAGE_BYTES && resultPngBytes > GRPC_DEFAULT_MAX_MESSAGE_BYTES);
-
-  const received: { bytes: number; checksum: number }[] = [];
+  assert.ok(resultPngBytes > GRPC_DEFAULT_MAX_MESSAGE_BYTES);
+  let streamed = 0;
   const accepted: { workerId: string; pngBytes: number }[] = [];
   const outcome = master.dispatcher.dispatch({
     requestId: 'big',
     tileIndex: 0,
-    task: {
-      width: side,
-      height: side,
-      indices: ['ndvi'],
-      sources: [
-        {
-          x0: 0,
-          y0: 0,
-          width: side,
-          height: side,
-          sampleType: 'uint16',
-          decoded: { samples: [0, 1, 2], data: raster, checksum: rasterChecksum },
-        },
-      ],
+    task: { width: 1024, height: 1024, indices: ['ndvi'], sourceBytes: 6 * 1024 * 1024 },
+    sources: async function* () {
+      for (const [part, data] of parts.entries()) {
+        yield { source: 0, part, data, checksum: crc32(data), last: true };
+        streamed += 1;
+      }
     },
     accept: async (result: SubmitResultRequest__Output) => {
       const tile = result.tiles[0];
@@ -337,17 +333,51 @@ test('messages over the 4 MB gRPC default pass both ways (6 MB task, 5 MB result
     },
   });
 
-  startWorker(t, master.address, 'big-worker', async (task) => {
-    const decoded = task.sources[0]?.decoded;
-    assert.ok(decoded, 'task without a decoded raster');
-    verifyCrc32('task raster', decoded.data, decoded.checksum); // a throw here reports the tile failed
-    received.push({ bytes: decoded.data.length, checksum: decoded.checksum });
+  const received: SourceChunk__Output[] = [];
+  startWorker(t, master.address, 'big-worker', async (_task, sources) => {
+    for await (const chunk of sources) {
+      verifyCrc32(`part ${chunk.part}`, chunk.data, chunk.checksum); // a throw here reports the tile failed
+      received.push(chunk);
+    }
     return fakeProcessedTile(resultPngBytes);
   });
 
   assert.deepEqual(await outcome, { workerId: 'big-worker', attempt: 1 } satisfies TileOutcome);
-  assert.deepEqual(received, [{ bytes: raster.length, checksum: rasterChecksum }]);
+  assert.equal(streamed, 3);
+  assert.deepEqual(received.map((c) => [c.part, c.data.length]), parts.map((p, i) => [i, p.length]));
+  assert.ok(received.every((c, i) => c.data.equals(parts[i]!)));
   assert.deepEqual(accepted, [{ workerId: 'big-worker', pngBytes: resultPngBytes }]);
+});
+
+test('ReadSources serves only the current lease holder: others get FAILED_PRECONDITION', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const master = await startMaster(t, { leaseMs: 5_000 });
+  const client = tileClient(t, master.address);
+  const data = Buffer.from('the strip’s blocks');
+  const outcome = master.dispatcher.dispatch({
+    ...smallOffer(0),
+    sources: async function* () {
+      yield { source: 0, part: 0, data, checksum: crc32(data), last: true };
+    },
+  });
+  const task = (await getTask(client, 'holder', 5_000).response).task;
+  assert.ok(task);
+  const read = (workerId: string, attempt: number): Promise<SourceChunk__Output[]> =>
+    new Promise((resolve, reject) => {
+      const chunks: SourceChunk__Output[] = [];
+      const call = client.ReadSources({ workerId, taskId: task.taskId, attempt }, { deadline: Date.now() + 5_000 });
+      call.on('data', (chunk: SourceChunk__Output) => chunks.push(chunk));
+      call.on('error', reject);
+      call.on('end', () => resolve(chunks));
+    });
+  for (const [workerId, attempt] of [['intruder', 1], ['holder', 2], ['holder', 0]] as const) {
+    const refused = await grpcErrorOf(read(workerId, attempt));
+    assert.equal(refused.code, grpc.status.FAILED_PRECONDITION, `${workerId} attempt ${attempt}`);
+    assert.match(refused.details, /does not hold attempt/);
+  }
+  const chunks = await read('holder', 1);
+  assert.deepEqual(chunks.map((c) => c.data.toString()), [data.toString()]);
+  master.dispatcher.cancelRequest('req', new Error('test over'));
+  await assert.rejects(outcome, /test over/);
 });
 
 test('a worker started before the master retries with backoff and gets work once it listens', { timeout: TEST_TIMEOUT_MS }, async (t) => {

@@ -20,7 +20,7 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database.
 import { waitFinished } from '../support/wait-finished.js';
 
 const sample = join(packageRoot(), 'samples', 'L7_ETMs.tif');
-const REQUEST = { bands: { red: `${sample}#3`, nir: `${sample}#4` }, indices: ['ndvi'], tileSize: 256 };
+const REQUEST = { bands: { red: `${sample}#3`, nir: `${sample}#4` }, indices: ['ndvi'], stripRows: 64 };
 
 describe('uploads of finished requests to Azure Data Lake (local stand-in)', () => {
   let database: TestDatabase;

@@ -20,7 +20,7 @@ const sample = join(packageRoot(), 'samples', 'L7_ETMs.tif');
 const REQUEST: NewMosaicRequest = {
   bands: { green: `${sample}#2`, red: `${sample}#3`, nir: `${sample}#4`, swir16: `${sample}#5` },
   indices: ['ndvi', 'ndsi'],
-  tileSize: 16, // 22 × 22 = 484 tiles: long enough to kill a worker in the middle
+  stripRows: 1, // 352 one-row strips: long enough to kill a worker in the middle
 };
 
 async function pixels(path: string): Promise<Buffer> {

@@ -2,19 +2,17 @@
  * A generated multi-band mosaic for EarthDaily tests: a tiled DEFLATE COG (tiff-writer + cog-writer)
  * with internal overviews whose values differ per level, band and pixel, no-data pixels (a map
  * rectangle and a random scatter), and the arrays it was made from, so a test can look up the value
- * any output pixel must have without reading the file. `checkTiles` runs readTile for every planned
- * tile, sends each payload through protobuf, decodes it as a worker would and compares every pixel.
+ * any output pixel must have without reading the file. `checkStrips` describes every planned strip,
+ * sends its task and data through protobuf, assembles it as a worker would and compares every pixel.
  */
 import assert from 'node:assert/strict';
 import type { BandSet } from '../../master/source/band-set.js';
-import { referenceBlockFor } from '../../master/source/band-set.js';
-import { planTiles } from '../../master/source/tile-plan.js';
-import { readTile } from '../../master/source/tile-reader.js';
-import { decodeSourceWindow } from '../../shared/raster/source-decoder.js';
+import { referenceRowsFor } from '../../master/source/band-set.js';
+import { planStrips } from '../../master/source/strip-plan.js';
 import { writeCog } from './cog-writer.js';
 import { prng } from './prng.js';
 import { writeGeoTiff } from './tiff-writer.js';
-import { overTheWire } from './over-the-wire.js';
+import { assemble, stripOverTheWire } from './over-the-wire.js';
 
 export interface MosaicFixtureOptions {
   /** Full-resolution width and height (square). */
@@ -128,34 +126,34 @@ export interface TileCheck {
 }
 
 /**
- * readTile for every tile planned on the set (tile size `tileSize`), then every output pixel of every
- * band must equal the fixture's value at the pixel centre in `level`; `bandNumbers` maps band names
- * to 1-based band numbers.
+ * Every strip planned on the set (`rows` rows each) described, sent and assembled; then every output
+ * pixel of every band must equal the fixture's value at the pixel centre in `level`; `bandNumbers`
+ * maps band names to 1-based band numbers.
  */
-export async function checkTiles(
+export async function checkStrips(
   set: BandSet,
   fixture: MosaicFixture,
   level: number,
   bandNumbers: ReadonlyMap<string, number>,
-  tileSize: number,
+  rows: number,
 ): Promise<TileCheck> {
   const { grid } = set;
-  const tiles = planTiles(grid, tileSize, referenceBlockFor(set));
+  const strips = planStrips(grid, { pixelBudget: 1, rows, reference: referenceRowsFor(set) });
   let compared = 0;
   let outside = 0;
   let nodata = 0;
   let encodedSources = 0;
   let decodedSources = 0;
   const blockSizes = new Set<string>();
-  for (const tile of tiles) {
-    const task = overTheWire(await readTile(set, tile), tile);
+  for (const strip of strips) {
+    const { task, chunks } = await stripOverTheWire(set, strip);
     for (const source of task.sources) {
       if (source.encoded) {
         encodedSources++;
         blockSizes.add(`${source.encoded.blockWidth}x${source.encoded.blockHeight}`);
       } else decodedSources++;
     }
-    const decoded = await Promise.all(task.sources.map((source) => decodeSourceWindow(source)));
+    const decoded = await assemble(task, chunks);
     assert.equal(task.bands.length, set.bands.length);
     for (const band of task.bands) {
       const number = bandNumbers.get(band.name);
@@ -166,26 +164,26 @@ export async function checkTiles(
       const source = task.sources[band.source]!;
       const values = decoded[band.source]!.get(band.sample);
       assert.ok(values, `${band.name}: sample ${band.sample} decoded`);
-      for (let j = 0; j < tile.height; j++) {
-        const y = grid.originY - (tile.top + j + 0.5) * grid.pixelHeight;
-        for (let i = 0; i < tile.width; i++) {
-          const x = grid.originX + (tile.left + i + 0.5) * grid.pixelWidth;
+      for (let j = 0; j < strip.rows; j++) {
+        const y = grid.originY - (strip.top + j + 0.5) * grid.pixelHeight;
+        for (let i = 0; i < grid.width; i++) {
+          const x = grid.originX + (i + 0.5) * grid.pixelWidth;
           const expected = fixture.valueAt(level, number - 1, x, y);
           const c = band.columns[i]!;
           const r = band.rows[j]!;
           if (expected === undefined) {
-            assert.ok(c < 0 || r < 0, `${band.name} tile ${tile.index} (${i}, ${j}) lies outside the mosaic`);
+            assert.ok(c < 0 || r < 0, `${band.name} strip ${strip.index} (${i}, ${j}) lies outside the mosaic`);
             outside++;
             continue;
           }
-          assert.ok(c >= 0 && r >= 0 && c < source.width && r < source.height, `${band.name} tile ${tile.index} (${i}, ${j}) inside its window`);
+          assert.ok(c >= 0 && r >= 0 && c < source.width && r < source.height, `${band.name} strip ${strip.index} (${i}, ${j}) inside its window`);
           const actual: number | undefined = values[r * source.width + c];
-          if (actual !== expected) assert.fail(`${band.name} tile ${tile.index} pixel (${i}, ${j}): got ${actual}, expected ${expected}`);
+          if (actual !== expected) assert.fail(`${band.name} strip ${strip.index} pixel (${i}, ${j}): got ${actual}, expected ${expected}`);
           if (expected === fixture.options.nodata) nodata++;
           compared++;
         }
       }
     }
   }
-  return { tiles: tiles.length, compared, outside, nodata, encodedSources, decodedSources, blockSizes };
+  return { tiles: strips.length, compared, outside, nodata, encodedSources, decodedSources, blockSizes };
 }

@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { fromFile } from 'geotiff';
 import { IncompatibleBandsError, InvalidRequestError, SourceReadError } from '../../shared/errors.js';
 import { openGeoTiff, type TiffOpener } from '../../master/source/geotiff-opener.js';
-import { openBandSet, referenceBlockFor } from '../../master/source/band-set.js';
+import { openBandSet, referenceRowsFor } from '../../master/source/band-set.js';
 import type { BandInput } from '../../shared/types.js';
 import { writeGeoTiff } from '../support/tiff-writer.js';
 
@@ -84,7 +84,7 @@ describe('openBandSet', () => {
       assert.deepEqual(set.grid, { originX: 600000, originY: 5100000, pixelWidth: 10, pixelHeight: 10, width: 50, height: 40, epsg: 32633 });
       assert.deepEqual(set.referenceOffset, { column: 0, row: 0 });
       assert.deepEqual(set.bands.map((b) => b.name), ['swir16', 'red']);
-      assert.deepEqual(referenceBlockFor(set), { width: 16, height: 16, offsetX: 0, offsetY: 0 });
+      assert.deepEqual(referenceRowsFor(set), { height: 16, offsetY: 0 });
     } finally {
       await set.close();
     }
@@ -117,7 +117,7 @@ describe('openBandSet', () => {
         epsg: 32633,
       });
       assert.deepEqual(set.referenceOffset, { column: cols[0], row: rows[0] });
-      assert.deepEqual(referenceBlockFor(set), { width: 16, height: 16, offsetX: cols[0], offsetY: rows[0] });
+      assert.deepEqual(referenceRowsFor(set), { height: 16, offsetY: rows[0] });
     } finally {
       await set.close();
     }
@@ -143,7 +143,8 @@ describe('openBandSet', () => {
       assert.equal(red!.source.file, green!.source.file);
       assert.equal(red!.source, swir!.source, 'same file and band share one BandSource');
       assert.notEqual(red!.source, nir!.source);
-      assert.equal(referenceBlockFor(set), undefined, 'the sample is striped');
+      assert.deepEqual(referenceRowsFor(set), { height: set.reference.source.layout.blockHeight, offsetY: 0 }, 'the sample\'s strips are its block rows');
+      assert.equal(set.reference.source.layout.tiled, false);
       const tiff = await fromFile(SAMPLE);
       const image = await tiff.getImage();
       const [ox, oy] = image.getOrigin();

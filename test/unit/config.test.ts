@@ -49,8 +49,9 @@ describe('loadMasterConfig', () => {
       embeddedDbPort: 54329,
       outputDir: './output',
       grpcListen: '0.0.0.0:50051',
-      tileSize: 1024,
-      maxInflightTiles: 16,
+      stripPixels: 16_000_000,
+      stripBufferBytes: 64 * 1024 * 1024,
+      maxInflightTiles: 64,
       tileLeaseMs: 60_000,
       tileMaxAttempts: 5,
       longPollMs: 20_000,
@@ -76,7 +77,8 @@ describe('loadMasterConfig', () => {
       EMBEDDED_DB_PORT: '0',
       OUTPUT_DIR: '/srv/out',
       GRPC_LISTEN: ' 127.0.0.1:6000 ',
-      TILE_SIZE: ' 512 ',
+      STRIP_PIXELS: ' 1000000 ',
+      STRIP_BUFFER_BYTES: '0',
       MAX_INFLIGHT_TILES: '4',
       TILE_LEASE_MS: '1500',
       TILE_MAX_ATTEMPTS: '2',
@@ -101,7 +103,8 @@ describe('loadMasterConfig', () => {
         embeddedDbPort: 0,
         outputDir: '/srv/out',
         grpcListen: '127.0.0.1:6000',
-        tileSize: 512,
+        stripPixels: 1_000_000,
+        stripBufferBytes: 0,
         maxInflightTiles: 4,
         tileLeaseMs: 1500,
         tileMaxAttempts: 2,
@@ -129,8 +132,8 @@ describe('loadMasterConfig', () => {
   });
 
   it('treats empty and blank values as unset', () => {
-    const config = loadMasterConfig({ TILE_SIZE: '', GRPC_LISTEN: '   ', DATABASE_URL: '', LOG_LEVEL: ' ', MASTER_ID: '' });
-    assert.equal(config.tileSize, 1024);
+    const config = loadMasterConfig({ STRIP_PIXELS: '', TILE_SIZE: ' ', GRPC_LISTEN: '   ', DATABASE_URL: '', LOG_LEVEL: ' ', MASTER_ID: '' });
+    assert.equal(config.stripPixels, 16_000_000);
     assert.equal(config.grpcListen, '0.0.0.0:50051');
     assert.equal(config.databaseUrl, undefined);
     assert.equal(config.logLevel, 'info');
@@ -138,8 +141,8 @@ describe('loadMasterConfig', () => {
   });
 
   it('overrides win over the environment', () => {
-    const config = loadMasterConfig({ TILE_SIZE: '512', GRPC_LISTEN: '0.0.0.0:1234' }, { tileSize: 256, grpcListen: '127.0.0.1:0' });
-    assert.equal(config.tileSize, 256);
+    const config = loadMasterConfig({ STRIP_PIXELS: '500000', GRPC_LISTEN: '0.0.0.0:1234' }, { stripPixels: 70_000, grpcListen: '127.0.0.1:0' });
+    assert.equal(config.stripPixels, 70_000);
     assert.equal(config.grpcListen, '127.0.0.1:0');
   });
 
@@ -148,11 +151,12 @@ describe('loadMasterConfig', () => {
   });
 
   const bad: Array<[name: string, value: string, ...patterns: RegExp[]]> = [
-    ['TILE_SIZE', 'abc', /got "abc"/, /Set TILE_SIZE to a whole number from 16 to 8192, or unset it for the default 1024/],
-    ['TILE_SIZE', '5', /must be at least 16/, /got "5"/, /Set TILE_SIZE to a whole number from 16 to 8192/],
-    ['TILE_SIZE', '9000', /must be at most 8192/, /Set TILE_SIZE/],
-    ['TILE_SIZE', '100.5', /must be a whole number/, /Set TILE_SIZE/],
-    ['MAX_INFLIGHT_TILES', '0', /must be at least 1/, /Set MAX_INFLIGHT_TILES to a whole number from 1 to 1024/],
+    ['STRIP_PIXELS', 'abc', /got "abc"/, /Set STRIP_PIXELS to a whole number from 65536 to 1000000000, or unset it for the default 16000000/],
+    ['STRIP_PIXELS', '5', /must be at least 65536/, /got "5"/, /Set STRIP_PIXELS to a whole number/],
+    ['STRIP_PIXELS', '100.5', /must be a whole number/, /Set STRIP_PIXELS/],
+    ['STRIP_BUFFER_BYTES', '-1', /must be at least 0/, /Set STRIP_BUFFER_BYTES/],
+    ['TILE_SIZE', '1024', /tiles are full-width strips of rows now, sized by STRIP_PIXELS/, /Unset TILE_SIZE; set STRIP_PIXELS \(pixels per strip\) instead, or strip_rows on a request/],
+    ['MAX_INFLIGHT_TILES', '0', /must be at least 1/, /Set MAX_INFLIGHT_TILES to a whole number from 1 to 4096/],
     ['EMBEDDED_DB_PORT', '70000', /must be at most 65535/, /Set EMBEDDED_DB_PORT/],
     ['GRPC_LISTEN', 'nonsense', /must be host:port/, /got "nonsense"/, /Set GRPC_LISTEN to host:port, for example 0\.0\.0\.0:50051/],
     ['GRPC_LISTEN', 'host:70000', /port must be 0\.\.65535/, /Set GRPC_LISTEN to host:port/],
@@ -259,13 +263,13 @@ describe('the CLI with a bad variable', () => {
     LOG_LEVEL: undefined,
   });
 
-  it('`tessera master` with TILE_SIZE=abc exits 2 naming TILE_SIZE and the fix, starting nothing', { timeout: 30_000 }, async () => {
+  it('`tessera master` with STRIP_PIXELS=abc exits 2 naming STRIP_PIXELS and the fix, starting nothing', { timeout: 30_000 }, async () => {
     const started = Date.now();
-    const result = await runCli(['master'], { ...safeEnv(), TILE_SIZE: 'abc' }, 20_000);
+    const result = await runCli(['master'], { ...safeEnv(), STRIP_PIXELS: 'abc' }, 20_000);
     assert.equal(result.code, 2, `exit code\n${result.stderr}`);
-    assert.match(result.stderr, /tessera: configuration error: TILE_SIZE: /);
+    assert.match(result.stderr, /tessera: configuration error: STRIP_PIXELS: /);
     assert.match(result.stderr, /got "abc"/);
-    assert.match(result.stderr, /Set TILE_SIZE to a whole number from 16 to 8192, or unset it for the default 1024\./);
+    assert.match(result.stderr, /Set STRIP_PIXELS to a whole number from 65536 to 1000000000, or unset it for the default 16000000\./);
     assert.doesNotMatch(result.stderr, /embedded PostgreSQL/);
     assert.equal(result.stdout, '');
     assert.deepEqual(await readdir(dir), [], 'no database or output folder was created');

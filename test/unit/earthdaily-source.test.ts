@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { openBandSet, referenceBlockFor, type BandSet } from '../../master/source/band-set.js';
+import { openBandSet, referenceRowsFor, type BandSet } from '../../master/source/band-set.js';
 import { openTiff, closeTiff, type GeoTransform } from '../../master/source/band-source.js';
 import { httpTiffOpener, type RetryPolicy, type TiffOpener } from '../../master/source/geotiff-opener.js';
 import { boxEnvelope, crsTransform, edgePoints, metresToDegrees, proj4Definition } from '../../master/source/crs-transform.js';
@@ -28,7 +28,7 @@ import {
 import { InvalidRequestError, SourceReadError, describeError } from '../../shared/errors.js';
 import type { BoundingBox } from '../../shared/types.js';
 import { hasGdal } from '../support/gdal.js';
-import { checkTiles, makeMosaicFixture } from '../support/mosaic-fixture.js';
+import { checkStrips, makeMosaicFixture } from '../support/mosaic-fixture.js';
 import { prng } from '../support/prng.js';
 import { writeGeoTiff } from '../support/tiff-writer.js';
 
@@ -277,25 +277,25 @@ describe('output grid and level', () => {
   });
 });
 
-describe('referenceBlockFor', () => {
+describe('referenceRowsFor', () => {
   const source = (transform: GeoTransform) => ({ layout: { tiled: true, blockWidth: 256, blockHeight: 256 }, transform });
   const t: GeoTransform = { originX: 1000, originY: 9000, pixelWidth: 10, pixelHeight: 10 };
   const setWith = (grid: BandSet['grid'], offset: { column: number; row: number }) =>
     ({ reference: { name: 'red', source: source(t) }, referenceOffset: offset, grid }) as unknown as Pick<BandSet, 'reference' | 'referenceOffset' | 'grid'>;
 
-  it('aligns tiles on blocks when output pixels are the band pixels', () => {
+  it('aligns strips on block rows when output pixels are the band pixels', () => {
     const grid = { originX: 1300, originY: 8800, pixelWidth: 10, pixelHeight: 10, width: 5, height: 5, epsg: 32632 };
-    assert.deepEqual(referenceBlockFor(setWith(grid, { column: 30, row: 20 })), { width: 256, height: 256, offsetX: 30, offsetY: 20 });
+    assert.deepEqual(referenceRowsFor(setWith(grid, { column: 30, row: 20 })), { height: 256, offsetY: 20 });
   });
   it('does not when the grid is resampled or off the band lattice', () => {
     const coarser = { originX: 1300, originY: 8800, pixelWidth: 30, pixelHeight: 30, width: 5, height: 5, epsg: 32632 };
-    assert.equal(referenceBlockFor(setWith(coarser, { column: 30, row: 20 })), undefined);
+    assert.equal(referenceRowsFor(setWith(coarser, { column: 30, row: 20 })), undefined);
     const shifted = { originX: 1305, originY: 8800, pixelWidth: 10, pixelHeight: 10, width: 5, height: 5, epsg: 32632 };
-    assert.equal(referenceBlockFor(setWith(shifted, { column: 30, row: 20 })), undefined);
+    assert.equal(referenceRowsFor(setWith(shifted, { column: 30, row: 20 })), undefined);
   });
   it('keeps working without a grid (offsets only)', () => {
     const set = { reference: { name: 'red', source: source(t) }, referenceOffset: { column: 3, row: 4 } } as unknown as Pick<BandSet, 'reference' | 'referenceOffset'>;
-    assert.deepEqual(referenceBlockFor(set), { width: 256, height: 256, offsetX: 3, offsetY: 4 });
+    assert.deepEqual(referenceRowsFor(set), { height: 256, offsetY: 4 });
   });
 });
 
@@ -331,7 +331,7 @@ describe('openEarthDailyBandSet on local mosaics', () => {
         assert.ok(grid.originY >= envelope.maxY && grid.originY - grid.height * resolution <= envelope.minY);
         if (overview === 1) assert.equal(set.reference.source.width, 256);
         assert.match(set.reference.source.label, overview === 1 ? /\(overview 1\)$/ : /utm\.tif"$/);
-        const check = await checkTiles(set, fixture, overview, bandNumbers, 64);
+        const check = await checkStrips(set, fixture, overview, bandNumbers, 64);
         assert.equal(check.outside, 0);
         assert.ok(check.nodata > 0);
         assert.equal(check.decodedSources, 0);
@@ -364,14 +364,14 @@ describe('openEarthDailyBandSet on local mosaics', () => {
       assert.equal(set.grid.epsg, 4326);
       // 25 m ≈ 0.000325° of longitude and 0.000225° of latitude here: overview 1 (0.0004° × 0.0002°) is too coarse in x.
       assert.equal(set.overview, 0);
-      await checkTiles(set, fixture, 0, new Map([['red', 3], ['nir', 4]]), 32);
+      await checkStrips(set, fixture, 0, new Map([['red', 3], ['nir', 4]]), 32);
     } finally {
       await set.close();
     }
     const coarse = await openEarthDailyBandSet({ url: path, bbox, resolution: 40, bands: BANDS }, LIMITS);
     try {
       assert.equal(coarse.overview, 1);
-      await checkTiles(coarse, fixture, 1, new Map([['red', 3], ['nir', 4]]), 32);
+      await checkStrips(coarse, fixture, 1, new Map([['red', 3], ['nir', 4]]), 32);
     } finally {
       await coarse.close();
     }

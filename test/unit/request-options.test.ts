@@ -39,16 +39,16 @@ describe('requestFromOptions', () => {
       bands: { red: '/data/B04.tif', nir: '/data/B08.tif' },
       indices: ['ndvi'],
       reflectanceOffset: 0,
-      tileSize: null,
+      stripRows: null,
     });
   });
 
-  it('passes source, reflectance offset and tile size through', () => {
+  it('passes source, reflectance offset and strip rows through', () => {
     const request = requestFromOptions(
-      options({ source: 'sentinel2', band: ['red=/a.tif'], reflectanceOffset: -1000, tileSize: 256 }),
+      options({ source: 'sentinel2', band: ['red=/a.tif'], reflectanceOffset: -1000, stripRows: 256 }),
     );
     assert.equal(request.reflectanceOffset, -1000);
-    assert.equal(request.tileSize, 256);
+    assert.equal(request.stripRows, 256);
     assert.equal(request.source, 'sentinel2');
   });
 
@@ -114,7 +114,7 @@ describe('addRequestOptions (as `tessera run` parses them)', () => {
       '--band', 'nir=/s.tif#4',
       '--index', 'ndvi,ndsi',
       '--reflectance-offset', '-1000',
-      '--tile-size', '256',
+      '--strip-rows', '256',
     ]);
     const request = requestFromOptions(parsed);
     assert.deepEqual(request, {
@@ -122,7 +122,7 @@ describe('addRequestOptions (as `tessera run` parses them)', () => {
       bands: { red: '/s.tif#3', nir: '/s.tif#4' },
       indices: ['ndvi', 'ndsi'],
       reflectanceOffset: -1000,
-      tileSize: 256,
+      stripRows: 256,
     });
   });
 
@@ -130,13 +130,14 @@ describe('addRequestOptions (as `tessera run` parses them)', () => {
     const parsed = parse(['--band', 'red=/a.tif']);
     assert.equal(parsed.source, 'sentinel2');
     assert.equal(parsed.index, 'ndvi');
-    assert.equal(parsed.tileSize, undefined);
+    assert.equal(parsed.stripRows, undefined);
   });
 
   for (const [args, pattern] of [
-    [['--tile-size', '0'], /--tile-size must be a positive whole number/],
-    [['--tile-size', '12.5'], /--tile-size must be a positive whole number/],
-    [['--tile-size', 'big'], /--tile-size must be a number/],
+    [['--strip-rows', '0'], /--strip-rows: strip_rows must be a whole number of rows from 1 to 65536, got 0/],
+    [['--strip-rows', '12.5'], /--strip-rows: strip_rows must be a whole number of rows from 1 to 65536, got 12\.5/],
+    [['--strip-rows', '70000'], /--strip-rows: strip_rows must be a whole number of rows from 1 to 65536, got 70000/],
+    [['--strip-rows', 'big'], /--strip-rows must be a number/],
     [['--reflectance-offset', 'abc'], /--reflectance-offset must be a number/],
   ] as const) {
     it(`rejects ${args.join(' ')}`, () => {
@@ -168,7 +169,7 @@ describe('requestFromOptions: --source earthdaily', () => {
       lrLng: 18.47,
       resolution: 10,
       reflectanceOffset: 0,
-      tileSize: null,
+      stripRows: null,
     });
   });
 

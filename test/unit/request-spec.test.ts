@@ -8,8 +8,7 @@ import { InvalidRequestError } from '../../shared/errors.js';
 import { parseRequest, type RequestDefaults, type RequestFields } from '../../master/request-spec.js';
 import type { Sentinel2Job } from '../../shared/types.js';
 
-const DEFAULT_TILE_SIZE = 1024;
-const DEFAULTS: RequestDefaults = { tileSize: DEFAULT_TILE_SIZE, earthdailyBands: { blue: 1, green: 2, red: 3, nir: 4 } };
+const DEFAULTS: RequestDefaults = { earthdailyBands: { blue: 1, green: 2, red: 3, nir: 4 } };
 
 /** parseRequest for rows that must be Sentinel-2 requests. */
 function sentinel2(fields: RequestFields): Sentinel2Job {
@@ -32,7 +31,7 @@ function row(overrides: Partial<RequestFields> = {}): RequestFields {
     bands: ALL_BANDS,
     indices: ['ndvi'],
     reflectanceOffset: null,
-    tileSize: null,
+    stripRows: null,
     ...overrides,
   };
 }
@@ -62,7 +61,7 @@ describe('parseRequest: valid rows', () => {
       ],
       indices: ['ndvi'],
       reflectanceOffset: 0,
-      tileSize: DEFAULT_TILE_SIZE,
+      stripRows: undefined,
     });
   });
 
@@ -117,11 +116,9 @@ describe('parseRequest: valid rows', () => {
     );
   });
 
-  it('uses the master default tile size unless the row sets one', () => {
-    assert.equal(parseRequest(row(), { ...DEFAULTS, tileSize: 512 }).tileSize, 512);
-    assert.equal(parseRequest(row({ tileSize: 256 }), { ...DEFAULTS, tileSize: 512 }).tileSize, 256);
-    assert.equal(parseRequest(row({ tileSize: 16 }), { ...DEFAULTS, tileSize: 512 }).tileSize, 16);
-    assert.equal(parseRequest(row({ tileSize: 8192 }), { ...DEFAULTS, tileSize: 512 }).tileSize, 8192);
+  it('keeps the row\'s strip rows; none leaves strip sizes to the master\'s pixel budget', () => {
+    assert.equal(parseRequest(row(), DEFAULTS).stripRows, undefined);
+    for (const stripRows of [1, 256, 65_536]) assert.equal(parseRequest(row({ stripRows }), DEFAULTS).stripRows, stripRows);
   });
 
   it('keeps a finite reflectance offset', () => {
@@ -189,9 +186,9 @@ describe('parseRequest: each bad input says what to change', () => {
     rejects(row({ bands: { red: 'r.tif', nir: '#2' } }), /no path or URL before "#"/);
   });
 
-  for (const tileSize of [0, 15, 8193, 100.5, -256, Number.NaN]) {
-    it(`tile_size ${tileSize}: gives the allowed range and the value`, () => {
-      rejects(row({ tileSize }), /tile_size must be a whole number of pixels from 16 to 8192/, new RegExp(`got ${tileSize}`));
+  for (const stripRows of [0, 65_537, 100.5, -256, Number.NaN]) {
+    it(`strip_rows ${stripRows}: gives the allowed range and the value`, () => {
+      rejects(row({ stripRows }), /strip_rows must be a whole number of rows from 1 to 65536/, new RegExp(`got ${stripRows}`));
     });
   }
 

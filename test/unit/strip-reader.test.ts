@@ -6,17 +6,16 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fromFile } from 'geotiff';
 import { ChecksumMismatchError } from '../../shared/errors.js';
-import type { TileTask__Output } from '../../shared/proto/tile-service.js';
-import { decodeSourceWindow } from '../../shared/raster/source-decoder.js';
+import type { SourceChunk__Output, TileTask__Output } from '../../shared/proto/tile-service.js';
 import type { BandInput, BandName, SampleType } from '../../shared/types.js';
-import { openBandSet, referenceBlockFor, type BandSet, type OutputGrid } from '../../master/source/band-set.js';
-import { planTiles, type PlannedTile } from '../../master/source/tile-plan.js';
-import { readTile, type TilePayload } from '../../master/source/tile-reader.js';
+import { openBandSet, referenceRowsFor, type BandSet, type OutputGrid } from '../../master/source/band-set.js';
+import { planStrips, type PlannedStrip } from '../../master/source/strip-plan.js';
+import { SourceDataError } from '../../worker/source-assembler.js';
 import { writeGeoTiff, type GeoTiffWriterOptions } from '../support/tiff-writer.js';
-import { overTheWire } from '../support/over-the-wire.js';
+import { assemble, stripOverTheWire } from '../support/over-the-wire.js';
 
 const SAMPLE = 'samples/L7_ETMs.tif';
-const dir = mkdtempSync(join(tmpdir(), 'tessera-tile-reader-'));
+const dir = mkdtempSync(join(tmpdir(), 'tessera-strip-reader-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 
@@ -56,26 +55,25 @@ async function truthFor(path: string, sample: number): Promise<Truth> {
 }
 
 interface Checked {
-  readonly payloads: Array<{ tile: PlannedTile; payload: TilePayload; task: TileTask__Output }>;
+  readonly payloads: Array<{ strip: PlannedStrip; task: TileTask__Output; chunks: readonly SourceChunk__Output[] }>;
   /** Output pixels compared with a source value / found outside the band (over all bands). */
   readonly compared: number;
   readonly outside: number;
 }
 
 /**
- * For every tile: readTile → protobuf → decodeSourceWindow, then every output pixel of every band
- * looked up through columns/rows must equal the independent nearest-neighbour value.
+ * For every strip: describeStrip → protobuf (task and chunks) → SourceAssembler, then every output
+ * pixel of every band looked up through columns/rows must equal the independent nearest-neighbour value.
  */
-async function checkAllTiles(set: Pick<BandSet, 'grid' | 'bands'>, inputs: readonly BandInput[], tiles: readonly PlannedTile[], grid: OutputGrid = set.grid): Promise<Checked> {
+async function checkAllStrips(set: Pick<BandSet, 'grid' | 'bands'>, inputs: readonly BandInput[], strips: readonly PlannedStrip[], grid: OutputGrid = set.grid): Promise<Checked> {
   const truths = new Map<BandName, Truth>();
   for (const input of inputs) truths.set(input.name, await truthFor(input.uri, input.band - 1));
   const payloads: Checked['payloads'] = [];
   let compared = 0;
   let outside = 0;
-  for (const tile of tiles) {
-    const payload = await readTile(set, tile);
-    const task = overTheWire(payload, tile);
-    const decoded = await Promise.all(task.sources.map((source) => decodeSourceWindow(source)));
+  for (const strip of strips) {
+    const { task, chunks } = await stripOverTheWire(set, strip);
+    const decoded = await assemble(task, chunks);
     assert.equal(task.bands.length, inputs.length);
     for (const band of task.bands) {
       const truth = truths.get(band.name as BandName)!;
@@ -83,32 +81,32 @@ async function checkAllTiles(set: Pick<BandSet, 'grid' | 'bands'>, inputs: reado
       const values = decoded[band.source]!.get(band.sample);
       assert.ok(values, `${band.name}: sample ${band.sample} decoded`);
       assert.equal(values.length, source.width * source.height);
-      assert.equal(band.columns.length, tile.width);
-      assert.equal(band.rows.length, tile.height);
+      assert.equal(band.columns.length, grid.width);
+      assert.equal(band.rows.length, strip.rows);
       const input = inputs.find((i) => i.name === band.name)!;
       assert.equal(band.sample, input.band - 1);
-      for (let j = 0; j < tile.height; j++) {
-        const y = grid.originY - (tile.top + j + 0.5) * grid.pixelHeight;
-        for (let i = 0; i < tile.width; i++) {
-          const x = grid.originX + (tile.left + i + 0.5) * grid.pixelWidth;
+      for (let j = 0; j < strip.rows; j++) {
+        const y = grid.originY - (strip.top + j + 0.5) * grid.pixelHeight;
+        for (let i = 0; i < grid.width; i++) {
+          const x = grid.originX + (i + 0.5) * grid.pixelWidth;
           const expected = truth.at(x, y);
           const c = band.columns[i]!;
           const r = band.rows[j]!;
           if (expected === undefined) {
-            assert.ok(c < 0 || r < 0, `${band.name} tile ${tile.index} (${i}, ${j}) should be outside the band`);
+            assert.ok(c < 0 || r < 0, `${band.name} strip ${strip.index} (${i}, ${j}) should be outside the band`);
             outside++;
             continue;
           }
-          assert.ok(c >= 0 && r >= 0 && c < source.width && r < source.height, `${band.name} tile ${tile.index} (${i}, ${j}) index in window`);
+          assert.ok(c >= 0 && r >= 0 && c < source.width && r < source.height, `${band.name} strip ${strip.index} (${i}, ${j}) index in window`);
           const actual: number | undefined = values[r * source.width + c];
           if (actual !== expected) {
-            assert.fail(`${band.name} tile ${tile.index} pixel (${i}, ${j}): got ${actual}, expected ${expected}`);
+            assert.fail(`${band.name} strip ${strip.index} pixel (${i}, ${j}): got ${actual}, expected ${expected}`);
           }
           compared++;
         }
       }
     }
-    payloads.push({ tile, payload, task });
+    payloads.push({ strip, task, chunks });
   }
   assert.ok(compared > 0);
   return { payloads, compared, outside };
@@ -139,8 +137,8 @@ function writeFixture(name: string, options: Omit<GeoTiffWriterOptions, 'samples
   return path;
 }
 
-function tilesFor(set: BandSet, size: number): PlannedTile[] {
-  return planTiles(set.grid, size, referenceBlockFor(set));
+function stripsFor(set: BandSet, rows: number): PlannedStrip[] {
+  return planStrips(set.grid, { pixelBudget: 1, rows, reference: referenceRowsFor(set) });
 }
 
 async function withSet<T>(inputs: readonly BandInput[], use: (set: BandSet) => Promise<T>): Promise<T> {
@@ -152,8 +150,8 @@ async function withSet<T>(inputs: readonly BandInput[], use: (set: BandSet) => P
   }
 }
 
-describe('readTile → decodeSourceWindow', () => {
-  it('(a) striped Landsat sample: decoded path, one shared source for 4 bands', async () => {
+describe('describeStrip → protobuf → SourceAssembler', () => {
+  it('(a) the striped Landsat sample: its own strips shipped, one shared source for 4 bands', async () => {
     const inputs: BandInput[] = [
       { name: 'red', uri: SAMPLE, band: 3 },
       { name: 'nir', uri: SAMPLE, band: 4 },
@@ -161,18 +159,19 @@ describe('readTile → decodeSourceWindow', () => {
       { name: 'swir16', uri: SAMPLE, band: 5 },
     ];
     await withSet(inputs, async (set) => {
-      const tiles = tilesFor(set, 100);
-      assert.equal(tiles.length, 16);
-      const { payloads } = await checkAllTiles(set, inputs, tiles);
+      const strips = stripsFor(set, 100);
+      assert.ok(strips.length >= 4);
+      const { payloads } = await checkAllStrips(set, inputs, strips);
       for (const { task } of payloads) {
         assert.equal(task.sources.length, 1);
         const [source] = task.sources;
-        assert.equal(source!.data, 'decoded');
+        assert.equal(source!.layout, 'encoded');
+        assert.equal(source!.encoded!.tiled, false);
+        assert.equal(source!.encoded!.blockWidth, 349, 'a file strip is as wide as the image');
         assert.equal(source!.sampleType, 'uint8');
-        assert.deepEqual(source!.decoded!.samples, [1, 2, 3, 4]);
         assert.ok(task.bands.every((b) => b.source === 0 && !b.hasNodata));
       }
-      // geotiff keeps no decoded-block cache (memory stays flat across tiles).
+      // geotiff keeps no decoded-block cache (memory stays flat across strips).
       assert.equal(set.reference.source.file.image.tiles, null);
     });
   });
@@ -193,52 +192,52 @@ describe('readTile → decodeSourceWindow', () => {
       { name: 'swir16', uri: swir, band: 1 },
     ];
 
-    for (const size of [100, 256, 300]) {
-      it(`same origin, tile size ${size}`, async () => {
+    for (const rows of [64, 128, 300]) {
+      it(`same origin, ${rows} rows per strip`, async () => {
         await withSet(bands(swirAligned), async (set) => {
           assert.equal(set.reference.name, 'red');
           assert.equal(set.grid.width, 333);
-          const tiles = tilesFor(set, size);
-          if (size === 300) assert.ok(tiles.every((t) => t.width <= 256), 'rounded down to a multiple of 128');
-          assert.ok(tiles.some((t) => t.width < Math.min(size, 256) || t.height < Math.min(size, 256)), 'has smaller edge tiles');
-          const { payloads } = await checkAllTiles(set, bands(swirAligned), tiles);
+          const strips = stripsFor(set, rows);
+          if (rows === 300) assert.ok(strips.every((s) => s.rows <= 256), 'rounded down to whole 128-row blocks');
+          if (rows === 64) assert.ok(strips.every((s) => s.top % 64 === 0), 'two strips per block row');
+          const { payloads } = await checkAllStrips(set, bands(swirAligned), strips);
           for (const { task } of payloads) {
+            assert.equal(task.width, 333);
             assert.equal(task.sources.length, 4);
-            assert.ok(task.sources.every((s) => s.data === 'encoded' && s.sampleType === 'uint16'));
+            assert.ok(task.sources.every((s) => s.layout === 'encoded' && s.sampleType === 'uint16'));
             assert.ok(task.bands.every((b) => b.hasNodata && b.nodata === 0));
             for (const source of task.sources) {
               const encoded = source.encoded!;
               assert.equal(encoded.compression, 8);
               assert.equal(encoded.predictor, 2);
-              // Exactly the blocks covering the window.
+              // Exactly the blocks covering the window, each once.
               const across = Math.floor((source.x0 + source.width - 1) / encoded.blockWidth) - Math.floor(source.x0 / encoded.blockWidth) + 1;
               const down = Math.floor((source.y0 + source.height - 1) / encoded.blockHeight) - Math.floor(source.y0 / encoded.blockHeight) + 1;
               assert.equal(encoded.blocks.length, across * down);
             }
           }
-          assert.ok(payloads.some(({ task }) => task.sources.some((s) => s.encoded!.blocks.some((b) => b.data.length === 0))), 'a sparse block was shipped');
+          assert.ok(payloads.some(({ task }) => task.sources.some((s) => s.encoded!.blocks.some((b) => b.byteCount === 0))), 'a sparse block was listed');
         });
       });
     }
 
-    it('shifted 20 m band: grid starts inside a block, tiles aligned to blocks', async () => {
+    it('shifted 20 m band: grid starts inside a block, strips aligned to block rows', async () => {
       await withSet(bands(swirShifted), async (set) => {
         assert.deepEqual(set.referenceOffset, { column: 3, row: 5 });
-        const tiles = tilesFor(set, 256);
-        // Tile edges at multiples of 256 reference-band pixels (block edges), so the first tile is short.
-        assert.equal(tiles[0]!.width, 256 - 3);
-        assert.equal(tiles[0]!.height, 256 - 5);
-        assert.equal(tiles[1]!.left, 253);
-        await checkAllTiles(set, bands(swirShifted), tiles);
-        await checkAllTiles(set, bands(swirShifted), tilesFor(set, 48));
+        const strips = stripsFor(set, 256);
+        // Strip edges at multiples of 256 reference-band rows (block edges), so the first strip is short.
+        assert.equal(strips[0]!.rows, 256 - 5);
+        assert.equal(strips[1]!.top, 251);
+        await checkAllStrips(set, bands(swirShifted), strips);
+        await checkAllStrips(set, bands(swirShifted), stripsFor(set, 48));
       });
     });
 
     it('a grid reaching past a band gives −1 columns/rows there', async () => {
       await withSet(bands(swirAligned).slice(0, 1), async (set) => {
         const grid: OutputGrid = { ...set.grid, originX: set.grid.originX - 55, originY: set.grid.originY + 35, width: set.grid.width + 12, height: set.grid.height + 9 };
-        const tiles = planTiles(grid, 128);
-        const result = await checkAllTiles({ grid, bands: set.bands }, bands(swirAligned).slice(0, 1), tiles, grid);
+        const strips = planStrips(grid, { pixelBudget: 1, rows: 128 });
+        const result = await checkAllStrips({ grid, bands: set.bands }, bands(swirAligned).slice(0, 1), strips, grid);
         assert.ok(result.outside > 0);
         const first = result.payloads[0]!.task.bands[0]!;
         assert.deepEqual(first.columns.slice(0, 6), [-1, -1, -1, -1, -1, 0]);
@@ -248,12 +247,20 @@ describe('readTile → decodeSourceWindow', () => {
 
     it('a corrupted block byte fails the checksum', async () => {
       await withSet(bands(swirAligned), async (set) => {
-        const tile = tilesFor(set, 256)[0]!;
-        const task = overTheWire(await readTile(set, tile), tile);
-        const source = task.sources[0]!;
-        const block = source.encoded!.blocks.find((b) => b.data.length > 0)!;
-        block.data[Math.floor(block.data.length / 2)]! ^= 0x40;
-        await assert.rejects(decodeSourceWindow(source), ChecksumMismatchError);
+        const { task, chunks } = await stripOverTheWire(set, stripsFor(set, 128)[0]!);
+        const chunk = chunks.find((c) => c.data.length > 0)!;
+        chunk.data[Math.floor(chunk.data.length / 2)]! ^= 0x40;
+        await assert.rejects(assemble(task, chunks), ChecksumMismatchError);
+      });
+    });
+
+    it('a block split over several chunks arrives whole', async () => {
+      await withSet(bands(swirAligned), async (set) => {
+        const strip = stripsFor(set, 128)[1]!;
+        const whole = await stripOverTheWire(set, strip);
+        const split = await stripOverTheWire(set, strip, { chunkBytes: 999 });
+        assert.ok(split.chunks.length > whole.chunks.length * 3);
+        assert.deepEqual(await assemble(split.task, split.chunks), await assemble(whole.task, whole.chunks));
       });
     });
   });
@@ -267,16 +274,15 @@ describe('readTile → decodeSourceWindow', () => {
       { name: 'swir16', uri: path, band: 6 },
     ];
     await withSet(inputs, async (set) => {
-      const tiles = tilesFor(set, 64);
-      const { payloads } = await checkAllTiles(set, inputs, tiles);
-      for (const { tile, task } of payloads) {
+      const { payloads } = await checkAllStrips(set, inputs, stripsFor(set, 32));
+      for (const { strip, task } of payloads) {
         assert.equal(task.sources.length, 1);
         assert.ok(task.bands.every((b) => b.hasNodata && b.nodata === -32768));
         const source = task.sources[0]!;
-        if (tile.index === 0) {
+        if (strip.index === 0) {
           // Its window holds a sparse block, which must read as nodata (-32768), not as the
           // worker's 0: the master ships decoded samples instead.
-          assert.equal(source.data, 'decoded');
+          assert.equal(source.layout, 'decoded');
           continue;
         }
         const encoded = source.encoded!;
@@ -293,7 +299,7 @@ describe('readTile → decodeSourceWindow', () => {
       { name: 'nir', uri: path, band: 2 },
     ];
     await withSet(inputs, async (set) => {
-      const { payloads } = await checkAllTiles(set, inputs, tilesFor(set, 40));
+      const { payloads } = await checkAllStrips(set, inputs, stripsFor(set, 40));
       for (const { task } of payloads) {
         assert.equal(task.sources.length, 1);
         assert.equal(task.sources[0]!.sampleType, 'float32');
@@ -302,21 +308,26 @@ describe('readTile → decodeSourceWindow', () => {
     });
   });
 
-  it('(e) striped float32 file: decoded path keeps the exact floats', async () => {
+  it('(e) striped float32 file with a short last strip: exact floats, strips shipped as stored', async () => {
     const path = writeFixture('float-striped.tif', { width: 61, height: 47, sampleType: 'float32', crs: { epsg: 32736 }, origin: { x: 300000, y: 9000000 }, pixelSize: 30, rowsPerStrip: 4, compression: 8, predictor: 3, seed: 11 });
     const inputs: BandInput[] = [{ name: 'nir', uri: path, band: 1 }];
     await withSet(inputs, async (set) => {
-      const { payloads } = await checkAllTiles(set, inputs, tilesFor(set, 16));
-      assert.ok(payloads.every(({ task }) => task.sources[0]!.data === 'decoded'));
+      const strips = stripsFor(set, 16);
+      assert.equal(strips.at(-1)!.rows, 47 - 32, 'the last strip ends on the short file strip');
+      const { payloads } = await checkAllStrips(set, inputs, strips);
+      assert.ok(payloads.every(({ task }) => task.sources[0]!.encoded?.tiled === false));
     });
   });
 
   it('a corrupted decoded byte fails the checksum', async () => {
-    await withSet([{ name: 'red', uri: SAMPLE, band: 3 }], async (set) => {
-      const tile = tilesFor(set, 64)[5]!;
-      const task = overTheWire(await readTile(set, tile), tile);
-      task.sources[0]!.decoded!.data[7]! ^= 1;
-      await assert.rejects(decodeSourceWindow(task.sources[0]!), ChecksumMismatchError);
+    const path = writeFixture('sparse-nodata.tif', { width: 40, height: 40, sampleType: 'uint16', crs: { epsg: 32632 }, origin: { x: 0, y: 4000 }, pixelSize: 10, tileSize: 16, compression: 8, nodata: 9, sparse: (b) => b.column === 0 && b.row === 0 });
+    await withSet([{ name: 'red', uri: path, band: 1 }], async (set) => {
+      const { task, chunks } = await stripOverTheWire(set, stripsFor(set, 16)[0]!);
+      assert.equal(task.sources[0]!.layout, 'decoded', 'a sparse block that must read as nodata 9');
+      const decoded = await assemble(task, chunks);
+      assert.equal(decoded[0]!.get(0)![0], 9);
+      chunks[0]!.data[7]! ^= 1;
+      await assert.rejects(assemble(task, chunks), ChecksumMismatchError);
     });
   });
 
@@ -340,9 +351,8 @@ describe('readTile → decodeSourceWindow', () => {
           { name: 'nir', uri: path, band: 4 },
         ];
         await withSet(inputs, async (set) => {
-          const tiles = tilesFor(set, 100);
           // Compare against the ORIGINAL striped sample, not the copy.
-          const { payloads } = await checkAllTiles(set, inputs.map((i) => ({ ...i, uri: SAMPLE })), tiles);
+          const { payloads } = await checkAllStrips(set, inputs.map((i) => ({ ...i, uri: SAMPLE })), stripsFor(set, 100));
           for (const { task } of payloads) {
             assert.equal(task.sources.length, 1);
             assert.equal(task.sources[0]!.encoded?.compression, variant.code);
@@ -353,30 +363,27 @@ describe('readTile → decodeSourceWindow', () => {
   });
 });
 
-describe('decodeSourceWindow', () => {
-  it('restricts to the requested samples and fills sparse blocks with the given value', async () => {
-    const path = writeFixture('sparse.tif', { width: 40, height: 40, sampleType: 'uint16', count: 2, crs: { epsg: 32632 }, origin: { x: 0, y: 4000 }, pixelSize: 10, tileSize: 16, compression: 8, nodata: 9, sparse: (b) => b.column === 0 && b.row === 0 });
-    await withSet([{ name: 'red', uri: path, band: 2 }], async (set) => {
-      const tile = planTiles(set.grid, 32)[0]!;
-      const task = overTheWire(await readTile(set, tile), tile);
-      const source = task.sources[0]!;
-      const decoded = await decodeSourceWindow(source, { samples: [1], sparseFill: new Map([[1, 9]]) });
-      assert.deepEqual([...decoded.keys()], [1]);
-      const values = decoded.get(1)!;
-      assert.equal(values[0], 9);
-      assert.equal(values[15 * source.width + 15], 9);
-      const truth = await truthFor(path, 1);
-      assert.equal(values[16], truth.values[16]);
-      await assert.rejects(decodeSourceWindow(source, { samples: [5] }), /requested/);
+describe('SourceAssembler', () => {
+  const tiled = (): string =>
+    writeFixture('assembler.tif', { width: 40, height: 40, sampleType: 'uint16', count: 2, crs: { epsg: 32632 }, origin: { x: 0, y: 4000 }, pixelSize: 10, tileSize: 16, compression: 8, predictor: 2, nodata: 0 });
+
+  it('refuses chunks out of order, extra data, and a stream that ends early', async () => {
+    await withSet([{ name: 'red', uri: tiled(), band: 2 }], async (set) => {
+      const { task, chunks } = await stripOverTheWire(set, stripsFor(set, 16)[0]!);
+      assert.ok(chunks.length >= 3);
+      await assert.rejects(assemble(task, [chunks[1]!, chunks[0]!, ...chunks.slice(2)]), (e: unknown) => e instanceof SourceDataError && /part 1 arrived where source 0 part 0 was expected/.test(e.message));
+      await assert.rejects(assemble(task, [...chunks, chunks[0]!]), /more source data than the task lists/);
+      await assert.rejects(assemble(task, chunks.slice(0, -1)), /ended early: source 0 part 2/);
+      const short = { ...chunks[0]!, data: chunks[0]!.data.subarray(1) };
+      await assert.rejects(assemble(task, [{ ...short, checksum: (await import('../../shared/checksum.js')).crc32(short.data) }, ...chunks.slice(1)]), /bytes listed|bytes, \d+ listed/);
     });
   });
 
-  it('rejects unknown sample types and inconsistent sizes', async () => {
-    await withSet([{ name: 'red', uri: SAMPLE, band: 3 }], async (set) => {
-      const tile = planTiles(set.grid, 32)[0]!;
-      const task = overTheWire(await readTile(set, tile), tile);
-      await assert.rejects(decodeSourceWindow({ ...task.sources[0]!, sampleType: 'complex64' }), /unknown sample type "complex64"/);
-      await assert.rejects(decodeSourceWindow({ ...task.sources[0]!, width: task.sources[0]!.width + 1 }), /expected/);
+  it('refuses unknown sample types and block lists that do not cover the window', async () => {
+    await withSet([{ name: 'red', uri: tiled(), band: 2 }], async (set) => {
+      const { task } = await stripOverTheWire(set, stripsFor(set, 16)[0]!);
+      await assert.rejects(assemble({ ...task, sources: [{ ...task.sources[0]!, sampleType: 'complex64' }] }, []), /unknown sample type "complex64"/);
+      await assert.rejects(assemble({ ...task, sources: [{ ...task.sources[0]!, encoded: { ...task.sources[0]!.encoded!, blocks: task.sources[0]!.encoded!.blocks.slice(1) } }] }, []), /block \(0, 0\) is not listed/);
     });
   });
 });

@@ -1,0 +1,89 @@
+/**
+ * One tile in the dispatcher's hands: its offer, where it is in its life, and who holds (or held)
+ * each of its leases. A result, an error report or a source read counts only from a worker that
+ * was given that attempt; a read needs the lease that is current.
+ */
+import type { SourceChunk, SubmitResultRequest__Output, TileTask } from '../../shared/proto/tile-service.js';
+import { TesseraError } from '../../shared/errors.js';
+
+/** The task body a runner offers; the dispatcher adds the id, attempt and lease. */
+export type TaskBody = Omit<TileTask, 'taskId' | 'requestId' | 'tileIndex' | 'attempt' | 'leaseExpiresAtMs'>;
+
+/** What a request runner offers for one tile. */
+export interface TileOffer {
+  readonly requestId: string;
+  readonly tileIndex: number;
+  readonly task: TaskBody;
+  /** The tile's source data, for the worker holding the current lease (read when it asks). */
+  readonly sources: (signal: AbortSignal) => AsyncIterable<SourceChunk>;
+  /**
+   * Takes a worker's result. Throwing RejectedResultError means the result is wrong (the tile is
+   * handed out again); any other error is the master's own failure and fails the tile at once.
+   */
+  readonly accept: (result: SubmitResultRequest__Output) => Promise<void>;
+}
+
+/** A worker's result that does not fit its task: the worker's fault, so the tile is handed out again. */
+export class RejectedResultError extends TesseraError {}
+
+/** The caller does not hold the lease it names (expired, re-issued, never given, or the tile is done). */
+export class LeaseLostError extends TesseraError {}
+
+export type TileState = 'ready' | 'leased' | 'accepting';
+
+export interface TileOutcome {
+  readonly workerId: string;
+  readonly attempt: number;
+}
+
+export class TileLease {
+  readonly taskId: string;
+  readonly offer: TileOffer;
+  state: TileState = 'ready';
+  /** Number of hand-outs so far (the current or last attempt). */
+  attempt = 0;
+  leaseTimer: NodeJS.Timeout | undefined;
+  lastFailure: string | undefined;
+  /** The lease ran out while a result was being accepted; decided once acceptance ends. */
+  leaseExpiredWhileAccepting = false;
+  /** Worker of every attempt handed out. */
+  readonly #holders = new Map<number, string>();
+  readonly #settle: { resolve(outcome: TileOutcome): void; reject(error: Error): void };
+
+  constructor(taskId: string, offer: TileOffer, settle: { resolve(outcome: TileOutcome): void; reject(error: Error): void }) {
+    this.taskId = taskId;
+    this.offer = offer;
+    this.#settle = settle;
+  }
+
+  /** Hands the next attempt to `workerId`; returns its number. */
+  handOut(workerId: string): number {
+    this.attempt += 1;
+    this.state = 'leased';
+    this.#holders.set(this.attempt, workerId);
+    return this.attempt;
+  }
+
+  /** Whether `workerId` was given `attempt` of this tile. */
+  heldBy(workerId: string, attempt: number): boolean {
+    return this.#holders.get(attempt) === workerId;
+  }
+
+  /** Whether `workerId` holds the lease that is out now, as `attempt`. */
+  holdsCurrent(workerId: string, attempt: number): boolean {
+    return this.state === 'leased' && attempt === this.attempt && this.heldBy(workerId, attempt);
+  }
+
+  clearTimer(): void {
+    clearTimeout(this.leaseTimer);
+    this.leaseTimer = undefined;
+  }
+
+  resolve(outcome: TileOutcome): void {
+    this.#settle.resolve(outcome);
+  }
+
+  reject(error: Error): void {
+    this.#settle.reject(error);
+  }
+}

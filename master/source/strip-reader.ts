@@ -1,0 +1,211 @@
+/**
+ * What the workers need for one strip of a band set's output grid. `describeStrip` works out, for
+ * every band, the nearest source column/row of each output column/row and the source window
+ * holding those pixels, and how each window travels: as the file's own compressed blocks (which a
+ * worker decodes), or decoded by the master when a worker could not decode them. Bands that read
+ * the same file through the same window share one window, so a block is sent once per strip.
+ * Nothing is read until `chunks()` streams the windows' parts, a few MiB at a time.
+ */
+import { endianness } from 'node:os';
+import { crc32 } from '../../shared/checksum.js';
+import { SourceReadError } from '../../shared/errors.js';
+import type { BandSampling, SourceChunk, SourceWindow } from '../../shared/proto/tile-service.js';
+import { SAMPLE_BYTES, type SampleArray } from '../../shared/types.js';
+import type { BandSource } from './band-source.js';
+import type { BandSet } from './band-set.js';
+import { canShipEncoded, locateBlocks, readStoredBlocks, type PixelWindow, type StoredBlock } from './stored-blocks.js';
+import type { PlannedStrip } from './strip-plan.js';
+
+/** Largest piece of a part in one SourceChunk message. */
+export const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
+
+export interface StripSources {
+  /** The windows as the task describes them (no data). */
+  readonly sources: SourceWindow[];
+  readonly bands: BandSampling[];
+  /** Bytes `chunks()` sends in all. */
+  readonly bytes: number;
+  /** Every part of every window, in order (sparse blocks and empty parts send nothing). */
+  chunks(signal?: AbortSignal): AsyncGenerator<SourceChunk>;
+}
+
+interface Lookup {
+  /** Relative to the window origin, −1 outside the band. */
+  readonly indices: number[];
+  readonly min: number;
+  /** Exclusive; equal to min when no index is valid. */
+  readonly end: number;
+}
+
+/** One window of one file, with the samples the strip's bands read from it. */
+interface Group extends PixelWindow {
+  readonly source: BandSource;
+  readonly samples: Set<number>;
+}
+
+/** A window as it will travel: its description, and its stored blocks when shipped encoded. */
+interface PlannedWindow {
+  readonly group: Group;
+  readonly samples: readonly number[];
+  readonly blocks: readonly StoredBlock[] | null;
+  readonly bytes: number;
+}
+
+/** Describes what `strip` of `bandSet`'s output grid needs from each band (reads only block indexes). */
+export async function describeStrip(
+  bandSet: Pick<BandSet, 'grid' | 'bands'>,
+  strip: Pick<PlannedStrip, 'top' | 'rows'>,
+  options: { readonly chunkBytes?: number } = {},
+): Promise<StripSources> {
+  const { grid } = bandSet;
+  const groups = new Map<string, Group>();
+  const bands: BandSampling[] = [];
+  for (const { name, source } of bandSet.bands) {
+    const t = source.transform;
+    // Output pixel centre → source pixel index (nearest neighbour), −1 outside the band.
+    const columns = lookup(grid.width, source.width, (i) => Math.floor((grid.originX + (i + 0.5) * grid.pixelWidth - t.originX) / t.pixelWidth));
+    const rows = lookup(strip.rows, source.height, (j) =>
+      Math.floor((t.originY - (grid.originY - (strip.top + j + 0.5) * grid.pixelHeight)) / t.pixelHeight),
+    );
+    const empty = columns.end === columns.min || rows.end === rows.min;
+    const window: PixelWindow = empty
+      ? { x0: 0, y0: 0, width: 0, height: 0 }
+      : { x0: columns.min, y0: rows.min, width: columns.end - columns.min, height: rows.end - rows.min };
+    const key = `${source.file.key}\u0000${window.x0},${window.y0},${window.width},${window.height}\u0000${source.sampleType}`;
+    let group = groups.get(key);
+    if (!group) {
+      group = { source, ...window, samples: new Set() };
+      groups.set(key, group);
+    }
+    group.samples.add(source.sample);
+    bands.push({
+      name,
+      source: [...groups.keys()].indexOf(key),
+      sample: source.sample,
+      hasNodata: source.nodata !== null,
+      nodata: source.nodata ?? 0,
+      columns: columns.indices.map((c) => (c < 0 || empty ? -1 : c - window.x0)),
+      rows: rows.indices.map((r) => (r < 0 || empty ? -1 : r - window.y0)),
+    });
+  }
+  const windows = await Promise.all([...groups.values()].map((group) => planWindow(group)));
+  const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  return {
+    sources: windows.map(describeWindow),
+    bands,
+    bytes: windows.reduce((sum, w) => sum + w.bytes, 0),
+    chunks: (signal) => streamWindows(windows, chunkBytes, signal),
+  };
+}
+
+async function planWindow(group: Group): Promise<PlannedWindow> {
+  const samples = [...group.samples].sort((a, b) => a - b);
+  const pixels = group.width * group.height;
+  const decodedBytes = pixels * SAMPLE_BYTES[group.source.sampleType] * samples.length;
+  if (pixels === 0 || !canShipEncoded(group.source)) return { group, samples, blocks: null, bytes: decodedBytes };
+  const blocks = await withReadContext(group, () => locateBlocks(group.source, group, samples));
+  if (!blocks) return { group, samples, blocks: null, bytes: decodedBytes };
+  return { group, samples, blocks, bytes: blocks.reduce((sum, b) => sum + b.byteCount, 0) };
+}
+
+function describeWindow({ group, samples, blocks }: PlannedWindow): SourceWindow {
+  const { source } = group;
+  const base = { x0: group.x0, y0: group.y0, width: group.width, height: group.height, sampleType: source.sampleType };
+  if (!blocks) return { ...base, decoded: { samples: [...samples] } };
+  return {
+    ...base,
+    encoded: {
+      compression: source.compression,
+      predictor: source.predictor,
+      blockWidth: source.layout.blockWidth,
+      blockHeight: source.layout.blockHeight,
+      samplesPerPixel: source.samplesPerPixel,
+      planarConfiguration: source.planarConfiguration,
+      bitsPerSample: [...source.bitsPerSample],
+      littleEndian: source.littleEndian,
+      blocks: blocks.map(({ column, row, sample, byteCount }) => ({ column, row, sample, byteCount })),
+      imageWidth: source.width,
+      imageHeight: source.height,
+      sampleFormat: source.sampleFormats[0] ?? 1,
+      tiled: source.layout.tiled,
+    },
+  };
+}
+
+async function* streamWindows(windows: readonly PlannedWindow[], chunkBytes: number, signal?: AbortSignal): AsyncGenerator<SourceChunk> {
+  for (const [source, window] of windows.entries()) {
+    if (window.bytes === 0) continue;
+    const parts = window.blocks ? encodedParts(window, window.blocks, signal) : decodedParts(window, signal);
+    const iterator = parts[Symbol.asyncIterator]();
+    for (;;) {
+      signal?.throwIfAborted();
+      const next = await withReadContext(window.group, () => iterator.next());
+      if (next.done) break;
+      yield* split(source, next.value.part, next.value.data, chunkBytes);
+    }
+  }
+}
+
+async function* encodedParts(window: PlannedWindow, blocks: readonly StoredBlock[], signal?: AbortSignal): AsyncGenerator<{ part: number; data: Buffer }> {
+  const partOf = new Map(blocks.map((block, part) => [block, part]));
+  for await (const { block, data } of readStoredBlocks(window.group.source, blocks, signal)) yield { part: partOf.get(block)!, data };
+}
+
+async function* decodedParts(window: PlannedWindow, signal?: AbortSignal): AsyncGenerator<{ part: number; data: Buffer }> {
+  const { group } = window;
+  const arrays = await group.source.file.image.readRasters({
+    window: [group.x0, group.y0, group.x0 + group.width, group.y0 + group.height],
+    samples: [...window.samples],
+    interleave: false,
+    signal,
+  });
+  for (const [part, array] of arrays.entries()) yield { part, data: littleEndianBytes(array) };
+}
+
+function* split(source: number, part: number, data: Buffer, chunkBytes: number): Generator<SourceChunk> {
+  for (let start = 0; start < data.length; start += chunkBytes) {
+    const piece = data.subarray(start, Math.min(data.length, start + chunkBytes));
+    yield { source, part, data: piece, checksum: crc32(piece), last: start + chunkBytes >= data.length };
+  }
+}
+
+/** Runs a read of `group`; failures become SourceReadError naming the file and window. */
+async function withReadContext<T>(group: Group, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof SourceReadError || (error instanceof Error && error.name === 'AbortError')) throw error;
+    const window = `window (${group.x0}, ${group.y0}) ${group.width}×${group.height}`;
+    throw new SourceReadError(`${group.source.label}: cannot read ${window}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
+function lookup(count: number, size: number, indexOf: (i: number) => number): Lookup {
+  const indices = new Array<number>(count);
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < count; i++) {
+    const index = indexOf(i);
+    if (index >= 0 && index < size) {
+      indices[i] = index;
+      if (index < min) min = index;
+      if (index > max) max = index;
+    } else {
+      indices[i] = -1;
+    }
+  }
+  return min > max ? { indices, min: 0, end: 0 } : { indices, min, end: max + 1 };
+}
+
+/** The array's values as little-endian bytes (a copy). */
+function littleEndianBytes(array: SampleArray | ArrayLike<number>): Buffer {
+  if (!ArrayBuffer.isView(array)) throw new Error('readRasters returned a non-typed array');
+  const typed = array as SampleArray;
+  const copy = Buffer.from(Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength));
+  if (endianness() === 'BE') {
+    if (typed.BYTES_PER_ELEMENT === 2) copy.swap16();
+    else if (typed.BYTES_PER_ELEMENT === 4) copy.swap32();
+    else if (typed.BYTES_PER_ELEMENT === 8) copy.swap64();
+  }
+  return copy;
+}

@@ -1,0 +1,146 @@
+/**
+ * Feeds one request's strips through the dispatcher and their results into the mosaic writer: at
+ * most `maxInflight` strips out at once; each strip's task is described when its turn comes and
+ * its source data read only while a worker streams it; each result is checked against its strip
+ * before a byte of it is stitched. The first failure (a tile out of attempts, the master's own I/O,
+ * a stop) withdraws the rest.
+ */
+import PQueue from 'p-queue';
+import { performance } from 'node:perf_hooks';
+import { verifyCrc32 } from '../shared/checksum.js';
+import { TesseraError, describeError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { parseStripPng, type StripData } from '../shared/png/strip-png.js';
+import type { SourceChunk, SubmitResultRequest__Output } from '../shared/proto/tile-service.js';
+import type { IndexName, MosaicJob } from '../shared/types.js';
+import type { RequestStore } from './db/request-store.js';
+import { RejectedResultError, type TileDispatcher } from './dispatch/tile-dispatcher.js';
+import type { StripMosaicWriter } from './output/strip-mosaic-writer.js';
+import type { RunTally } from './run-tally.js';
+import type { BandSet } from './source/band-set.js';
+import type { PlannedStrip } from './source/strip-plan.js';
+import { describeStrip } from './source/strip-reader.js';
+
+/** Thrown inside a run when the master is stopping; the request goes back to `pending`. */
+export class StopRequested extends TesseraError {}
+
+export interface StripPipelineOptions {
+  readonly job: MosaicJob;
+  readonly bandSet: Pick<BandSet, 'grid' | 'bands'>;
+  readonly strips: readonly PlannedStrip[];
+  readonly writer: StripMosaicWriter;
+  readonly tally: RunTally;
+  readonly dispatcher: TileDispatcher;
+  readonly store: RequestStore;
+  readonly masterId: string;
+  readonly maxInflight: number;
+  readonly signal: AbortSignal;
+  readonly log: Logger;
+}
+
+const PROGRESS_EVERY_MS = 250;
+
+export async function runStripPipeline(options: StripPipelineOptions): Promise<void> {
+  const { job, dispatcher, signal, tally } = options;
+  const queue = new PQueue({ concurrency: options.maxInflight });
+  const failed = new AbortController();
+  let firstError: unknown;
+  const fail = (error: unknown): void => {
+    if (firstError !== undefined) return;
+    firstError = error;
+    failed.abort();
+    dispatcher.cancelRequest(job.id, error instanceof Error ? error : new Error(String(error)));
+  };
+  const onStop = (): void => fail(new StopRequested('master stopping'));
+  signal.addEventListener('abort', onStop, { once: true });
+  if (signal.aborted) onStop();
+  const progress = progressReporter(options);
+
+  const runStrip = async (strip: PlannedStrip): Promise<void> => {
+    if (failed.signal.aborted) return;
+    const sources = await describeStrip(options.bandSet, strip);
+    if (failed.signal.aborted) return;
+    const outcome = await dispatcher.dispatch({
+      requestId: job.id,
+      tileIndex: strip.index,
+      task: {
+        width: options.bandSet.grid.width,
+        height: strip.rows,
+        indices: [...job.indices],
+        reflectanceOffset: job.reflectanceOffset,
+        sources: sources.sources,
+        bands: sources.bands,
+        sourceBytes: sources.bytes,
+      },
+      sources: (streamSignal) => metered(sources.chunks(AbortSignal.any([streamSignal, failed.signal])), tally),
+      accept: (result) => acceptResult(options, strip, result),
+    });
+    tally.countTile(outcome.workerId);
+    progress(false);
+  };
+
+  try {
+    for (const strip of options.strips) queue.add(() => runStrip(strip)).catch(fail);
+    await queue.onIdle();
+  } finally {
+    signal.removeEventListener('abort', onStop);
+  }
+  if (firstError !== undefined) throw firstError;
+  progress(true);
+}
+
+/** Checks a result against its strip, then stitches it; a wrong result is the worker's fault. */
+async function acceptResult(options: StripPipelineOptions, strip: PlannedStrip, result: SubmitResultRequest__Output): Promise<void> {
+  const started = performance.now();
+  const { job, writer, tally, bandSet } = options;
+  const parsed = new Map<IndexName, StripData>();
+  try {
+    for (const tile of result.tiles) {
+      const index = tile.index as IndexName;
+      if (!job.indices.includes(index)) throw new TesseraError(`unexpected index "${tile.index}" in result`);
+      if (parsed.has(index)) throw new TesseraError(`index "${tile.index}" returned twice`);
+      verifyCrc32(`${tile.index} PNG`, tile.png, tile.checksum);
+      const pixels = bandSet.grid.width * strip.rows;
+      if ((tile.stats?.validPixels ?? 0) > pixels) throw new TesseraError(`${tile.index}: ${tile.stats?.validPixels} valid pixels in a strip of ${pixels}`);
+      parsed.set(index, parseStripPng(tile.png, { width: bandSet.grid.width, rows: strip.rows }));
+    }
+    const missing = job.indices.filter((index) => !parsed.has(index));
+    if (missing.length > 0) throw new TesseraError(`result lacks ${missing.join(', ')}`);
+  } catch (error) {
+    throw new RejectedResultError(`strip ${strip.index}: ${describeError(error)}`, { cause: error });
+  }
+  // From here on a failure is the master's own (its disk), not the worker's.
+  for (const [index, data] of parsed) await writer.addStrip(index, strip.index, data);
+  tally.addResult(strip.index, result);
+  tally.stitchMs += performance.now() - started;
+}
+
+/** Counts the bytes and the master's read time of a source stream as a worker consumes it. */
+async function* metered(chunks: AsyncIterable<SourceChunk>, tally: RunTally): AsyncGenerator<SourceChunk> {
+  const iterator = chunks[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const started = performance.now();
+      const next = await iterator.next();
+      tally.readMs += performance.now() - started;
+      if (next.done) return;
+      tally.shippedBytes += next.value.data?.length ?? 0;
+      yield next.value;
+    }
+  } finally {
+    await iterator.return?.();
+  }
+}
+
+/** Records tiles_done at most every PROGRESS_EVERY_MS (and once more at the end). */
+function progressReporter({ store, job, masterId, tally, log }: StripPipelineOptions): (force: boolean) => void {
+  let last = 0;
+  return (force) => {
+    const now = performance.now();
+    if (!force && now - last < PROGRESS_EVERY_MS) return;
+    last = now;
+    store.recordProgress(job.id, masterId, tally.tilesDone).catch((error: unknown) => {
+      log.warn({ error: describeError(error) }, 'progress update failed');
+    });
+  };
+}

@@ -1,0 +1,156 @@
+/**
+ * Worker side of a tile's source data: takes the chunks ReadSources streams, checks that they come
+ * in the order the task lists the parts and that every CRC-32 and size matches, decodes each
+ * stored block as soon as it is complete (node:zlib on libuv's thread pool, a few at a time, so
+ * receiving and decoding overlap), and builds one row-major typed array per sample the task's bands
+ * read from each window. Sparse blocks read as 0 (the arrays start zeroed).
+ */
+import PQueue from 'p-queue';
+import { verifyCrc32 } from '../shared/checksum.js';
+import { TesseraError } from '../shared/errors.js';
+import type { BlockRef__Output, EncodedLayout__Output, SourceChunk__Output, SourceWindow__Output, TileTask__Output } from '../shared/proto/tile-service.js';
+import { decodeBlock } from '../shared/raster/block-decoder.js';
+import { SAMPLE_BYTES, SAMPLE_TYPES, type SampleArray, type SampleType } from '../shared/types.js';
+import { checkBlocksCover, copyBlockIntoWindow, typedArrayOf } from './window-copy.js';
+
+/** The source data does not fit the task: missing, out of order, or inconsistent parts. */
+export class SourceDataError extends TesseraError {}
+
+/** Blocks decoded at once (libuv's thread pool has 4 threads by default). */
+const DECODE_CONCURRENCY = 4;
+
+interface ExpectedPart {
+  readonly source: number;
+  readonly part: number;
+  readonly bytes: number;
+}
+
+/** One window and the arrays its parts fill. */
+interface WindowTarget {
+  readonly window: SourceWindow__Output;
+  readonly sampleType: SampleType;
+  readonly arrays: Map<number, SampleArray>;
+}
+
+export class SourceAssembler {
+  readonly #targets: WindowTarget[];
+  readonly #expected: ExpectedPart[];
+  readonly #decodes = new PQueue({ concurrency: DECODE_CONCURRENCY });
+  #next = 0;
+  #pieces: Buffer[] = [];
+  #pieceBytes = 0;
+  #failure: unknown;
+
+  constructor(task: TileTask__Output) {
+    this.#targets = task.sources.map((window, at) => target(task, window, at));
+    this.#expected = this.#targets.flatMap((t, source) => expectedParts(t, source));
+  }
+
+  /** Bytes of source data the task says will come. */
+  get expectedBytes(): number {
+    return this.#expected.reduce((sum, part) => sum + part.bytes, 0);
+  }
+
+  /** Takes the next chunk; resolves when there is room for more (decoding keeps up). */
+  async accept(chunk: SourceChunk__Output): Promise<void> {
+    if (this.#failure) throw this.#failure;
+    const part = this.#expected[this.#next];
+    const where = `source ${chunk.source} part ${chunk.part}`;
+    if (!part) throw new SourceDataError(`${where}: more source data than the task lists`);
+    if (chunk.source !== part.source || chunk.part !== part.part) {
+      throw new SourceDataError(`${where} arrived where source ${part.source} part ${part.part} was expected`);
+    }
+    verifyCrc32(where, chunk.data, chunk.checksum);
+    this.#pieces.push(chunk.data);
+    this.#pieceBytes += chunk.data.length;
+    if (this.#pieceBytes > part.bytes) throw new SourceDataError(`${where}: more than the ${part.bytes} bytes listed`);
+    if (!chunk.last) return;
+    if (this.#pieceBytes !== part.bytes) throw new SourceDataError(`${where}: ${this.#pieceBytes} bytes, ${part.bytes} listed`);
+    const data = this.#pieces.length === 1 ? this.#pieces[0]! : Buffer.concat(this.#pieces, this.#pieceBytes);
+    this.#pieces = [];
+    this.#pieceBytes = 0;
+    this.#next += 1;
+    this.#decodes.add(() => this.#place(part, data)).catch((error: unknown) => {
+      this.#failure ??= error;
+    });
+    await this.#decodes.onSizeLessThan(DECODE_CONCURRENCY);
+  }
+
+  /** Every window's arrays, once every part has arrived and been decoded. */
+  async finish(): Promise<Map<number, SampleArray>[]> {
+    await this.#decodes.onIdle();
+    if (this.#failure) throw this.#failure;
+    const missing = this.#expected[this.#next];
+    if (missing) {
+      throw new SourceDataError(
+        `the source data ended early: source ${missing.source} part ${missing.part} and ${this.#expected.length - this.#next - 1} more never arrived`,
+      );
+    }
+    return this.#targets.map((t) => t.arrays);
+  }
+
+  async #place(part: ExpectedPart, data: Buffer): Promise<void> {
+    const target = this.#targets[part.source]!;
+    const { window } = target;
+    if (window.decoded) {
+      const sample = window.decoded.samples[part.part]!;
+      const out = target.arrays.get(sample);
+      if (out) new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(data);
+      return;
+    }
+    const layout = window.encoded!;
+    const block = layout.blocks[part.part]!;
+    const decoded = await decodeStoredBlock(data, layout, block, part);
+    copyBlockIntoWindow({ window, layout, block, values: typedArrayOf(target.sampleType, decoded), arrays: target.arrays });
+  }
+}
+
+function decodeStoredBlock(data: Buffer, layout: EncodedLayout__Output, block: BlockRef__Output, part: ExpectedPart): Promise<ArrayBuffer> {
+  const chunky = layout.planarConfiguration === 1;
+  const rows = layout.tiled ? layout.blockHeight : Math.min(layout.blockHeight, layout.imageHeight - block.row * layout.blockHeight);
+  return decodeBlock(data, {
+    compression: layout.compression,
+    predictor: layout.predictor || 1,
+    bitsPerSample: layout.bitsPerSample[0] ?? 0,
+    sampleFormat: layout.sampleFormat === 2 || layout.sampleFormat === 3 ? layout.sampleFormat : 1,
+    samplesPerPixel: chunky ? layout.samplesPerPixel : 1,
+    width: layout.blockWidth,
+    rows,
+    littleEndian: layout.littleEndian,
+  }).catch((error: unknown) => {
+    throw new SourceDataError(`source ${part.source}: cannot decode block (${block.column}, ${block.row}) sample ${block.sample}`, { cause: error });
+  });
+}
+
+function target(task: TileTask__Output, window: SourceWindow__Output, at: number): WindowTarget {
+  const where = `source ${at}`;
+  if (!(SAMPLE_TYPES as readonly string[]).includes(window.sampleType)) {
+    throw new SourceDataError(`${where}: unknown sample type "${window.sampleType}" (expected one of ${SAMPLE_TYPES.join(', ')})`);
+  }
+  const sampleType = window.sampleType as SampleType;
+  const available = window.decoded ? window.decoded.samples : window.encoded ? samplesOf(window.encoded) : undefined;
+  if (!available) throw new SourceDataError(`${where}: the task says neither how it is decoded nor encoded`);
+  const arrays = new Map<number, SampleArray>();
+  for (const band of task.bands) {
+    if (band.source !== at || arrays.has(band.sample)) continue;
+    if (!available.includes(band.sample)) throw new SourceDataError(`${where}: band ${band.name} reads sample ${band.sample}, which it does not hold`);
+    arrays.set(band.sample, typedArrayOf(sampleType, window.width * window.height));
+  }
+  if (window.encoded) checkBlocksCover(window, window.encoded, arrays.keys(), where);
+  return { window, sampleType, arrays };
+}
+
+function samplesOf(layout: EncodedLayout__Output): number[] {
+  if (layout.planarConfiguration === 1) return Array.from({ length: layout.samplesPerPixel }, (_, i) => i);
+  return [...new Set(layout.blocks.map((b) => b.sample))];
+}
+
+function expectedParts(target: WindowTarget, source: number): ExpectedPart[] {
+  const { window } = target;
+  if (window.width * window.height === 0) return [];
+  if (window.decoded) {
+    const bytes = window.width * window.height * SAMPLE_BYTES[target.sampleType];
+    return window.decoded.samples.map((_, part) => ({ source, part, bytes }));
+  }
+  return (window.encoded?.blocks ?? []).flatMap((block, part) => (block.byteCount > 0 ? [{ source, part, bytes: block.byteCount }] : []));
+}

@@ -1,0 +1,88 @@
+/**
+ * Placing decoded blocks into a source window's arrays: typed arrays by sample type, the check
+ * that the blocks a task lists cover its window, and the copy of a block's overlap with the window
+ * (a row at a time for one-sample blocks; value by value to de-interleave chunky ones).
+ */
+import { TesseraError } from '../shared/errors.js';
+import type { BlockRef__Output, EncodedLayout__Output, SourceWindow__Output } from '../shared/proto/tile-service.js';
+import { SAMPLE_BYTES, type SampleArray, type SampleType } from '../shared/types.js';
+
+const CONSTRUCTORS = {
+  uint8: Uint8Array,
+  int8: Int8Array,
+  uint16: Uint16Array,
+  int16: Int16Array,
+  uint32: Uint32Array,
+  int32: Int32Array,
+  float32: Float32Array,
+  float64: Float64Array,
+} as const;
+
+/** A zeroed array of `length` values, or a view of `buffer` (whole values only). */
+export function typedArrayOf(type: SampleType, source: number | ArrayBuffer): SampleArray {
+  const Ctor = CONSTRUCTORS[type];
+  if (typeof source === 'number') return new Ctor(source);
+  return new Ctor(source, 0, Math.floor(source.byteLength / SAMPLE_BYTES[type]));
+}
+
+/** Throws unless every block the window needs is listed exactly once, for every plane needed. */
+export function checkBlocksCover(window: SourceWindow__Output, layout: EncodedLayout__Output, samples: Iterable<number>, where: string): void {
+  const { blockWidth, blockHeight } = layout;
+  if (!(blockWidth > 0 && blockHeight > 0)) throw new TesseraError(`${where}: invalid block size ${blockWidth}×${blockHeight}`);
+  if (window.width * window.height === 0) return;
+  const chunky = layout.planarConfiguration === 1;
+  const listed = new Set<string>();
+  for (const block of layout.blocks) {
+    const key = `${chunky ? 0 : block.sample}/${block.column}/${block.row}`;
+    if (listed.has(key)) throw new TesseraError(`${where}: block (${block.column}, ${block.row}) sample ${block.sample} is listed twice`);
+    listed.add(key);
+  }
+  for (const plane of chunky ? [0] : samples) {
+    for (let row = Math.floor(window.y0 / blockHeight); row <= Math.floor((window.y0 + window.height - 1) / blockHeight); row++) {
+      for (let column = Math.floor(window.x0 / blockWidth); column <= Math.floor((window.x0 + window.width - 1) / blockWidth); column++) {
+        if (!listed.has(`${plane}/${column}/${row}`)) {
+          throw new TesseraError(`${where}: block (${column}, ${row})${chunky ? '' : ` of sample ${plane}`} is not listed`);
+        }
+      }
+    }
+  }
+}
+
+export interface BlockPlacement {
+  readonly window: SourceWindow__Output;
+  readonly layout: EncodedLayout__Output;
+  readonly block: BlockRef__Output;
+  /** The block's decoded values (blockWidth × stored rows × samples in the block). */
+  readonly values: SampleArray;
+  /** Sample number → the window's array to fill. */
+  readonly arrays: ReadonlyMap<number, SampleArray>;
+}
+
+/** Copies the part of a decoded block that lies inside the window into the window's arrays. */
+export function copyBlockIntoWindow({ window, layout, block, values, arrays }: BlockPlacement): void {
+  const { blockWidth, blockHeight } = layout;
+  const chunky = layout.planarConfiguration === 1;
+  const perPixel = chunky ? layout.samplesPerPixel : 1;
+  const storedRows = Math.floor(values.length / (blockWidth * perPixel));
+  const bx0 = block.column * blockWidth;
+  const by0 = block.row * blockHeight;
+  const xStart = Math.max(window.x0, bx0);
+  const xEnd = Math.min(window.x0 + window.width, bx0 + blockWidth);
+  const yStart = Math.max(window.y0, by0);
+  const yEnd = Math.min(window.y0 + window.height, by0 + blockHeight);
+  if (yEnd - by0 > storedRows) {
+    throw new TesseraError(`block (${block.column}, ${block.row}) decoded to ${storedRows} rows; the window needs ${yEnd - by0}`);
+  }
+  const targets = chunky ? [...arrays.entries()] : arrays.has(block.sample) ? [[block.sample, arrays.get(block.sample)!] as const] : [];
+  for (const [sample, out] of targets) {
+    for (let y = yStart; y < yEnd; y++) {
+      const outRow = (y - window.y0) * window.width - window.x0;
+      const inRow = (y - by0) * blockWidth - bx0;
+      if (perPixel === 1) {
+        out.set(values.subarray(inRow + xStart, inRow + xEnd), outRow + xStart);
+      } else {
+        for (let x = xStart; x < xEnd; x++) out[outRow + x] = values[(inRow + x) * perPixel + sample]!;
+      }
+    }
+  }
+}
