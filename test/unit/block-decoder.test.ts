@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { deflateSync, inflateSync } from 'node:zlib';
-import { fromArrayBuffer, getDecoder } from 'geotiff';
+import { getDecoder } from 'geotiff';
 import {
   CorruptBlockError,
   FallbackDecoders,
@@ -13,6 +13,7 @@ import {
 import type { SampleType } from '../../shared/types.js';
 import { lzwCompress } from '../support/lzw.js';
 import { prng } from '../support/prng.js';
+import { storedBlocks } from '../support/stored-blocks.js';
 import { writeGeoTiff } from '../support/tiff-writer.js';
 
 type Typed = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array | Float64Array;
@@ -46,7 +47,7 @@ const TILE = 16;
 /** 37 rows in strips of 5: the last strip holds 2. */
 const ROWS_PER_STRIP = 5;
 
-interface StoredBlock {
+interface TestBlock {
   readonly column: number;
   readonly row: number;
   readonly plane: number;
@@ -57,41 +58,28 @@ interface StoredBlock {
   readonly blockHeight: number;
 }
 
-/** Every stored block of the file's first image, read with geotiff's directory (offsets and byte counts). */
-async function storedBlocks(file: Buffer, predictor: number, compression: number, type: TypeCase): Promise<StoredBlock[]> {
-  const tiff = await fromArrayBuffer(new Uint8Array(file).buffer);
-  const image = await tiff.getImage(0);
-  const directory = image.getFileDirectory();
-  const tiled = image.isTiled;
-  const offsets = Array.from((await directory.loadValue(tiled ? 'TileOffsets' : 'StripOffsets')) as ArrayLike<number>);
-  const counts = Array.from((await directory.loadValue(tiled ? 'TileByteCounts' : 'StripByteCounts')) as ArrayLike<number>);
-  const spp = image.getSamplesPerPixel();
-  const planar = (await directory.loadValue('PlanarConfiguration')) === 2;
-  const blockWidth = image.getTileWidth();
-  const blockHeight = image.getTileHeight();
-  const across = Math.ceil(WIDTH / blockWidth);
-  const down = Math.ceil(HEIGHT / blockHeight);
-  return offsets.map((offset, index) => {
-    const column = index % across;
-    const row = Math.floor(index / across) % down;
-    const plane = Math.floor(index / (across * down));
-    const rows = tiled ? blockHeight : Math.min(blockHeight, HEIGHT - row * blockHeight);
-    const format: BlockFormat = {
+async function testBlocks(file: Buffer, predictor: number, compression: number, type: TypeCase): Promise<TestBlock[]> {
+  const layout = await storedBlocks(file);
+  assert.equal(layout.width, WIDTH);
+  assert.equal(layout.height, HEIGHT);
+  return layout.blocks.map((block) => ({
+    ...block,
+    blockHeight: layout.blockHeight,
+    format: {
       compression,
       predictor,
       bitsPerSample: type.bits,
       sampleFormat: type.format,
-      samplesPerPixel: planar ? 1 : spp,
-      width: blockWidth,
-      rows,
+      samplesPerPixel: layout.planarConfiguration === 2 ? 1 : layout.samplesPerPixel,
+      width: layout.blockWidth,
+      rows: block.rows,
       littleEndian: true,
-    };
-    return { column, row, plane, data: file.subarray(offset, offset + counts[index]!), format, blockHeight };
-  });
+    },
+  }));
 }
 
 /** The block's samples as the writer laid them out (tiles padded with 0), in native byte order. */
-function expectedBytes(samples: readonly number[][], block: StoredBlock, type: TypeCase): Uint8Array {
+function expectedBytes(samples: readonly number[][], block: TestBlock, type: TypeCase): Uint8Array {
   const { width, rows, samplesPerPixel } = block.format;
   const values: number[] = [];
   for (let y = 0; y < rows; y++) {
@@ -108,7 +96,7 @@ function expectedBytes(samples: readonly number[][], block: StoredBlock, type: T
   return new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
 }
 
-async function geotiffDecode(block: StoredBlock, planarConfiguration: number, spp: number): Promise<Uint8Array> {
+async function geotiffDecode(block: TestBlock, planarConfiguration: number, spp: number): Promise<Uint8Array> {
   const { compression, predictor, bitsPerSample, width } = block.format;
   const decoder = await getDecoder(compression, {
     tileWidth: width,
@@ -149,7 +137,7 @@ describe('decodeBlock: every sample type, predictor and layout, against geotiff 
                 origin: { x: 0, y: 0 },
                 pixelSize: 10,
               });
-              const blocks = await storedBlocks(file, predictor, compression, type);
+              const blocks = await testBlocks(file, predictor, compression, type);
               if (layout === 'striped') assert.equal(blocks.at(-1)!.format.rows, 2, 'the last strip is short');
               for (const block of blocks) {
                 const where = `${spp} sample(s), planar ${planar}, ${layout}, compression ${compression}, block (${block.column}, ${block.row}) plane ${block.plane}`;
@@ -236,7 +224,7 @@ describe('decodeBlock: other compressions go through geotiff, byte order', () =>
       width: WIDTH, height: HEIGHT, sampleType: type.type, samples, tileSize: TILE, compression: 8, predictor,
       crs: { epsg: 32632 }, origin: { x: 0, y: 0 }, pixelSize: 10,
     });
-    const block = (await storedBlocks(file, predictor, 8, type))[4]!;
+    const block = (await testBlocks(file, predictor, 8, type))[4]!;
     return { block, samples, raw: inflateSync(block.data), expected: expectedBytes(samples, block, type) };
   }
   const uint16 = TYPES.find((t) => t.type === 'uint16')!;
@@ -244,7 +232,7 @@ describe('decodeBlock: other compressions go through geotiff, byte order', () =>
 
   it('LZW (5) with predictor 2: same as geotiff and the original samples; one decoder per format', async () => {
     const { block, raw, expected } = await sampleTile(2, uint16);
-    const lzw: StoredBlock = { ...block, data: lzwCompress(raw), format: { ...block.format, compression: 5 } };
+    const lzw: TestBlock = { ...block, data: lzwCompress(raw), format: { ...block.format, compression: 5 } };
     const decoders = new FallbackDecoders();
     assert.deepEqual(new Uint8Array(await decodeBlock(lzw.data, lzw.format, decoders)), expected);
     assert.deepEqual(await geotiffDecode(lzw, 1, 3), expected);
