@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { inflate, inflateSync } from 'node:zlib';
 import { getDecoder } from 'geotiff';
 import { decodeBlock, type BlockFormat } from '../shared/raster/block-decoder.js';
-import { undoHorizontalPredictor } from '../shared/raster/block-predictor.js';
+import { undoFloatingPointPredictor, undoHorizontalPredictor } from '../shared/raster/block-predictor.js';
 import { deflatePredicted, median, syntheticBand } from './synthetic-imagery.js';
 
 const N = 1024;
@@ -62,6 +62,8 @@ const format: BlockFormat = { compression: 8, predictor: 2, bitsPerSample: 16, s
 const geotiffParameters = { tileWidth: N, tileHeight: N, predictor: 2, bitsPerSample: [16], planarConfiguration: 1, samplesPerPixel: 1 };
 const geotiffDeflate = await getDecoder(8, geotiffParameters);
 const geotiffRaw = await getDecoder(1, geotiffParameters); // no decompression: geotiff's predictor loop alone
+const geotiffFloat = await getDecoder(1, { ...geotiffParameters, predictor: 3, bitsPerSample: [32] });
+const floatBlock = Uint8Array.from({ length: N * N * 4 }, (_, i) => (i * 2654435761) >>> 24);
 
 // Correctness first: both decoders must give the original samples.
 const ours = new Uint16Array(await decodeBlock(stored, format));
@@ -91,6 +93,10 @@ const lines = [
     ['undoHorizontalPredictor', () => undoHorizontalPredictor(predicted.buffer.slice(0), 2, N, N, 1)],
     ['(copy of the block alone, included above)', () => predicted.buffer.slice(0)],
   ]), 'naive `acc = (acc + v) & 0xffff`, shared by all widths'),
+  ...table('predictor 3 only (1024² float32, on random bytes: the loops do not depend on the values)', await compare([
+    ['geotiff applyPredictor', () => geotiffFloat.decode(floatBlock.buffer.slice(0))],
+    ['undoFloatingPointPredictor', () => undoFloatingPointPredictor(floatBlock.buffer.slice(0), 4, N, N, 1)],
+  ]), 'geotiff applyPredictor'),
   ...(await eventLoopDelay()),
 ];
 process.stdout.write(`${lines.join('\n')}\n`);

@@ -138,10 +138,30 @@ function accumulate32(v: Int32Array, rowLength: number, rows: number, stride: nu
 
 /** Undoes the byte differencing of one row (`length` bytes from `start`) into `out` (the byte planes). */
 function sumBytes(bytes: Uint8Array, start: number, length: number, stride: number, out: Uint8Array): void {
+  const row = bytes.subarray(start, start + length);
+  if (stride === 1) {
+    let acc = 0;
+    let i = 0;
+    for (; i + 4 <= length; i += 4) {
+      acc = (acc + row[i]!) | 0;
+      out[i] = acc;
+      acc = (acc + row[i + 1]!) | 0;
+      out[i + 1] = acc;
+      acc = (acc + row[i + 2]!) | 0;
+      out[i + 2] = acc;
+      acc = (acc + row[i + 3]!) | 0;
+      out[i + 3] = acc;
+    }
+    for (; i < length; i++) {
+      acc = (acc + row[i]!) | 0;
+      out[i] = acc;
+    }
+    return;
+  }
   for (let lane = 0; lane < stride; lane++) {
     let acc = 0;
     for (let i = lane; i < length; i += stride) {
-      acc = (acc + bytes[start + i]!) & 0xff;
+      acc = (acc + row[i]!) | 0;
       out[i] = acc;
     }
   }
