@@ -32,7 +32,10 @@ export interface BlockFormat {
   readonly samplesPerPixel: number;
   /** Block width in pixels (tile width, or image width for strips). */
   readonly width: number;
-  /** Rows stored in this block (tile height; for the last strip of a striped file, the rows that remain). */
+  /**
+   * Rows stored in this block (tile height; for the last strip of a striped file, the rows that
+   * remain). Fewer is fine: the top `rows` rows are decoded (the predictors work row by row).
+   */
   readonly rows: number;
   readonly littleEndian: boolean;
 }
