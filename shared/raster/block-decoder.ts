@@ -13,6 +13,7 @@
  * Measured on a 1024² uint16 DEFLATE + predictor 2 block (see bench/decode-kernels.ts): several times
  * faster than geotiff's decoder (pako inflate + its predictor loop).
  */
+import { constants } from 'node:buffer';
 import { promisify } from 'node:util';
 import { inflate } from 'node:zlib';
 import { getDecoder, type BaseDecoder } from 'geotiff';
@@ -138,7 +139,7 @@ function checkFormat(format: BlockFormat, what: string): void {
 }
 
 async function inflateBlock(data: Uint8Array, expected: number, what: string): Promise<ArrayBuffer> {
-  const limit = Math.max(4 * expected, MAX_INFLATED_FLOOR);
+  const limit = Math.min(Math.max(4 * expected, MAX_INFLATED_FLOOR), constants.MAX_LENGTH);
   let inflated: Buffer;
   try {
     // One output chunk of the expected size: with zlib's default 16 KiB chunks the async inflate makes
