@@ -153,7 +153,8 @@ async function pipeline(dir: string): Promise<string[]> {
           lines.push(
             `| pipeline: ${SIZE}² scene, ${scene.layout} (${scene.layout === 'tiled' ? 'compressed blocks shipped' : 'decoded windows shipped'}), ${workers} worker${workers > 1 ? 's' : ''} | ` +
               `${(wallMs / 1000).toFixed(2)} s (${mpx.toFixed(1)} Mpx/s); master CPU ${(masterCpuMs / 1000).toFixed(2)} s; ` +
-              `shipped ${(manifest.tiles.payloadBytes / 1e6).toFixed(0)} MB (files ${(scene.bytes / 1e6).toFixed(0)} MB); merge ${((timings['mergeMs'] ?? 0) / 1000).toFixed(2)} s |`,
+              `shipped ${(manifest.tiles.payloadBytes / 1e6).toFixed(0)} MB (files ${(scene.bytes / 1e6).toFixed(0)} MB); merge ${((timings['mergeMs'] ?? 0) / 1000).toFixed(2)} s; ` +
+              `workers' decode ${((timings['workerDecodeMs'] ?? 0) / 1000).toFixed(2)} s, compute ${((timings['workerComputeMs'] ?? 0) / 1000).toFixed(2)} s |`,
           );
         } finally {
           await stopWorkers(children);

@@ -9,7 +9,7 @@ import PQueue from 'p-queue';
 import { verifyCrc32 } from '../shared/checksum.js';
 import { TesseraError } from '../shared/errors.js';
 import type { BlockRef__Output, EncodedLayout__Output, SourceChunk__Output, SourceWindow__Output, TileTask__Output } from '../shared/proto/tile-service.js';
-import { decodeBlock } from '../shared/raster/block-decoder.js';
+import { FallbackDecoders, decodeBlock } from '../shared/raster/block-decoder.js';
 import { SAMPLE_BYTES, SAMPLE_TYPES, type SampleArray, type SampleType } from '../shared/types.js';
 import { checkBlocksCover, copyBlockIntoWindow, typedArrayOf } from './window-copy.js';
 
@@ -36,10 +36,13 @@ export class SourceAssembler {
   readonly #targets: WindowTarget[];
   readonly #expected: ExpectedPart[];
   readonly #decodes = new PQueue({ concurrency: DECODE_CONCURRENCY });
+  /** geotiff decoders for compressions node:zlib does not do (LZW, ZSTD, …), made once per tile. */
+  readonly #fallback = new FallbackDecoders();
   #next = 0;
   #pieces: Buffer[] = [];
   #pieceBytes = 0;
-  #failure: unknown;
+  /** The failed decode of the earliest part (decodes run a few at a time and may fail out of order). */
+  #failure: { readonly at: number; readonly error: unknown } | undefined;
 
   constructor(task: TileTask__Output) {
     this.#targets = task.sources.map((window, at) => target(task, window, at));
@@ -53,7 +56,7 @@ export class SourceAssembler {
 
   /** Takes the next chunk; resolves when there is room for more (decoding keeps up). */
   async accept(chunk: SourceChunk__Output): Promise<void> {
-    if (this.#failure) throw this.#failure;
+    if (this.#failure) throw this.#failure.error;
     const part = this.#expected[this.#next];
     const where = `source ${chunk.source} part ${chunk.part}`;
     if (!part) throw new SourceDataError(`${where}: more source data than the task lists`);
@@ -69,9 +72,10 @@ export class SourceAssembler {
     const data = this.#pieces.length === 1 ? this.#pieces[0]! : Buffer.concat(this.#pieces, this.#pieceBytes);
     this.#pieces = [];
     this.#pieceBytes = 0;
+    const at = this.#next;
     this.#next += 1;
     this.#decodes.add(() => this.#place(part, data)).catch((error: unknown) => {
-      this.#failure ??= error;
+      if (!this.#failure || at < this.#failure.at) this.#failure = { at, error };
     });
     await this.#decodes.onSizeLessThan(DECODE_CONCURRENCY);
   }
@@ -79,7 +83,7 @@ export class SourceAssembler {
   /** Every window's arrays, once every part has arrived and been decoded. */
   async finish(): Promise<Map<number, SampleArray>[]> {
     await this.#decodes.onIdle();
-    if (this.#failure) throw this.#failure;
+    if (this.#failure) throw this.#failure.error;
     const missing = this.#expected[this.#next];
     if (missing) {
       throw new SourceDataError(
@@ -100,12 +104,12 @@ export class SourceAssembler {
     }
     const layout = window.encoded!;
     const block = layout.blocks[part.part]!;
-    const decoded = await decodeStoredBlock(data, layout, block, part);
+    const decoded = await decodeStoredBlock(data, layout, block, part, this.#fallback);
     copyBlockIntoWindow({ window, layout, block, values: typedArrayOf(target.sampleType, decoded), arrays: target.arrays });
   }
 }
 
-function decodeStoredBlock(data: Buffer, layout: EncodedLayout__Output, block: BlockRef__Output, part: ExpectedPart): Promise<ArrayBuffer> {
+function decodeStoredBlock(data: Buffer, layout: EncodedLayout__Output, block: BlockRef__Output, part: ExpectedPart, fallback: FallbackDecoders): Promise<ArrayBuffer> {
   const chunky = layout.planarConfiguration === 1;
   const rows = layout.tiled ? layout.blockHeight : Math.min(layout.blockHeight, layout.imageHeight - block.row * layout.blockHeight);
   return decodeBlock(data, {
@@ -117,7 +121,7 @@ function decodeStoredBlock(data: Buffer, layout: EncodedLayout__Output, block: B
     width: layout.blockWidth,
     rows,
     littleEndian: layout.littleEndian,
-  }).catch((error: unknown) => {
+  }, fallback).catch((error: unknown) => {
     throw new SourceDataError(`source ${part.source}: cannot decode block (${block.column}, ${block.row}) sample ${block.sample}`, { cause: error });
   });
 }

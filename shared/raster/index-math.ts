@@ -11,6 +11,7 @@ import sharp, { type Metadata } from 'sharp';
 
 import { TesseraError } from '../errors.js';
 import type { IndexStats, SampleArray } from '../types.js';
+import { computeCodes, type IndexAccumulator, type KernelBand } from './index-kernels.js';
 
 /** The code reserved for no-data pixels. */
 export const NODATA_CODE = 0;
@@ -73,55 +74,14 @@ export function computeIndexTile(input: IndexTileInput): IndexTileResult {
   checkLookup('b', input.b, width, height);
 
   const codes = new Uint8Array(width * height);
-  const offset = input.reflectanceOffset;
-  const valuesA = input.a.values;
-  const valuesB = input.b.values;
-  const colsA = input.a.columns;
-  const colsB = input.b.columns;
-  const strideA = input.a.windowWidth;
-  const strideB = input.b.windowWidth;
-  const nodataA = effectiveNodata(input.a);
-  const nodataB = effectiveNodata(input.b);
-
-  let valid = 0;
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
-  let sum = 0;
-
-  for (let j = 0; j < height; j++) {
-    const rowA = input.a.rows[j]!;
-    const rowB = input.b.rows[j]!;
-    if (rowA < 0 || rowB < 0) continue; // whole output row outside a band: codes stay 0
-    const baseA = rowA * strideA;
-    const baseB = rowB * strideB;
-    const outBase = j * width;
-    for (let i = 0; i < width; i++) {
-      const colA = colsA[i]!;
-      const colB = colsB[i]!;
-      if (colA < 0 || colB < 0) continue;
-      const dnA = valuesA[baseA + colA]!;
-      const dnB = valuesB[baseB + colB]!;
-      if (dnA === nodataA || dnB === nodataB) continue; // NaN samples fail the denominator test below
-      // ρ = (DN + offset) / 10000, but the common 1/10000 cancels in (ρa − ρb) / (ρa + ρb) (and leaves the
-      // sign of the denominator alone), so the ratio is taken of (DN + offset) directly: two float32
-      // roundings fewer, and exact wherever the ratio is representable (nir 90, red 30 give exactly 0.5,
-      // where dividing by 10000 first gives 0.49999997 and the code one lower).
-      const shiftedA = Math.fround(dnA + offset);
-      const shiftedB = Math.fround(dnB + offset);
-      const den = Math.fround(shiftedA + shiftedB);
-      if (!(den > 0)) continue; // also rejects NaN
-      const value = Math.fround(Math.fround(shiftedA - shiftedB) / den);
-      if (value !== value) continue; // NaN (e.g. infinite samples)
-      const clamped = value < -1 ? -1 : value > 1 ? 1 : value;
-      // Math.floor(x + 0.5) is Math.round(x) here (x ≥ 0, and below 0.5 x is a multiple of 2^-24, so x + 0.5
-      // is exact) and is about 40 % faster in V8.
-      codes[outBase + i] = 1 + Math.floor((clamped + 1) * 127 + 0.5);
-      valid++;
-      sum += value;
-      min = Math.min(min, value);
-      max = Math.max(max, value);
-    }
-  }
+  const acc: IndexAccumulator = { valid: 0, sum: 0, min: Number.POSITIVE_INFINITY, max: Number.NEGATIVE_INFINITY };
+  // ρ = (DN + offset) / 10000, but the common 1/10000 cancels in (ρa − ρb) / (ρa + ρb) (and leaves the
+  // sign of the denominator alone), so the ratio is taken of (DN + offset) directly, in float32: two
+  // float32 roundings fewer, and exact wherever the ratio is representable (nir 90, red 30 give exactly
+  // 0.5, where dividing by 10000 first gives 0.49999997 and the code one lower). NaN samples fail the
+  // denominator test; a NaN ratio (infinite samples) is no-data. See index-kernels.ts for the loops.
+  computeCodes(width, height, input.reflectanceOffset, kernelBand(input.a), kernelBand(input.b), codes, acc);
+  const { valid, min, max, sum } = acc;
 
   const stats: IndexStats =
     valid === 0 ? { validPixels: 0, min: 0, max: 0, sum: 0 } : { validPixels: valid, min, max, sum };
@@ -191,6 +151,10 @@ export async function checkCodesPng(png: Buffer): Promise<{ width: number; heigh
   const { width, height } = meta;
   if (!width || !height) throw new TesseraError('index PNG: missing dimensions');
   return { width, height };
+}
+
+function kernelBand(band: BandSamples): KernelBand {
+  return { values: band.values, windowWidth: band.windowWidth, nodata: effectiveNodata(band), columns: band.columns, rows: band.rows };
 }
 
 /** The value that marks no-data in a band, as its samples store it (NaN when no-data is NaN). */
