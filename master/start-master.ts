@@ -9,7 +9,7 @@ import type { Logger } from '../shared/logger.js';
 import { connectDatabase, type Database } from './db/database.js';
 import { startEmbeddedPostgres } from './db/embedded-postgres.js';
 import { migrate } from './db/migrate.js';
-import { RequestStore } from './db/request-store.js';
+import { PostgresRequestStore, type RequestStore } from './db/request-store.js';
 import { TileDispatcher } from './dispatch/tile-dispatcher.js';
 import { startTileServer } from './dispatch/tile-server.js';
 import { RequestClaimer } from './request-claimer.js';
@@ -63,7 +63,7 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
     await database.closeServer();
     throw error;
   }
-  const store = new RequestStore(db);
+  const store = new PostgresRequestStore(db);
   const dispatcher = new TileDispatcher({
     leaseMs: config.tileLeaseMs,
     maxAttempts: config.tileMaxAttempts,
