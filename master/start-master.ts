@@ -99,7 +99,6 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
     log: log.child({ scope: 'runner' }),
   });
   const claimer = new RequestClaimer({
-    db,
     store,
     processor: runner,
     masterId: config.masterId,
