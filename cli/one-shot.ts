@@ -1,16 +1,15 @@
 /**
- * One request, start to finish, on this machine: an embedded PostgreSQL in a temporary folder, a
- * master on a free loopback port, N worker processes, the request inserted, followed, and
- * everything stopped again. `tessera run` and `tessera demo` are this.
+ * One request, start to finish, on this machine: the request kept in memory (no database), a master
+ * on a free loopback port, N worker processes, the request inserted, followed, and everything
+ * stopped again. `tessera run` and `tessera demo` are this.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { loadMasterConfig } from '../shared/config/master-config.js';
 import type { Env, LogLevel } from '../shared/config/env.js';
 import { createLogger } from '../shared/logger.js';
-import type { MosaicRequestRow, NewMosaicRequest } from '../master/db/request-store.js';
+import type { MosaicRequestRow, NewMosaicRequest } from '../master/store/request-store.js';
+import { InMemoryRequestStore } from '../master/store/in-memory-request-store.js';
 import { loadDataLakeSettings } from '../master/output/datalake-config.js';
 import { startMaster, type RunningMaster } from '../master/start-master.js';
 import { watchRequest } from './request-watch.js';
@@ -55,24 +54,20 @@ async function stopWorkers(workers: readonly ChildProcess[]): Promise<void> {
 export async function runOneShot(options: OneShotOptions): Promise<MosaicRequestRow> {
   const logLevel: LogLevel = options.env['LOG_LEVEL'] ? loadMasterConfig(options.env).logLevel : 'warn';
   const dataLake = loadDataLakeSettings(options.env);
-  // Ctrl-C or a TERM at any point: stop, then clean up below (workers, master, temporary database).
+  // Ctrl-C or a TERM at any point: stop, then clean up below (workers, master).
   const interrupted = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => interrupted.abort(new Error(`interrupted (${signal}); nothing was kept`));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const dataDir = await mkdtemp(join(tmpdir(), 'tessera-run-'));
   let master: RunningMaster | undefined;
   let workers: ChildProcess[] = [];
   try {
     const config = loadMasterConfig(options.env, {
-      databaseUrl: undefined,
-      embeddedDbDir: dataDir,
-      embeddedDbPort: 0,
       grpcListen: '127.0.0.1:0',
       outputDir: resolve(options.outputDir),
       logLevel,
     });
-    master = await startMaster(config, createLogger('tessera-run', logLevel), { dataLake });
+    master = await startMaster(config, createLogger('tessera-run', logLevel), { dataLake, store: new InMemoryRequestStore() });
     interrupted.signal.throwIfAborted();
     workers = spawnWorkers(options.workers, `127.0.0.1:${master.grpcPort}`, logLevel, options.env);
     const allExited = new AbortController();
@@ -88,7 +83,6 @@ export async function runOneShot(options: OneShotOptions): Promise<MosaicRequest
   } finally {
     await stopWorkers(workers);
     await master?.stop({ graceful: false, timeoutMs: 5_000 });
-    await rm(dataDir, { recursive: true, force: true });
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
