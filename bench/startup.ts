@@ -8,6 +8,10 @@
  *
  * VmHWM only grows, so the last sample of a process is its peak up to then; growth in the few ms
  * between that sample and its exit is missed (the run's peak is while it processes, not as it exits).
+ *
+ * BENCH_ROOTS (default: this package) is a comma-separated list of tessera package folders, each
+ * with its own compiled dist/: their runs are interleaved (A B A B …) so that a machine whose load
+ * changes meanwhile weighs on each alike, and each gets its own table.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
@@ -53,8 +57,7 @@ async function descendants(pid: number): Promise<number[]> {
   return [...children, ...below.flat()];
 }
 
-async function runOnce(outDir: string): Promise<RunFigures> {
-  const root = packageRoot();
+async function runOnce(root: string, outDir: string): Promise<RunFigures> {
   const sample = join(root, 'samples', 'L7_ETMs.tif');
   const args = [
     join(root, 'dist', 'cli', 'bin.js'),
@@ -105,12 +108,10 @@ async function runOnce(outDir: string): Promise<RunFigures> {
 }
 
 const mb = (kb: number): string => (kb / 1024).toFixed(0);
-const dir = await mkdtemp(join(tmpdir(), 'tessera-bench-startup-'));
-try {
-  const runs: RunFigures[] = [];
-  for (let i = 0; i < RUNS; i += 1) runs.push(await runOnce(join(dir, `out-${i}`)));
-  const lines = [
-    `\`tessera run\` on samples/L7_ETMs.tif (red #3, nir #4, NDVI, ${WORKERS} workers); peak RSS = VmHWM from /proc, sampled every ${SAMPLE_MS} ms`,
+
+function table(root: string, runs: readonly RunFigures[]): string[] {
+  return [
+    `\`tessera run\` from ${root} on samples/L7_ETMs.tif (red #3, nir #4, NDVI, ${WORKERS} workers); peak RSS = VmHWM from /proc, sampled every ${SAMPLE_MS} ms`,
     '',
     '| run | wall | master peak RSS | largest worker peak RSS | largest process |',
     '|---|---|---|---|---|',
@@ -120,8 +121,18 @@ try {
     ),
     `| **median of ${runs.length}** | **${(median(runs.map((r) => r.wallMs)) / 1000).toFixed(2)} s** | **${mb(median(runs.map((r) => r.masterKb)))} MB** | ` +
       `**${mb(median(runs.map((r) => r.childKb)))} MB** | **${mb(median(runs.map((r) => Math.max(r.masterKb, r.childKb))))} MB** |`,
+    '',
   ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+const roots = (process.env['BENCH_ROOTS'] ?? packageRoot()).split(',').filter((root) => root.trim() !== '');
+const dir = await mkdtemp(join(tmpdir(), 'tessera-bench-startup-'));
+try {
+  const runs = roots.map((): RunFigures[] => []);
+  for (let i = 0; i < RUNS; i += 1) {
+    for (const [r, root] of roots.entries()) runs[r]!.push(await runOnce(root, join(dir, `out-${r}-${i}`)));
+  }
+  process.stdout.write(`${roots.flatMap((root, r) => table(root, runs[r]!)).join('\n')}`);
 } finally {
   await rm(dir, { recursive: true, force: true });
 }
