@@ -12,8 +12,6 @@ import { TileDispatcher } from './dispatch/tile-dispatcher.js';
 import { startTileServer } from './dispatch/tile-server.js';
 import { RequestClaimer } from './request-claimer.js';
 import { describeDataLakeTarget, type DataLakeSettings } from './output/datalake-config.js';
-import { DataLakeUploader } from './output/datalake-uploader.js';
-import { RequestRunner } from './request-runner.js';
 
 export interface RunningMaster {
   readonly masterId: string;
@@ -104,8 +102,11 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
     maxMessageBytes: config.maxMessageBytes,
     log: log.child({ scope: 'tile-server' }),
   });
+  // Loaded once the tile service listens, so workers can connect meanwhile: the runner's modules
+  // (GeoTIFF, PNG, projections) and the Data Lake SDK (only when uploads are on) are most of start-up.
+  const { RequestRunner } = await import('./request-runner.js');
   const uploader = extras.dataLake
-    ? new DataLakeUploader({ settings: extras.dataLake, log: log.child({ scope: 'datalake' }) })
+    ? new (await import('./output/datalake-uploader.js')).DataLakeUploader({ settings: extras.dataLake, log: log.child({ scope: 'datalake' }) })
     : undefined;
   log.info({ uploads: extras.dataLake ? describeDataLakeTarget(extras.dataLake) : 'off' }, 'output uploads');
   const runner = new RequestRunner({
