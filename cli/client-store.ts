@@ -6,10 +6,10 @@
 import type { Env } from '../shared/config/env.js';
 import { TesseraError, redactUrls } from '../shared/errors.js';
 import { MASTER_VARIABLES } from '../shared/config/master-config.js';
-import type { RequestStore } from '../master/db/request-store.js';
+import type { RequestStore } from '../master/store/request-store.js';
 
 export async function openClientStore(env: Env, flag: string | undefined): Promise<{ store: RequestStore; close(): Promise<void> }> {
-  const [{ connectDatabase }, { RequestStore: Store }, { embeddedDatabaseUrl }] = await Promise.all([
+  const [{ connectDatabase }, { PostgresRequestStore }, { embeddedDatabaseUrl }] = await Promise.all([
     import('../master/db/database.js'),
     import('../master/db/request-store.js'),
     import('../master/db/embedded-postgres.js'),
@@ -27,5 +27,5 @@ export async function openClientStore(env: Env, flag: string | undefined): Promi
         : 'start `tessera master` here (it serves its embedded database on EMBEDDED_DB_PORT), or point DATABASE_URL / --database-url at the central database';
     throw new TesseraError(`cannot reach the database at ${where} (${error instanceof Error ? error.message : String(error)}): ${hint}`);
   }
-  return { store: new Store(db), close: () => db.close() };
+  return { store: new PostgresRequestStore(db), close: () => db.close() };
 }

@@ -1,18 +1,20 @@
 /**
- * One request, start to finish, on this machine: an embedded PostgreSQL in a temporary folder, a
- * master on a free loopback port, N worker processes, the request inserted, followed, and
- * everything stopped again. `tessera run` and `tessera demo` are this.
+ * One request, start to finish, on this machine: the request kept in memory (no database), N worker
+ * processes and a master on a free loopback port, the request inserted, followed, and everything
+ * stopped again. `tessera run` and `tessera demo` are this. The workers are started first, told the
+ * port up front: they boot while this process loads and starts the master (a worker that finds no
+ * master yet retries with backoff).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { loadMasterConfig } from '../shared/config/master-config.js';
 import type { Env, LogLevel } from '../shared/config/env.js';
 import { createLogger } from '../shared/logger.js';
-import type { MosaicRequestRow, NewMosaicRequest } from '../master/db/request-store.js';
+import type { MosaicRequestRow, NewMosaicRequest } from '../master/store/request-store.js';
+import { InMemoryRequestStore } from '../master/store/in-memory-request-store.js';
 import { loadDataLakeSettings } from '../master/output/datalake-config.js';
-import { startMaster, type RunningMaster } from '../master/start-master.js';
+import type { RunningMaster } from '../master/start-master.js';
+import { freePort } from '../shared/free-port.js';
 import { watchRequest } from './request-watch.js';
 
 export interface OneShotOptions {
@@ -55,26 +57,21 @@ async function stopWorkers(workers: readonly ChildProcess[]): Promise<void> {
 export async function runOneShot(options: OneShotOptions): Promise<MosaicRequestRow> {
   const logLevel: LogLevel = options.env['LOG_LEVEL'] ? loadMasterConfig(options.env).logLevel : 'warn';
   const dataLake = loadDataLakeSettings(options.env);
-  // Ctrl-C or a TERM at any point: stop, then clean up below (workers, master, temporary database).
+  // Ctrl-C or a TERM at any point: stop, then clean up below (workers, master).
   const interrupted = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => interrupted.abort(new Error(`interrupted (${signal}); nothing was kept`));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const dataDir = await mkdtemp(join(tmpdir(), 'tessera-run-'));
   let master: RunningMaster | undefined;
   let workers: ChildProcess[] = [];
   try {
+    const address = `127.0.0.1:${await freePort()}`;
     const config = loadMasterConfig(options.env, {
-      databaseUrl: undefined,
-      embeddedDbDir: dataDir,
-      embeddedDbPort: 0,
-      grpcListen: '127.0.0.1:0',
+      grpcListen: address,
       outputDir: resolve(options.outputDir),
       logLevel,
     });
-    master = await startMaster(config, createLogger('tessera-run', logLevel), { dataLake });
-    interrupted.signal.throwIfAborted();
-    workers = spawnWorkers(options.workers, `127.0.0.1:${master.grpcPort}`, logLevel, options.env);
+    workers = spawnWorkers(options.workers, address, logLevel, options.env);
     const allExited = new AbortController();
     let exited = 0;
     for (const child of workers) {
@@ -83,12 +80,17 @@ export async function runOneShot(options: OneShotOptions): Promise<MosaicRequest
         if (exited === workers.length) allExited.abort(new Error('every worker process exited before the request finished'));
       });
     }
+    // Loaded now, while the workers boot: the master's modules are most of this process's start-up.
+    const { startMaster } = await import('../master/start-master.js');
+    master = await startMaster(config, createLogger('tessera-run', logLevel), { dataLake, store: new InMemoryRequestStore() });
+    interrupted.signal.throwIfAborted();
     const id = await master.store.insert(options.request);
-    return await watchRequest(master.store, id, { progress: options.progress, signal: AbortSignal.any([allExited.signal, interrupted.signal]) });
+    // Reading the in-memory row costs nothing: look often, so the run ends as soon as the request does.
+    const watch = { progress: options.progress, intervalMs: 20, signal: AbortSignal.any([allExited.signal, interrupted.signal]) };
+    return await watchRequest(master.store, id, watch);
   } finally {
     await stopWorkers(workers);
     await master?.stop({ graceful: false, timeoutMs: 5_000 });
-    await rm(dataDir, { recursive: true, force: true });
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -1,14 +1,13 @@
 /**
- * The master's main loop: claims one pending request at a time (FOR UPDATE SKIP LOCKED, so several
- * masters can share a database), runs it to the end, and claims the next. A NOTIFY on insert wakes
- * it at once; a polling interval covers databases without notifications (the embedded one) and
- * missed notifications.
+ * The master's main loop: claims one pending request at a time (in PostgreSQL FOR UPDATE SKIP LOCKED,
+ * so several masters can share a database), runs it to the end, and claims the next. The store's
+ * onPending wake-up (NOTIFY on insert or release) makes it claim at once; a polling interval covers
+ * stores without wake-ups (the embedded database) and missed ones.
  */
 import { describeError } from '../shared/errors.js';
 import { settleWithin } from '../shared/settle-within.js';
 import type { Logger } from '../shared/logger.js';
-import type { Database } from './db/database.js';
-import { REQUEST_INSERTED_CHANNEL, type MosaicRequestRow, type RequestStore } from './db/request-store.js';
+import type { MosaicRequestRow, RequestStore, Unsubscribe } from './store/request-store.js';
 
 /** Runs one claimed request to a recorded end; never throws. Aborting `signal` means "stop now". */
 export interface RequestProcessor {
@@ -16,7 +15,6 @@ export interface RequestProcessor {
 }
 
 export interface RequestClaimerOptions {
-  readonly db: Database;
   readonly store: RequestStore;
   readonly processor: RequestProcessor;
   readonly masterId: string;
@@ -34,7 +32,7 @@ export class RequestClaimer {
   #wake: (() => void) | undefined;
   #wakePending = false;
   #loop: Promise<void> | undefined;
-  #unlisten: (() => Promise<void>) | undefined;
+  #unlisten: Unsubscribe | undefined;
 
   constructor(options: RequestClaimerOptions) {
     this.#options = options;
@@ -42,11 +40,11 @@ export class RequestClaimer {
 
   async start(): Promise<void> {
     if (this.#loop) throw new Error('request claimer already started');
-    this.#unlisten = await this.#options.db.listen(REQUEST_INSERTED_CHANNEL, () => this.wake());
+    this.#unlisten = await this.#options.store.onPending(() => this.wake());
     this.#loop = this.#run();
   }
 
-  /** Claim now instead of at the next poll (called on NOTIFY; harmless when busy). */
+  /** Claim now instead of at the next poll (called on a pending wake-up; harmless when busy). */
   wake(): void {
     this.#wakePending = true;
     this.#wake?.();
@@ -95,7 +93,7 @@ export class RequestClaimer {
     }
   }
 
-  /** Waits for a wake-up (NOTIFY, stop) or the timeout, whichever comes first. */
+  /** Waits for a wake-up (a request pending, stop) or the timeout, whichever comes first. */
   async #idle(timeoutMs: number): Promise<void> {
     if (this.#wakePending || this.#stopClaiming.signal.aborted) return;
     await new Promise<void>((resolve) => {

@@ -1,42 +1,48 @@
 /**
- * The master's composition root: database (central, or embedded PGlite when DATABASE_URL is unset),
- * migrations, tile dispatcher, gRPC server and the claim loop, wired together; and their orderly
- * shutdown in reverse.
+ * The master's composition root: the request store (a given one, or PostgreSQL: central, or embedded
+ * PGlite when DATABASE_URL is unset, migrated), tile dispatcher, gRPC server and the claim loop,
+ * wired together; and their orderly shutdown in reverse.
  */
 import { resolve } from 'node:path';
 import type { MasterConfig } from '../shared/config/master-config.js';
 import type { Logger } from '../shared/logger.js';
-import { connectDatabase, type Database } from './db/database.js';
-import { startEmbeddedPostgres } from './db/embedded-postgres.js';
-import { migrate } from './db/migrate.js';
-import { RequestStore } from './db/request-store.js';
+import type { Database } from './db/database.js';
+import type { RequestStore } from './store/request-store.js';
 import { TileDispatcher } from './dispatch/tile-dispatcher.js';
 import { startTileServer } from './dispatch/tile-server.js';
 import { RequestClaimer } from './request-claimer.js';
 import { describeDataLakeTarget, type DataLakeSettings } from './output/datalake-config.js';
-import { DataLakeUploader } from './output/datalake-uploader.js';
-import { RequestRunner } from './request-runner.js';
 
 export interface RunningMaster {
   readonly masterId: string;
   /** The port the tile service listens on (useful with GRPC_LISTEN=…:0). */
   readonly grpcPort: number;
-  /** The database URL in use: the central one, or the embedded server's. */
-  readonly databaseUrl: string;
+  /** The database URL in use: the central one, or the embedded server's; undefined on a given store. */
+  readonly databaseUrl: string | undefined;
   readonly embedded: boolean;
   readonly store: RequestStore;
   stop(options?: { graceful?: boolean; timeoutMs?: number }): Promise<void>;
+}
+
+interface OpenedStore {
+  readonly store: RequestStore;
+  readonly url: string | undefined;
+  readonly embedded: boolean;
+  /** Closes what was opened for the store (not a given store: its owner keeps it). */
+  close(): Promise<void>;
 }
 
 async function openDatabase(
   config: MasterConfig,
   log: Logger,
 ): Promise<{ db: Database; url: string; embedded: boolean; closeServer: () => Promise<void> }> {
+  const { connectDatabase } = await import('./db/database.js');
   const onError = (error: Error): void => log.error({ error: error.message }, 'database connection error');
   if (config.databaseUrl) {
     const db = connectDatabase({ url: config.databaseUrl, maxConnections: 4, notifications: true, onError });
     return { db, url: config.databaseUrl, embedded: false, closeServer: async () => undefined };
   }
+  const { startEmbeddedPostgres } = await import('./db/embedded-postgres.js');
   const embedded = await startEmbeddedPostgres({
     dataDir: resolve(config.embeddedDbDir),
     port: config.embeddedDbPort,
@@ -48,22 +54,42 @@ async function openDatabase(
   return { db, url: embedded.url, embedded: true, closeServer: () => embedded.stop() };
 }
 
-export interface MasterExtras {
-  /** Azure Data Lake settings (loadDataLakeSettings); absent: outputs stay on the volume only. */
-  readonly dataLake?: DataLakeSettings | undefined;
-}
-
-export async function startMaster(config: MasterConfig, log: Logger, extras: MasterExtras = {}): Promise<RunningMaster> {
+/**
+ * The requests in PostgreSQL, migrated. The database modules are loaded here, on use: a master on a
+ * given store (a one-shot run) loads neither pg nor PGlite.
+ */
+async function openPostgresStore(config: MasterConfig, log: Logger): Promise<OpenedStore> {
+  const [{ migrate }, { PostgresRequestStore }] = await Promise.all([import('./db/migrate.js'), import('./db/request-store.js')]);
   const database = await openDatabase(config, log);
   const { db } = database;
+  const close = async (): Promise<void> => {
+    await db.close();
+    await database.closeServer();
+  };
   try {
     await migrate(db);
   } catch (error) {
-    await db.close();
-    await database.closeServer();
+    await close();
     throw error;
   }
-  const store = new RequestStore(db);
+  return { store: new PostgresRequestStore(db), url: database.url, embedded: database.embedded, close };
+}
+
+export interface MasterExtras {
+  /** Azure Data Lake settings (loadDataLakeSettings); absent: outputs stay on the volume only. */
+  readonly dataLake?: DataLakeSettings | undefined;
+  /**
+   * Keep the requests here instead of in PostgreSQL (DATABASE_URL and the embedded database are then
+   * not used): a one-shot run's in-memory store. The caller owns it; stop() leaves it be.
+   */
+  readonly store?: RequestStore | undefined;
+}
+
+export async function startMaster(config: MasterConfig, log: Logger, extras: MasterExtras = {}): Promise<RunningMaster> {
+  const database: OpenedStore = extras.store
+    ? { store: extras.store, url: undefined, embedded: false, close: async () => undefined }
+    : await openPostgresStore(config, log);
+  const { store } = database;
   const dispatcher = new TileDispatcher({
     leaseMs: config.tileLeaseMs,
     maxAttempts: config.tileMaxAttempts,
@@ -76,8 +102,11 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
     maxMessageBytes: config.maxMessageBytes,
     log: log.child({ scope: 'tile-server' }),
   });
+  // Loaded once the tile service listens, so workers can connect meanwhile: the runner's modules
+  // (GeoTIFF, PNG, projections) and the Data Lake SDK (only when uploads are on) are most of start-up.
+  const { RequestRunner } = await import('./request-runner.js');
   const uploader = extras.dataLake
-    ? new DataLakeUploader({ settings: extras.dataLake, log: log.child({ scope: 'datalake' }) })
+    ? new (await import('./output/datalake-uploader.js')).DataLakeUploader({ settings: extras.dataLake, log: log.child({ scope: 'datalake' }) })
     : undefined;
   log.info({ uploads: extras.dataLake ? describeDataLakeTarget(extras.dataLake) : 'off' }, 'output uploads');
   const runner = new RequestRunner({
@@ -100,7 +129,6 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
     log: log.child({ scope: 'runner' }),
   });
   const claimer = new RequestClaimer({
-    db,
     store,
     processor: runner,
     masterId: config.masterId,
@@ -121,8 +149,7 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
       log.info({ graceful, timeoutMs }, 'master stopping');
       await claimer.stop({ graceful, timeoutMs });
       await server.stop({ timeoutMs: graceful ? 5_000 : 0 });
-      await db.close();
-      await database.closeServer();
+      await database.close();
       log.info('master stopped');
     },
   };

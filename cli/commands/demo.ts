@@ -20,7 +20,7 @@ export function demoRequest(): { source: string; bands: Record<string, string>; 
 export function demoCommand(program: Command): void {
   program
     .command('demo')
-    .description('run the bundled Landsat 7 sample (NDVI + NDSI, strips of 64 rows, 2 workers) on an embedded database')
+    .description('run the bundled Landsat 7 sample (NDVI + NDSI, strips of 64 rows, 2 workers), no database needed')
     .option('--workers <n>', 'worker processes to start', parseWorkerCount, 2)
     .option('--out <dir>', 'output folder', './output/demo')
     .action(async (options: { workers: number; out: string }) => {

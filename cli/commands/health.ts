@@ -3,19 +3,23 @@
  * grpc.health.v1 service; `health worker` checks that the worker's poll loop touched its liveness
  * file recently (WORKER_ALIVE_FILE). Exit 0 when healthy, 1 when not, with one line saying why.
  */
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { protoPath as healthProtoPath } from 'grpc-health-check';
+import type * as grpcTypes from '@grpc/grpc-js';
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 
-interface HealthClient extends grpc.Client {
-  Check(request: { service: string }, options: grpc.CallOptions, callback: (error: grpc.ServiceError | null, response?: { status: string }) => void): void;
+interface HealthClient extends grpcTypes.Client {
+  Check(request: { service: string }, options: grpcTypes.CallOptions, callback: (error: grpcTypes.ServiceError | null, response?: { status: string }) => void): void;
 }
 
 async function masterServing(address: string, timeoutMs: number): Promise<string> {
+  // Loaded on use: every tessera command reads this file, only `health master` speaks gRPC.
+  const [grpc, protoLoader, { protoPath: healthProtoPath }] = await Promise.all([
+    import('@grpc/grpc-js'),
+    import('@grpc/proto-loader'),
+    import('grpc-health-check'),
+  ]);
   const definition = protoLoader.loadSync(healthProtoPath, { keepCase: true, enums: String, defaults: true });
-  const health = grpc.loadPackageDefinition(definition)['grpc'] as unknown as { health: { v1: { Health: new (address: string, credentials: grpc.ChannelCredentials) => HealthClient } } };
+  const health = grpc.loadPackageDefinition(definition)['grpc'] as unknown as { health: { v1: { Health: new (address: string, credentials: grpcTypes.ChannelCredentials) => HealthClient } } };
   const client = new health.health.v1.Health(address, grpc.credentials.createInsecure());
   try {
     return await new Promise((resolve, reject) => {

@@ -1,4 +1,4 @@
-/** `tessera run`: one request on an embedded database with N local workers; exit 0 only on success. */
+/** `tessera run`: one request, kept in memory (no database), with N local workers; exit 0 only on success. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { addRequestOptions, requestFromOptions, type RequestCliOptions } from '../request-options.js';
 import { formatSummary, summarize } from '../request-summary.js';
@@ -19,7 +19,7 @@ export function runCommand(program: Command): void {
   addRequestOptions(
     program
       .command('run')
-      .description('process one request start to finish: embedded database, a master and N local worker processes')
+      .description('process one request start to finish: a master and N local worker processes, no database')
       .option('--workers <n>', 'worker processes to start', parseWorkerCount, 2)
       .option('--out <dir>', 'output folder (the mosaic goes to <dir>/<request id>/)', './output')
       .option('--json', 'print a JSON summary with the output paths as the last line of stdout'),

@@ -3,8 +3,6 @@ import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { loadWorkerConfig } from '../../shared/config/worker-config.js';
 import { createLogger } from '../../shared/logger.js';
-import { createTileServiceClient } from '../../shared/proto/tile-service.js';
-import { TileWorker } from '../../worker/tile-worker.js';
 import { stopOnSignals } from '../shutdown.js';
 
 /** Touches `path` at most every few seconds (a health check reads its age). */
@@ -24,12 +22,18 @@ export function workerCommand(program: Command): void {
     .description('run a worker: long-poll the master for tiles, compute NDVI/NDSI, send PNG tiles back')
     .option('--master <host:port>', 'the master\'s gRPC address (MASTER_ADDRESS)')
     .option('--concurrency <n>', 'tiles computed at once (WORKER_CONCURRENCY)')
-    .action((options: { master?: string; concurrency?: string }) => {
+    .action(async (options: { master?: string; concurrency?: string }) => {
       const config = loadWorkerConfig({
         ...process.env,
         ...(options.master ? { MASTER_ADDRESS: options.master } : {}),
         ...(options.concurrency ? { WORKER_CONCURRENCY: options.concurrency } : {}),
       });
+      // Loaded here, not at the top: every tessera command reads this file, only a worker needs gRPC
+      // and the tile kernels (sharp, the GeoTIFF decoders), and `tessera run` starts its workers sooner.
+      const [{ createTileServiceClient }, { TileWorker }] = await Promise.all([
+        import('../../shared/proto/tile-service.js'),
+        import('../../worker/tile-worker.js'),
+      ]);
       const log = createLogger('tessera-worker', config.logLevel).child({ workerId: config.workerId });
       const worker = new TileWorker({
         client: createTileServiceClient(config.masterAddress, config.maxMessageBytes),

@@ -2,9 +2,14 @@
  * The mosaic_requests queue: insert a request, claim the next one (one statement, SKIP LOCKED), and
  * record heartbeats, progress and the outcome on the claimed row. Every mutation by a master is fenced
  * on (id, claimed_by, status = 'running'): a master that lost its claim changes nothing and gets false.
+ * PostgresRequestStore is the RequestStore (master/store/request-store.ts) kept in PostgreSQL.
  */
 import type { RequestStatus } from '../../shared/types.js';
+import type { RequestStore, Unsubscribe } from '../store/request-store.js';
 import type { Database } from './database.js';
+
+/** The contract, for the modules that take the row types from here. */
+export type { RequestStore } from '../store/request-store.js';
 
 /** NOTIFY channel: payload is the id of a request waiting to be claimed (inserted, or handed back). */
 export const REQUEST_INSERTED_CHANNEL = 'tessera_request_inserted';
@@ -176,7 +181,7 @@ const LIST_SQL = `SELECT ${ROW} FROM mosaic_requests ORDER BY id DESC LIMIT $1`;
 /** Ids are bigints carried as decimal strings; anything else names no request. */
 const isId = (id: string): boolean => /^[0-9]{1,18}$/.test(id);
 
-export class RequestStore {
+export class PostgresRequestStore implements RequestStore {
   constructor(private readonly db: Database) {}
 
   /** Inserts a pending request; resolves to its id. Omitted options take the column defaults. */
@@ -263,6 +268,11 @@ export class RequestStore {
   async list(limit = 20): Promise<MosaicRequestRow[]> {
     const { rows } = await this.db.query<MosaicRequestRow>(LIST_SQL, [limit]);
     return rows;
+  }
+
+  /** LISTENs on REQUEST_INSERTED_CHANNEL (the triggers fire it on insert and on release). */
+  onPending(listener: (id: string) => void): Promise<Unsubscribe> {
+    return this.db.listen(REQUEST_INSERTED_CHANNEL, listener);
   }
 
   private async fenced(sql: string, id: string, masterId: string, ...rest: unknown[]): Promise<boolean> {

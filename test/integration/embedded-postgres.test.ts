@@ -20,7 +20,7 @@ import {
   type EmbeddedPostgres,
 } from '../../master/db/embedded-postgres.js';
 import { defaultMigrationsDir, migrate } from '../../master/db/migrate.js';
-import { REQUEST_INSERTED_CHANNEL, RequestStore } from '../../master/db/request-store.js';
+import { REQUEST_INSERTED_CHANNEL, PostgresRequestStore } from '../../master/db/request-store.js';
 
 const run = promisify(execFile);
 const BANDS = { red: '/data/input/B04.tif', nir: 'samples/L7_ETMs.tif#4' };
@@ -76,7 +76,7 @@ test('serves pg clients and psql on a free port; runs the migrations and the que
         [JSON.stringify(BANDS)],
       );
       await other.end();
-      const store = new RequestStore(db);
+      const store = new PostgresRequestStore(db);
       const seen = await store.get(rows[0]!.id);
       assert.equal(seen?.status, 'pending');
       assert.deepEqual(seen?.bands, BANDS);
@@ -132,7 +132,7 @@ test('a restart sees the rows written before it', async () => {
     const db = masterDatabase(server.url);
     try {
       await migrate(db);
-      return await new RequestStore(db).insert({ bands: BANDS, indices: ['ndvi'], stripRows: 256 });
+      return await new PostgresRequestStore(db).insert({ bands: BANDS, indices: ['ndvi'], stripRows: 256 });
     } finally {
       await db.close();
     }
@@ -141,7 +141,7 @@ test('a restart sees the rows written before it', async () => {
     const db = masterDatabase(server.url);
     try {
       assert.deepEqual(await migrate(db), [], 'already migrated');
-      const row = await new RequestStore(db).get(id);
+      const row = await new PostgresRequestStore(db).get(id);
       assert.equal(row?.stripRows, 256);
       const count = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM mosaic_requests');
       assert.ok((count.rows[0]?.n ?? 0) >= 2, 'the rows of the earlier tests are there too');

@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectDatabase, type Database } from '../../master/db/database.js';
 import { migrate } from '../../master/db/migrate.js';
-import { RequestStore } from '../../master/db/request-store.js';
+import { PostgresRequestStore, type RequestStore } from '../../master/db/request-store.js';
 import { TileDispatcher } from '../../master/dispatch/tile-dispatcher.js';
 import { startTileServer, type TileServer } from '../../master/dispatch/tile-server.js';
 import { RequestRunner } from '../../master/request-runner.js';
@@ -41,7 +41,7 @@ describe('RequestRunner', () => {
     database = await createTestDatabase();
     db = connectDatabase({ url: database.url, maxConnections: 4, notifications: false });
     await migrate(db);
-    store = new RequestStore(db);
+    store = new PostgresRequestStore(db);
     dispatcher = new TileDispatcher({ leaseMs: 10_000, maxAttempts: 3, log });
     server = await startTileServer({ dispatcher, listen: '127.0.0.1:0', longPollMs: 1_000, maxMessageBytes: 64 << 20, log });
     // Real computation, slowed down a little so the master's queue has time to fill up.

@@ -1,6 +1,8 @@
 /**
- * The request queue against a real PostgreSQL (a fresh database per test): migrations, claiming under
- * contention, stale-lease recovery, fencing of stale masters, NOTIFY wake-ups and the listener's reconnect.
+ * The request queue against a real PostgreSQL (a fresh database per test): the RequestStore contract
+ * (test/support/request-store-contract.ts, shared with the in-memory store), and what only PostgreSQL
+ * has: migrations, the status CHECK, claiming under contention from separate pools, the NOTIFY
+ * channels' payloads, and the listener's reconnect.
  */
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
@@ -10,9 +12,9 @@ import { defaultMigrationsDir, migrate } from '../../master/db/migrate.js';
 import {
   REQUEST_FINISHED_CHANNEL,
   REQUEST_INSERTED_CHANNEL,
-  RequestStore,
-  type MosaicRequestRow,
+  PostgresRequestStore,
 } from '../../master/db/request-store.js';
+import { requestStoreContract } from '../support/request-store-contract.js';
 import { createTestDatabase } from '../support/test-database.js';
 
 const BANDS = { red: '/data/input/B04.tif', nir: 'samples/L7_ETMs.tif#4' };
@@ -21,7 +23,7 @@ const STALE_MS = 60_000;
 interface Setup {
   url: string;
   db: Database;
-  store: RequestStore;
+  store: PostgresRequestStore;
   errors: Error[];
   /** Another connected Database on the same test database (closed with the test). */
   connect(options?: { notifications?: boolean; maxConnections?: number }): Database;
@@ -42,7 +44,7 @@ async function setup(t: TestContext, options: { migrate?: boolean } = {}): Promi
   });
   const db = connect();
   if (options.migrate !== false) await migrate(db);
-  return { url: testDb.url, db, store: new RequestStore(db), errors, connect };
+  return { url: testDb.url, db, store: new PostgresRequestStore(db), errors, connect };
 }
 
 /** Resolves with the first payload on `channel` and how long after `trigger` it came; rejects after `timeoutMs`. */
@@ -73,11 +75,21 @@ async function notifiedAfter(
   }
 }
 
-async function row(store: RequestStore, id: string): Promise<MosaicRequestRow> {
-  const found = await store.get(id);
-  assert.ok(found, `request ${id} exists`);
-  return found;
+/** Every timestamp column, `ms` further in the past; the updated_at trigger is held off meanwhile. */
+async function passTime(db: Database, ms: number): Promise<void> {
+  const shift = (column: string): string => `${column} = ${column} - $1::double precision * interval '1 millisecond'`;
+  const columns = ['created_at', 'started_at', 'finished_at', 'heartbeat_at', 'updated_at'];
+  await db.transaction(async (tx) => {
+    await tx.query('ALTER TABLE mosaic_requests DISABLE TRIGGER mosaic_requests_touch_updated_at');
+    await tx.query(`UPDATE mosaic_requests SET ${columns.map(shift).join(', ')}`, [ms]);
+    await tx.query('ALTER TABLE mosaic_requests ENABLE TRIGGER mosaic_requests_touch_updated_at');
+  });
 }
+
+requestStoreContract('PostgresRequestStore', async (t) => {
+  const { db, store } = await setup(t);
+  return { store, passTime: (ms) => passTime(db, ms), now: () => Date.now() };
+});
 
 test('migrate applies each file once, also when run twice or by two masters at once', async (t) => {
   const { db, connect } = await setup(t, { migrate: false });
@@ -97,54 +109,20 @@ test('migrate applies each file once, also when run twice or by two masters at o
   assert.match(String(table.rows[0]?.comment), /Mosaic requests/);
 });
 
-test('insert applies the column defaults and the status CHECK rejects unknown statuses', async (t) => {
+test('a row inserted with plain SQL gets the column defaults; the status CHECK rejects unknown statuses', async (t) => {
   const { db, store } = await setup(t);
-  const id = await store.insert({ bands: BANDS, indices: ['ndvi'] });
-  assert.match(id, /^[0-9]+$/);
-  const inserted = await row(store, id);
-  assert.equal(inserted.status, 'pending');
+  // As psql would: only the bands (the store always names the indices).
+  const { rows } = await db.query<{ id: string }>(`INSERT INTO mosaic_requests (bands) VALUES ($1) RETURNING id::text AS id`, [JSON.stringify(BANDS)]);
+  const inserted = await store.get(rows[0]!.id);
+  assert.ok(inserted);
+  assert.deepEqual(inserted.indices, ['ndvi']);
   assert.equal(inserted.source, 'sentinel2');
   assert.deepEqual(inserted.bands, BANDS);
-  assert.deepEqual(inserted.indices, ['ndvi']);
-  assert.equal(inserted.reflectanceOffset, 0);
-  assert.equal(inserted.stripRows, null);
-  assert.equal(inserted.attempts, 0);
+  assert.equal(typeof inserted.reflectanceOffset, 'number');
+  assert.equal(inserted.status, 'pending');
   assert.ok(inserted.createdAt instanceof Date);
 
-  const custom = await row(
-    store,
-    await store.insert({ source: 'landsat', bands: {}, indices: ['ndvi', 'evi'], reflectanceOffset: -1000, stripRows: 512 }),
-  );
-  // Unknown source/index values are accepted: the master fails them with a readable reason.
-  assert.equal(custom.source, 'landsat');
-  assert.deepEqual(custom.indices, ['ndvi', 'evi']);
-  assert.equal(custom.reflectanceOffset, -1000);
-  assert.equal(custom.stripRows, 512);
-
-  await assert.rejects(db.query(`UPDATE mosaic_requests SET status = 'paused' WHERE id = $1`, [id]), /status_check/);
-  assert.equal(await store.get('not-an-id'), null);
-  assert.equal(await store.get('987654321'), null);
-});
-
-test('claimNext claims the oldest pending request and marks it running', async (t) => {
-  const { store } = await setup(t);
-  assert.equal(await store.claimNext('master-a', STALE_MS), null);
-  const first = await store.insert({ bands: BANDS, indices: ['ndvi'] });
-  const second = await store.insert({ bands: BANDS, indices: ['ndsi'] });
-
-  const claimed = await store.claimNext('master-a', STALE_MS);
-  assert.ok(claimed);
-  assert.equal(claimed.id, first);
-  assert.equal(claimed.status, 'running');
-  assert.equal(claimed.claimedBy, 'master-a');
-  assert.equal(claimed.attempts, 1);
-  assert.equal(claimed.tilesDone, 0);
-  assert.ok(claimed.startedAt instanceof Date);
-  assert.ok(claimed.heartbeatAt instanceof Date);
-  assert.deepEqual(await row(store, first), claimed);
-
-  assert.equal((await store.claimNext('master-b', STALE_MS))?.id, second);
-  assert.equal(await store.claimNext('master-b', STALE_MS), null, 'a fresh running request is not reclaimed');
+  await assert.rejects(db.query(`UPDATE mosaic_requests SET status = 'paused' WHERE id = $1`, [inserted.id]), /status_check/);
 });
 
 test('two masters racing on separate pools never claim the same request', async (t) => {
@@ -155,8 +133,8 @@ test('two masters racing on separate pools never claim the same request', async 
     [JSON.stringify(BANDS), total],
   );
   const masters = [
-    { id: 'master-a', store: new RequestStore(connect({ maxConnections: 8, notifications: false })) },
-    { id: 'master-b', store: new RequestStore(connect({ maxConnections: 8, notifications: false })) },
+    { id: 'master-a', store: new PostgresRequestStore(connect({ maxConnections: 8, notifications: false })) },
+    { id: 'master-b', store: new PostgresRequestStore(connect({ maxConnections: 8, notifications: false })) },
   ];
   const claims = new Map<string, string[]>();
   const drain = async (master: (typeof masters)[number]): Promise<void> => {
@@ -180,114 +158,9 @@ test('two masters racing on separate pools never claim the same request', async 
   assert.deepEqual(rows[0], { running: String(total), once: String(total) });
 });
 
-test('a running request whose heartbeat is stale is reclaimed; a fresh one is not', async (t) => {
-  const { db, store } = await setup(t);
-  const id = await store.insert({ bands: BANDS, indices: ['ndvi'] });
-  await store.claimNext('master-a', STALE_MS);
-  assert.equal(await store.setTilesTotal(id, 'master-a', 12), true);
-  assert.equal(await store.recordProgress(id, 'master-a', 5), true);
-  assert.equal(await store.claimNext('master-b', STALE_MS), null);
-
-  // master-a died: its last heartbeat was two minutes ago.
-  await db.query(`UPDATE mosaic_requests SET heartbeat_at = now() - interval '2 minutes' WHERE id = $1`, [id]);
-  assert.equal(await store.claimNext('master-b', 5 * 60_000), null, 'not stale under a 5-minute lease');
-  const reclaimed = await store.claimNext('master-b', STALE_MS);
-  assert.ok(reclaimed);
-  assert.equal(reclaimed.id, id);
-  assert.equal(reclaimed.claimedBy, 'master-b');
-  assert.equal(reclaimed.attempts, 2);
-  assert.equal(reclaimed.tilesDone, 0, 'progress restarts');
-  assert.equal(reclaimed.tilesTotal, null);
-  assert.ok(reclaimed.heartbeatAt && Date.now() - reclaimed.heartbeatAt.getTime() < 10_000, 'fresh heartbeat');
-});
-
-test('a stale master changes nothing once its request was reclaimed', async (t) => {
-  const { db, store } = await setup(t);
-  const id = await store.insert({ bands: BANDS, indices: ['ndvi'] });
-  await store.claimNext('master-a', STALE_MS);
-  await db.query(`UPDATE mosaic_requests SET heartbeat_at = now() - interval '1 hour' WHERE id = $1`, [id]);
-  await store.claimNext('master-b', STALE_MS);
-  assert.equal(await store.recordProgress(id, 'master-b', 3), true);
-  const before = await row(store, id);
-
-  const result = { outputDir: '/out/a', outputs: [], workerTiles: { w: 1 }, timings: { total: 1 }, tilesDone: 1 };
-  assert.equal(await store.heartbeat(id, 'master-a'), false);
-  assert.equal(await store.setTilesTotal(id, 'master-a', 99), false);
-  assert.equal(await store.recordProgress(id, 'master-a', 99), false);
-  assert.equal(await store.complete(id, 'master-a', result), false);
-  assert.equal(await store.fail(id, 'master-a', 'late failure'), false);
-  assert.equal(await store.release(id, 'master-a'), false);
-  assert.deepEqual(await row(store, id), before, 'the row is untouched');
-
-  // And nobody changes a finished request, not even its own master.
-  assert.equal(await store.fail(id, 'master-b', 'boom'), true);
-  const failed = await row(store, id);
-  assert.equal(await store.complete(id, 'master-b', result), false);
-  assert.equal(await store.heartbeat(id, 'master-b'), false);
-  assert.deepEqual(await row(store, id), failed);
-  assert.equal(await store.heartbeat('nonsense', 'master-b'), false);
-});
-
-test('complete, fail and release record the outcome on the row', async (t) => {
-  const { db, store } = await setup(t);
-  const [a, b, c] = [
-    await store.insert({ bands: BANDS, indices: ['ndvi'] }),
-    await store.insert({ bands: BANDS, indices: ['ndvi'] }),
-    await store.insert({ bands: BANDS, indices: ['ndvi'] }),
-  ];
-  for (let i = 0; i < 3; i += 1) await store.claimNext('master-a', STALE_MS);
-  // Backdate updated_at so the trigger's refresh is visible.
-  await db.query(`UPDATE mosaic_requests SET updated_at = now() - interval '1 day'`);
-
-  const outputs = [{ index: 'ndvi', path: '/out/ndvi.tif', stats: { min: -0.5, max: 0.9 } }];
-  const done = await store.complete(a, 'master-a', {
-    outputDir: '/out/1',
-    outputs,
-    workerTiles: { 'worker-1': 7, 'worker-2': 5 },
-    timings: { planMs: 3, computeMs: 120.5 },
-    tilesDone: 12,
-  });
-  assert.equal(done, true);
-  const completed = await row(store, a);
-  assert.equal(completed.status, 'completed');
-  assert.equal(completed.outputDir, '/out/1');
-  assert.deepEqual(completed.outputs, outputs);
-  assert.deepEqual(completed.workerTiles, { 'worker-1': 7, 'worker-2': 5 });
-  assert.deepEqual(completed.timings, { planMs: 3, computeMs: 120.5 });
-  assert.equal(completed.tilesDone, 12);
-  assert.equal(completed.claimedBy, 'master-a');
-  assert.ok(completed.finishedAt instanceof Date);
-  assert.ok(Date.now() - completed.updatedAt.getTime() < 60_000, 'updated_at refreshed by the trigger');
-
-  assert.equal(await store.fail(b, 'master-a', 'band "nir" is missing'), true);
-  const failed = await row(store, b);
-  assert.equal(failed.status, 'failed');
-  assert.equal(failed.error, 'band "nir" is missing');
-  assert.ok(failed.finishedAt instanceof Date);
-
-  assert.equal(await store.release(c, 'master-a'), true);
-  const released = await row(store, c);
-  assert.equal(released.status, 'pending');
-  assert.equal(released.claimedBy, null);
-  assert.equal(released.heartbeatAt, null);
-  const again = await store.claimNext('master-b', STALE_MS);
-  assert.equal(again?.id, c);
-  assert.equal(again?.attempts, 2);
-
-  assert.deepEqual(
-    (await store.list()).map((r) => r.id),
-    [c, b, a],
-    'newest first',
-  );
-  assert.deepEqual(
-    (await store.list(2)).map((r) => r.id),
-    [c, b],
-  );
-});
-
 test('NOTIFY wakes listeners on insert (well within 1 s), release and completion', async (t) => {
   const { db, store, connect } = await setup(t);
-  const inserter = new RequestStore(connect({ notifications: false }));
+  const inserter = new PostgresRequestStore(connect({ notifications: false }));
   let id = '';
   const inserted = await notifiedAfter(db, REQUEST_INSERTED_CHANNEL, async () => {
     id = await inserter.insert({ bands: BANDS, indices: ['ndvi'] });
@@ -358,16 +231,19 @@ test('idle pool connections that die are reported, not thrown', async (t) => {
   assert.deepEqual((await db.query('SELECT 1 AS one')).rows, [{ one: 1 }], 'the pool still works');
 });
 
-test('with notifications off, listen is a no-op and a transaction rolls back on error', async (t) => {
+test('with notifications off, listen and onPending are no-ops and a transaction rolls back on error', async (t) => {
   const { connect } = await setup(t);
   const db = connect({ notifications: false });
   assert.equal(db.notifications, false);
   const heard: string[] = [];
   const unlisten = await db.listen(REQUEST_INSERTED_CHANNEL, (payload) => heard.push(payload));
-  await new RequestStore(db).insert({ bands: BANDS, indices: ['ndvi'] });
+  const store = new PostgresRequestStore(db);
+  const unsubscribe = await store.onPending((id) => heard.push(`pending ${id}`));
+  await store.insert({ bands: BANDS, indices: ['ndvi'] });
   await new Promise((resolve) => setTimeout(resolve, 100));
   assert.deepEqual(heard, []);
   await unlisten();
+  await unsubscribe();
 
   await assert.rejects(
     db.transaction(async (tx) => {

@@ -10,11 +10,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { connectDatabase, type Database } from '../../master/db/database.js';
-import { migrate } from '../../master/db/migrate.js';
-import { RequestStore } from '../../master/db/request-store.js';
 import { TileDispatcher } from '../../master/dispatch/tile-dispatcher.js';
 import { RequestRunner } from '../../master/request-runner.js';
+import { InMemoryRequestStore } from '../../master/store/in-memory-request-store.js';
 import { createLogger } from '../../shared/logger.js';
 import { packageRoot } from '../../shared/package-root.js';
 import type { SubmitResultRequest__Output } from '../../shared/proto/tile-service.js';
@@ -22,7 +20,6 @@ import { processTile } from '../../worker/tile-processor.js';
 import { lastJsonLine, runCli } from '../support/cli.js';
 import { chunksOverTheWire, resultOverTheWire, taskOverTheWire } from '../support/over-the-wire.js';
 import { compareCodes, referenceCodes } from '../support/reference-index.js';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
 const log = createLogger('test', 'silent');
 const sample = join(packageRoot(), 'samples', 'L7_ETMs.tif');
@@ -65,25 +62,18 @@ describe('strip order and worker count do not change a byte', () => {
   });
 
   describe('results in reverse order with a buffer bound smaller than one result', () => {
-    let database: TestDatabase;
-    let db: Database;
     let outputDir: string;
     const BOUND = 512;
 
     before(async () => {
-      database = await createTestDatabase();
-      db = connectDatabase({ url: database.url, maxConnections: 2, notifications: false });
-      await migrate(db);
       outputDir = await mkdtemp(join(tmpdir(), 'tessera-reverse-'));
     });
     after(async () => {
-      await db.close();
-      await database.drop();
       await rm(outputDir, { recursive: true, force: true });
     });
 
     test('same bytes as the in-order runs; memory held stays within the bound', async () => {
-      const store = new RequestStore(db);
+      const store = new InMemoryRequestStore(); // the queue is not what this test is about
       const dispatcher = new TileDispatcher({ leaseMs: 60_000, maxAttempts: 1, log });
       const runner = new RequestRunner({
         store,

@@ -1,0 +1,187 @@
+/**
+ * The RequestStore kept in this process's memory, for one-shot runs (`tessera run`, `tessera demo`):
+ * one request start to finish needs a queue, not a SQL server. It keeps the mosaic_requests table's
+ * semantics (one contract test suite runs against both): ids "1", "2", …; the column defaults; a
+ * claim takes the lowest pending id or a running one with a stale heartbeat; every mutation by a
+ * master is fenced on (id, claimed by it, running); updated_at follows every change; onPending
+ * listeners hear of inserts and releases. Rows go in and come out as copies, jsonb columns as jsonb
+ * returns them (asJsonb). Nothing outlives the process.
+ */
+import { asJsonb } from './jsonb.js';
+import type { MosaicRequestRow, NewMosaicRequest, RequestResult, RequestStore, Unsubscribe } from './request-store.js';
+
+export interface InMemoryRequestStoreOptions {
+  /** The clock, in ms since the epoch; read on every operation (default: Date.now). */
+  readonly now?: () => number;
+  /** Where an exception thrown by an onPending listener goes (default: a process warning). */
+  readonly onError?: (error: Error) => void;
+}
+
+/** Ids are bigints carried as decimal strings; anything else names no request (as in the table). */
+const isId = (id: string): boolean => /^[0-9]{1,18}$/.test(id);
+
+/** A row as handed out: a deep copy, so a caller's changes stay with the caller. */
+const copyOf = (row: MosaicRequestRow): MosaicRequestRow => structuredClone(row);
+
+export class InMemoryRequestStore implements RequestStore {
+  /** By id, in insertion order, which is id order. */
+  readonly #rows = new Map<string, MosaicRequestRow>();
+  readonly #pendingListeners = new Set<(id: string) => void>();
+  readonly #now: () => number;
+  readonly #onError: (error: Error) => void;
+  #lastId = 0;
+
+  constructor(options: InMemoryRequestStoreOptions = {}) {
+    this.#now = options.now ?? (() => Date.now());
+    this.#onError = options.onError ?? ((error) => process.emitWarning(error));
+  }
+
+  async insert(request: NewMosaicRequest): Promise<string> {
+    const now = new Date(this.#now());
+    this.#lastId += 1;
+    const id = String(this.#lastId);
+    this.#rows.set(id, {
+      id,
+      source: request.source ?? 'sentinel2',
+      bands: request.bands === undefined ? {} : asJsonb(request.bands),
+      indices: request.indices === undefined ? ['ndvi'] : [...request.indices],
+      reflectanceOffset: request.reflectanceOffset ?? 0,
+      stripRows: request.stripRows ?? null,
+      url: request.url ?? null,
+      ulLat: request.ulLat ?? null,
+      ulLng: request.ulLng ?? null,
+      lrLat: request.lrLat ?? null,
+      lrLng: request.lrLng ?? null,
+      resolution: request.resolution ?? null,
+      uploadUrls: null,
+      uploadError: null,
+      status: 'pending',
+      tilesDone: 0,
+      tilesTotal: null,
+      outputDir: null,
+      outputs: null,
+      workerTiles: null,
+      timings: null,
+      error: null,
+      claimedBy: null,
+      attempts: 0,
+      createdAt: now,
+      startedAt: null,
+      finishedAt: null,
+      heartbeatAt: null,
+      updatedAt: now,
+    });
+    this.#announcePending(id);
+    return id;
+  }
+
+  async claimNext(masterId: string, staleAfterMs: number): Promise<MosaicRequestRow | null> {
+    const now = this.#now();
+    for (const row of this.#rows.values()) {
+      const stale = row.status === 'running' && (row.heartbeatAt === null || row.heartbeatAt.getTime() < now - staleAfterMs);
+      if (row.status !== 'pending' && !stale) continue;
+      const at = new Date(now);
+      this.#change(row, at, {
+        status: 'running',
+        claimedBy: masterId,
+        startedAt: at,
+        heartbeatAt: at,
+        finishedAt: null,
+        attempts: row.attempts + 1,
+        tilesDone: 0,
+        tilesTotal: null,
+        error: null,
+      });
+      return copyOf(row);
+    }
+    return null;
+  }
+
+  async heartbeat(id: string, masterId: string): Promise<boolean> {
+    return this.#fenced(id, masterId, (at) => ({ heartbeatAt: at }));
+  }
+
+  async setTilesTotal(id: string, masterId: string, total: number): Promise<boolean> {
+    return this.#fenced(id, masterId, (at) => ({ tilesTotal: total, heartbeatAt: at }));
+  }
+
+  async recordProgress(id: string, masterId: string, tilesDone: number): Promise<boolean> {
+    return this.#fenced(id, masterId, (at) => ({ tilesDone, heartbeatAt: at }));
+  }
+
+  async complete(id: string, masterId: string, result: RequestResult): Promise<boolean> {
+    return this.#fenced(id, masterId, (at) => ({
+      status: 'completed',
+      outputDir: result.outputDir,
+      outputs: asJsonb(result.outputs ?? null),
+      workerTiles: asJsonb(result.workerTiles) as MosaicRequestRow['workerTiles'],
+      timings: asJsonb(result.timings),
+      tilesDone: result.tilesDone,
+      uploadUrls: result.uploadUrls ? (asJsonb(result.uploadUrls) as MosaicRequestRow['uploadUrls']) : null,
+      uploadError: result.uploadError ?? null,
+      error: null,
+      finishedAt: at,
+    }));
+  }
+
+  async fail(id: string, masterId: string, error: string): Promise<boolean> {
+    return this.#fenced(id, masterId, (at) => ({ status: 'failed', error, finishedAt: at }));
+  }
+
+  async release(id: string, masterId: string): Promise<boolean> {
+    const released = this.#fenced(id, masterId, () => ({ status: 'pending', claimedBy: null, startedAt: null, heartbeatAt: null }));
+    if (released) this.#announcePending(id);
+    return released;
+  }
+
+  async get(id: string): Promise<MosaicRequestRow | null> {
+    const row = isId(id) ? this.#rows.get(id) : undefined;
+    return row ? copyOf(row) : null;
+  }
+
+  async list(limit = 20): Promise<MosaicRequestRow[]> {
+    if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`list: limit must be a whole number ≥ 0, not ${limit}`);
+    return [...this.#rows.values()].reverse().slice(0, limit).map(copyOf);
+  }
+
+  async onPending(listener: (id: string) => void): Promise<Unsubscribe> {
+    // Wrapped, so the same function may subscribe twice and unsubscribe each independently.
+    const subscriber = (id: string): void => listener(id);
+    this.#pendingListeners.add(subscriber);
+    return async () => {
+      this.#pendingListeners.delete(subscriber);
+    };
+  }
+
+  /** Applies `changes` when `masterId` holds the request (running, claimed by it); false otherwise. */
+  #fenced(id: string, masterId: string, changes: (at: Date) => Partial<MosaicRequestRow>): boolean {
+    const row = isId(id) ? this.#rows.get(id) : undefined;
+    if (!row || row.status !== 'running' || row.claimedBy !== masterId) return false;
+    const at = new Date(this.#now());
+    this.#change(row, at, changes(at));
+    return true;
+  }
+
+  /** Every change refreshes updated_at, as the table's trigger does. */
+  #change(row: MosaicRequestRow, at: Date, changes: Partial<MosaicRequestRow>): void {
+    Object.assign(row, changes, { updatedAt: at });
+  }
+
+  /**
+   * Tells the listeners subscribed now, once the change is made and outside the operation (like a
+   * NOTIFY after COMMIT): a listener that throws or calls back into the store cannot break it.
+   */
+  #announcePending(id: string): void {
+    const subscribers = [...this.#pendingListeners];
+    queueMicrotask(() => {
+      for (const subscriber of subscribers) {
+        if (!this.#pendingListeners.has(subscriber)) continue; // unsubscribed meanwhile
+        try {
+          subscriber(id);
+        } catch (error) {
+          this.#onError(error instanceof Error ? error : new Error(String(error)));
+        }
+      }
+    });
+  }
+}

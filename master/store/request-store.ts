@@ -1,0 +1,57 @@
+/**
+ * What the master (claimer, runner) and the CLI (submit, status, watch) need from wherever mosaic
+ * requests are kept: the queue's operations, independent of PostgreSQL. Two implementations keep the
+ * same semantics (one contract test suite runs against both):
+ * - PostgresRequestStore (master/db/request-store.ts): the mosaic_requests table, central or embedded;
+ * - InMemoryRequestStore (./in-memory-request-store.ts): one process's memory, for one-shot runs.
+ *
+ * Every mutation by a master is fenced on (id, claimed by that master, status 'running'): a master
+ * that lost its claim changes nothing and gets false. Rows handed out are copies.
+ *
+ * The row types stay beside the SQL that produces them (column ↔ field); they are re-exported here
+ * so that code written against the contract needs no database module.
+ */
+import type { MosaicRequestRow, NewMosaicRequest, RequestResult } from '../db/request-store.js';
+
+export type { MosaicRequestRow, NewMosaicRequest, RequestResult } from '../db/request-store.js';
+
+/** Ends a subscription; resolves once nothing more is delivered to it. */
+export type Unsubscribe = () => Promise<void>;
+
+export interface RequestStore {
+  /**
+   * Inserts a pending request; resolves to its id (a decimal string, larger than every earlier id).
+   * Omitted options take the column defaults: source 'sentinel2', bands {}, indices {ndvi},
+   * reflectance offset 0, the rest null.
+   */
+  insert(request: NewMosaicRequest): Promise<string>;
+  /**
+   * Claims the oldest (lowest id) request that is pending, or running with a heartbeat older than
+   * `staleAfterMs` (its master died), for `masterId`: running, attempts + 1, progress reset. Null
+   * when there is none. Two concurrent calls never get the same request.
+   */
+  claimNext(masterId: string, staleAfterMs: number): Promise<MosaicRequestRow | null>;
+  /** Proves `masterId` still works on the request; false when it no longer holds it. */
+  heartbeat(id: string, masterId: string): Promise<boolean>;
+  /** Records how many tiles the request has (and counts as a heartbeat). */
+  setTilesTotal(id: string, masterId: string, total: number): Promise<boolean>;
+  /** Records how many tiles are done (and counts as a heartbeat). */
+  recordProgress(id: string, masterId: string, tilesDone: number): Promise<boolean>;
+  /** Marks the request completed with its outputs. */
+  complete(id: string, masterId: string, result: RequestResult): Promise<boolean>;
+  /** Marks the request failed with `error`, a message meant for the user. */
+  fail(id: string, masterId: string, error: string): Promise<boolean>;
+  /** Hands the request back (pending, unclaimed) for a master that stops before finishing it. */
+  release(id: string, masterId: string): Promise<boolean>;
+  /** The request, or null when no request has that id (also for a string that is no id at all). */
+  get(id: string): Promise<MosaicRequestRow | null>;
+  /** The newest `limit` requests (default 20), newest first. */
+  list(limit?: number): Promise<MosaicRequestRow[]>;
+  /**
+   * Calls `listener` with the id of each request that becomes pending (inserted, or released);
+   * resolves once that is in effect, to its unsubscribe. A wake-up, not a guarantee: PostgreSQL
+   * loses notifications while its LISTEN connection is down and the embedded one delivers none, so
+   * a claimer also polls.
+   */
+  onPending(listener: (id: string) => void): Promise<Unsubscribe>;
+}
