@@ -42,7 +42,7 @@ describe('PNG chunks', () => {
     notPng[1] = 0x51;
     assert.throws(() => readChunks(notPng), { name: 'PngFormatError', message: /does not start with the PNG signature/ });
     const badCrc = Buffer.from(png);
-    badCrc[8 + 8 + 2] ^= 0x01; // a byte of IHDR's data
+    badCrc[8 + 8 + 2]! ^= 0x01; // a byte of IHDR's data
     assert.throws(() => readChunks(badCrc), { name: 'PngFormatError', message: /chunk IHDR at byte 8: CRC mismatch/ });
     for (const cut of [png.length - 1, png.length - 12, 40, 10, 8]) {
       assert.throws(() => readChunks(png.subarray(0, cut)), { name: 'PngFormatError', message: /truncated PNG/ }, `cut at ${cut}`);

@@ -164,7 +164,7 @@ describe('parseStripPng', () => {
       const png = await strip64();
       refuses(png.subarray(0, png.length - 20), /^strip is not a valid PNG: truncated PNG/);
       const corrupt = Buffer.from(png);
-      corrupt[60] ^= 0x40; // inside IDAT
+      corrupt[60]! ^= 0x40; // inside IDAT
       refuses(corrupt, /^strip is not a valid PNG: chunk IDAT at byte 33: CRC mismatch/);
       refuses(Buffer.from('GIF89a, definitely not a PNG'), /not a PNG \(the file does not start with the PNG signature\)/);
     });
