@@ -7,8 +7,10 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { cpuMsSince } from '../shared/cpu-time.js';
 import { RequestError, describeError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import type { MessageMemory } from '../shared/proto/source-chunk-wire.js';
 import type { MosaicRequestRow, RequestStore } from './db/request-store.js';
 import type { TileDispatcher } from './dispatch/tile-dispatcher.js';
 import { crsWkt, gridBounds } from './output/georeference.js';
@@ -44,6 +46,8 @@ export interface RequestRunnerOptions {
   readonly uploader?: OutputUploader | undefined;
   /** Strips out at once (waiting for a worker or on lease). */
   readonly maxInflightTiles: number;
+  /** Memory for the messages that carry source blocks, reused once sent; absent: a fresh buffer each. */
+  readonly messageMemory?: MessageMemory | undefined;
   readonly heartbeatMs: number;
   /** A request claimed more often than this (its masters kept dying) fails instead of running again. */
   readonly maxAttempts: number;
@@ -119,6 +123,7 @@ export class RequestRunner implements RequestProcessor {
         maxBufferedBytes: options.stripBufferBytes,
       });
       const tally = new RunTally();
+      const cpu = process.cpuUsage();
       try {
         await runStripPipeline({ ...options, job, bandSet, strips, writer, tally, maxInflight: options.maxInflightTiles, signal, log });
         const tilesAt = performance.now();
@@ -132,6 +137,9 @@ export class RequestRunner implements RequestProcessor {
           workerReceiveMs: tally.workerTimings.receiveMs,
           workerComputeMs: tally.workerTimings.computeMs,
           workerEncodeMs: tally.workerTimings.encodeMs,
+          // CPU while the strips ran: this master process (every thread) and the workers' own reports.
+          masterCpuMs: cpuMsSince(cpu),
+          workerCpuMs: tally.workerTimings.cpuMs,
         };
         const manifest = (mergeMs: number): Manifest => ({
           requestId: row.id,

@@ -11,7 +11,7 @@ import type { IndexName, IndexStats } from '../shared/types.js';
 export class RunTally {
   readonly #stats = new Map<number, Map<IndexName, IndexStats>>();
   readonly workerTiles: Record<string, number> = {};
-  readonly workerTimings = { decodeMs: 0, receiveMs: 0, computeMs: 0, encodeMs: 0 };
+  readonly workerTimings = { decodeMs: 0, receiveMs: 0, computeMs: 0, encodeMs: 0, cpuMs: 0 };
   /** Time the master spent reading source data for the workers. */
   readMs = 0;
   /** Time the master spent checking and stitching results. */
@@ -35,6 +35,7 @@ export class RunTally {
       this.workerTimings.receiveMs += result.timings.receiveMs;
       this.workerTimings.computeMs += result.timings.computeMs;
       this.workerTimings.encodeMs += result.timings.encodeMs;
+      this.workerTimings.cpuMs += result.timings.cpuMs;
     }
   }
 

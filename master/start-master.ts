@@ -8,10 +8,17 @@ import type { MasterConfig } from '../shared/config/master-config.js';
 import type { Logger } from '../shared/logger.js';
 import type { Database } from './db/database.js';
 import type { RequestStore } from './store/request-store.js';
+import { MessageBuffers } from './dispatch/message-buffers.js';
 import { TileDispatcher } from './dispatch/tile-dispatcher.js';
 import { startTileServer } from './dispatch/tile-server.js';
 import { RequestClaimer } from './request-claimer.js';
 import { describeDataLakeTarget, type DataLakeSettings } from './output/datalake-config.js';
+
+/**
+ * Reused buffers for the messages carrying source blocks: 2 MiB holds a Sentinel-2 1024² uint16
+ * DEFLATE block (about 1.5 MB) with room to spare; 16 covers a few workers' streams in flight.
+ */
+const MESSAGE_BUFFERS = { keep: 16, minimumSize: 2 * 1024 * 1024 } as const;
 
 export interface RunningMaster {
   readonly masterId: string;
@@ -124,6 +131,7 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
     stripPixels: config.stripPixels,
     stripBufferBytes: config.stripBufferBytes,
     maxInflightTiles: config.maxInflightTiles,
+    messageMemory: new MessageBuffers(MESSAGE_BUFFERS),
     heartbeatMs: Math.max(250, Math.floor(config.requestStaleMs / 4)),
     maxAttempts: config.requestMaxAttempts,
     log: log.child({ scope: 'runner' }),

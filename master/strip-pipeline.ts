@@ -7,10 +7,10 @@
  */
 import PQueue from 'p-queue';
 import { performance } from 'node:perf_hooks';
-import { verifyCrc32 } from '../shared/checksum.js';
 import { TesseraError, describeError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { parseStripPng, type StripData } from '../shared/png/strip-png.js';
+import type { MessageMemory } from '../shared/proto/source-chunk-wire.js';
 import type { SourceChunk, SubmitResultRequest__Output } from '../shared/proto/tile-service.js';
 import type { IndexName, MosaicJob } from '../shared/types.js';
 import type { RequestStore } from './db/request-store.js';
@@ -34,6 +34,8 @@ export interface StripPipelineOptions {
   readonly store: RequestStore;
   readonly masterId: string;
   readonly maxInflight: number;
+  /** Where the chunk messages of local blocks get their memory (reused once sent). */
+  readonly messageMemory?: MessageMemory | undefined;
   readonly signal: AbortSignal;
   readonly log: Logger;
 }
@@ -58,7 +60,7 @@ export async function runStripPipeline(options: StripPipelineOptions): Promise<v
 
   const runStrip = async (strip: PlannedStrip): Promise<void> => {
     if (failed.signal.aborted) return;
-    const sources = await describeStrip(options.bandSet, strip);
+    const sources = await describeStrip(options.bandSet, strip, { memory: options.messageMemory });
     if (failed.signal.aborted) return;
     const outcome = await dispatcher.dispatch({
       requestId: job.id,
@@ -99,7 +101,6 @@ async function acceptResult(options: StripPipelineOptions, strip: PlannedStrip, 
       const index = tile.index as IndexName;
       if (!job.indices.includes(index)) throw new TesseraError(`unexpected index "${tile.index}" in result`);
       if (parsed.has(index)) throw new TesseraError(`index "${tile.index}" returned twice`);
-      verifyCrc32(`${tile.index} PNG`, tile.png, tile.checksum);
       const pixels = bandSet.grid.width * strip.rows;
       if ((tile.stats?.validPixels ?? 0) > pixels) throw new TesseraError(`${tile.index}: ${tile.stats?.validPixels} valid pixels in a strip of ${pixels}`);
       parsed.set(index, parseStripPng(tile.png, { width: bandSet.grid.width, rows: strip.rows }));

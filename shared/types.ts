@@ -112,4 +112,6 @@ export interface TileTimings {
   encodeMs: number;
   /** Of decodeMs: waiting for source data to arrive. */
   receiveMs: number;
+  /** CPU time of the worker process (all its threads, zlib's included) spent on the tile. */
+  cpuMs: number;
 }

@@ -11,6 +11,7 @@ import { TesseraError } from '../shared/errors.js';
 import type { BlockRef__Output, EncodedLayout__Output, SourceChunk__Output, SourceWindow__Output, TileTask__Output } from '../shared/proto/tile-service.js';
 import { FallbackDecoders, decodeBlock } from '../shared/raster/block-decoder.js';
 import { SAMPLE_BYTES, SAMPLE_TYPES, type SampleArray, type SampleType } from '../shared/types.js';
+import type { ScratchArrays } from './scratch-arrays.js';
 import { checkBlocksCover, copyBlockIntoWindow, typedArrayOf } from './window-copy.js';
 
 /** The source data does not fit the task: missing, out of order, or inconsistent parts. */
@@ -44,8 +45,9 @@ export class SourceAssembler {
   /** The failed decode of the earliest part (decodes run a few at a time and may fail out of order). */
   #failure: { readonly at: number; readonly error: unknown } | undefined;
 
-  constructor(task: TileTask__Output) {
-    this.#targets = task.sources.map((window, at) => target(task, window, at));
+  /** @param scratch where the window arrays come from (reused across strips); absent: new arrays */
+  constructor(task: TileTask__Output, scratch?: ScratchArrays) {
+    this.#targets = task.sources.map((window, at) => target(task, window, at, scratch));
     this.#expected = this.#targets.flatMap((t, source) => expectedParts(t, source));
   }
 
@@ -63,7 +65,8 @@ export class SourceAssembler {
     if (chunk.source !== part.source || chunk.part !== part.part) {
       throw new SourceDataError(`${where} arrived where source ${part.source} part ${part.part} was expected`);
     }
-    verifyCrc32(where, chunk.data, chunk.checksum);
+    if (!chunk.zlibChecked) verifyCrc32(where, chunk.data, chunk.checksum);
+    else if (!isZlibPart(this.#targets[part.source]!)) throw new SourceDataError(`${where}: sent without a CRC, but it is not a zlib stream that checks itself`);
     this.#pieces.push(chunk.data);
     this.#pieceBytes += chunk.data.length;
     if (this.#pieceBytes > part.bytes) throw new SourceDataError(`${where}: more than the ${part.bytes} bytes listed`);
@@ -78,6 +81,12 @@ export class SourceAssembler {
       if (!this.#failure || at < this.#failure.at) this.#failure = { at, error };
     });
     await this.#decodes.onSizeLessThan(DECODE_CONCURRENCY);
+  }
+
+  /** Resolves once no decode is running any more (so the arrays may be reused), whatever happened. */
+  async settle(): Promise<void> {
+    this.#decodes.clear();
+    await this.#decodes.onIdle();
   }
 
   /** Every window's arrays, once every part has arrived and been decoded. */
@@ -109,6 +118,12 @@ export class SourceAssembler {
   }
 }
 
+/** Whether the window's parts are zlib streams (TIFF compression 8 or 32946): inflate checks their Adler-32. */
+function isZlibPart(target: WindowTarget): boolean {
+  const compression = target.window.encoded?.compression;
+  return compression === 8 || compression === 32946;
+}
+
 function decodeStoredBlock(data: Buffer, layout: EncodedLayout__Output, block: BlockRef__Output, part: ExpectedPart, fallback: FallbackDecoders): Promise<ArrayBuffer> {
   const chunky = layout.planarConfiguration === 1;
   const rows = layout.tiled ? layout.blockHeight : Math.min(layout.blockHeight, layout.imageHeight - block.row * layout.blockHeight);
@@ -126,7 +141,7 @@ function decodeStoredBlock(data: Buffer, layout: EncodedLayout__Output, block: B
   });
 }
 
-function target(task: TileTask__Output, window: SourceWindow__Output, at: number): WindowTarget {
+function target(task: TileTask__Output, window: SourceWindow__Output, at: number, scratch: ScratchArrays | undefined): WindowTarget {
   const where = `source ${at}`;
   if (!(SAMPLE_TYPES as readonly string[]).includes(window.sampleType)) {
     throw new SourceDataError(`${where}: unknown sample type "${window.sampleType}" (expected one of ${SAMPLE_TYPES.join(', ')})`);
@@ -138,7 +153,8 @@ function target(task: TileTask__Output, window: SourceWindow__Output, at: number
   for (const band of task.bands) {
     if (band.source !== at || arrays.has(band.sample)) continue;
     if (!available.includes(band.sample)) throw new SourceDataError(`${where}: band ${band.name} reads sample ${band.sample}, which it does not hold`);
-    arrays.set(band.sample, typedArrayOf(sampleType, window.width * window.height));
+    const length = window.width * window.height;
+    arrays.set(band.sample, scratch ? scratch.take(sampleType, length) : typedArrayOf(sampleType, length));
   }
   if (window.encoded) checkBlocksCover(window, window.encoded, arrays.keys(), where);
   return { window, sampleType, arrays };

@@ -5,12 +5,13 @@
  * same bytes on any worker.
  */
 import { performance } from 'node:perf_hooks';
-import { crc32 } from '../shared/checksum.js';
+import { cpuMsSince } from '../shared/cpu-time.js';
 import { InvalidRequestError } from '../shared/errors.js';
 import { encodeStripPng } from '../shared/png/strip-png.js';
 import type { BandSampling__Output, IndexTile, SourceChunk__Output, TileTask__Output } from '../shared/proto/tile-service.js';
 import { computeIndexTile, type BandSamples } from '../shared/raster/index-math.js';
 import { INDEX_BANDS, INDEX_NAMES, type IndexName, type SampleArray, type TileTimings } from '../shared/types.js';
+import type { ScratchArrays } from './scratch-arrays.js';
 import { SourceAssembler } from './source-assembler.js';
 
 export interface ProcessedTile {
@@ -25,18 +26,28 @@ function isIndexName(name: string): name is IndexName {
   return (INDEX_NAMES as readonly string[]).includes(name);
 }
 
-export async function processTile(task: TileTask__Output, sources: SourceStream): Promise<ProcessedTile> {
+/**
+ * `scratch`: where the windows, codes and filtered rows come from; the caller releases it once the
+ * result is built (the result holds none of them).
+ */
+export async function processTile(task: TileTask__Output, sources: SourceStream, scratch?: ScratchArrays): Promise<ProcessedTile> {
   const started = performance.now();
-  const assembler = new SourceAssembler(task);
+  const cpu = process.cpuUsage();
+  const assembler = new SourceAssembler(task, scratch);
   let receiveMs = 0;
-  let waitStarted = performance.now();
-  for await (const chunk of sources) {
+  let decoded: Map<number, SampleArray>[];
+  try {
+    let waitStarted = performance.now();
+    for await (const chunk of sources) {
+      receiveMs += performance.now() - waitStarted;
+      await assembler.accept(chunk);
+      waitStarted = performance.now();
+    }
     receiveMs += performance.now() - waitStarted;
-    await assembler.accept(chunk);
-    waitStarted = performance.now();
+    decoded = await assembler.finish();
+  } finally {
+    await assembler.settle(); // no decode may still write into arrays the scratch hands out again
   }
-  receiveMs += performance.now() - waitStarted;
-  const decoded = await assembler.finish();
   const decodedAt = performance.now();
 
   const bandSamples = (name: string): BandSamples => {
@@ -57,21 +68,23 @@ export async function processTile(task: TileTask__Output, sources: SourceStream)
   const computed = task.indices.map((index) => {
     if (!isIndexName(index)) throw new InvalidRequestError(`unknown index "${index}"`);
     const [a, b] = INDEX_BANDS[index];
-    return { index, ...computeIndexTile({ width: task.width, height: task.height, reflectanceOffset: task.reflectanceOffset, a: bandSamples(a), b: bandSamples(b) }) };
+    const codes = scratch?.bytes(task.width * task.height);
+    return { index, ...computeIndexTile({ width: task.width, height: task.height, reflectanceOffset: task.reflectanceOffset, a: bandSamples(a), b: bandSamples(b), ...(codes ? { codes } : {}) }) };
   });
   const computedAt = performance.now();
 
   // Both indices compress at once on libuv's thread pool (useful where a worker has the cores).
   const tiles = await Promise.all(
     computed.map(async ({ index, codes, stats }): Promise<IndexTile> => {
-      const png = await encodeStripPng(codes, task.width, task.height);
-      return { index, png, checksum: crc32(png), stats };
+      const filtered = scratch?.bytes(task.height * (task.width + 1));
+      const png = await encodeStripPng(codes, task.width, task.height, filtered ? { filtered } : {});
+      return { index, png, stats };
     }),
   );
   const encodedAt = performance.now();
 
   return {
     tiles,
-    timings: { decodeMs: decodedAt - started, computeMs: computedAt - decodedAt, encodeMs: encodedAt - computedAt, receiveMs },
+    timings: { decodeMs: decodedAt - started, computeMs: computedAt - decodedAt, encodeMs: encodedAt - computedAt, receiveMs, cpuMs: cpuMsSince(cpu) },
   };
 }

@@ -18,6 +18,7 @@ import type {
   TileTask__Output,
 } from '../shared/proto/tile-service.js';
 import type { SubmitResultResponse__Output } from '../shared/proto/generated/tessera/v1/SubmitResultResponse.js';
+import { ScratchArrays } from './scratch-arrays.js';
 import { processTile, type ProcessedTile, type SourceStream } from './tile-processor.js';
 
 export interface BackoffOptions {
@@ -35,7 +36,7 @@ export interface TileWorkerOptions {
   /** Called on every turn of a poll loop (liveness for health checks). */
   readonly heartbeat?: () => void;
   /** The tile computation; injectable so tests can slow it down or make it fail. */
-  readonly process?: (task: TileTask__Output, sources: SourceStream) => Promise<ProcessedTile>;
+  readonly process?: (task: TileTask__Output, sources: SourceStream, scratch: ScratchArrays) => Promise<ProcessedTile>;
 }
 
 export interface TileWorkerStats {
@@ -61,7 +62,7 @@ export function backoffDelay(failures: number, options: BackoffOptions, random: 
 export class TileWorker {
   readonly #options: TileWorkerOptions;
   readonly #backoff: BackoffOptions;
-  readonly #process: (task: TileTask__Output, sources: SourceStream) => Promise<ProcessedTile>;
+  readonly #process: (task: TileTask__Output, sources: SourceStream, scratch: ScratchArrays) => Promise<ProcessedTile>;
   readonly #polls = new Set<grpc.ClientUnaryCall>();
   readonly #stopController = new AbortController();
   readonly #stats: TileWorkerStats = { tilesDone: 0, tilesFailed: 0 };
@@ -104,6 +105,7 @@ export class TileWorker {
 
   async #loop(slot: number): Promise<void> {
     const log = this.#options.log.child({ slot });
+    const scratch = new ScratchArrays(); // one per slot: its strips never overlap
     let failures = 0;
     while (!this.#stopping) {
       this.#options.heartbeat?.();
@@ -122,7 +124,7 @@ export class TileWorker {
       }
       if (failures > 0) log.info({ after: failures }, 'connected to master');
       failures = 0;
-      if (response.task) await this.#handle(response.task, log);
+      if (response.task) await this.#handle(response.task, scratch, log);
       else if (response.noTask?.retryAfterMs) {
         await sleep(response.noTask.retryAfterMs, undefined, { signal: this.#stopController.signal }).catch(() => undefined);
       }
@@ -146,12 +148,12 @@ export class TileWorker {
     });
   }
 
-  async #handle(task: TileTask__Output, log: Logger): Promise<void> {
+  async #handle(task: TileTask__Output, scratch: ScratchArrays, log: Logger): Promise<void> {
     const tileLog = log.child({ taskId: task.taskId, attempt: task.attempt });
     const result: SubmitResultRequest = { workerId: this.#options.workerId, taskId: task.taskId, attempt: task.attempt };
     const sources = this.#readSources(task);
     try {
-      const processed = await this.#process(task, sources);
+      const processed = await this.#process(task, sources, scratch);
       result.tiles = processed.tiles;
       result.timings = processed.timings;
       this.#stats.tilesDone += 1;
@@ -166,6 +168,7 @@ export class TileWorker {
       tileLog.warn({ error: result.error }, 'tile failed');
     } finally {
       sources.cancel(); // a stream the computation did not read to its end (a no-op when it did)
+      scratch.releaseAll();
     }
     await this.#submit(result, task, tileLog);
   }

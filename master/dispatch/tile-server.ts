@@ -14,6 +14,7 @@ import {
   type SourceChunk,
   type TileServiceHandlers,
 } from '../../shared/proto/tile-service.js';
+import { releaseChunk, serializeSourceChunk } from '../../shared/proto/source-chunk-wire.js';
 import { LeaseLostError, type TileDispatcher } from './tile-dispatcher.js';
 
 export const TILE_SERVICE_NAME = 'tessera.v1.TileService';
@@ -90,7 +91,7 @@ function failStream(call: grpc.ServerWritableStream<unknown, SourceChunk>, code:
 async function streamChunks(call: grpc.ServerWritableStream<unknown, SourceChunk>, chunks: AsyncIterable<SourceChunk>, signal: AbortSignal): Promise<void> {
   for await (const chunk of chunks) {
     if (signal.aborted) return;
-    if (!call.write(chunk)) await once(call, 'drain', { signal });
+    if (!call.write(chunk, () => releaseChunk(chunk))) await once(call, 'drain', { signal });
   }
 }
 
@@ -102,7 +103,10 @@ export async function startTileServer(options: TileServerOptions): Promise<TileS
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
   });
-  server.addService(proto.tessera.v1.TileService.service, handlers(options));
+  const service = proto.tessera.v1.TileService.service;
+  // Chunks made by source-chunk-wire.ts are already encoded: send them as they are.
+  const readSources = { ...service.ReadSources, responseSerialize: serializeSourceChunk(service.ReadSources.responseSerialize) };
+  server.addService({ ...service, ReadSources: readSources }, handlers(options));
   const health = new HealthImplementation({ '': 'SERVING', [TILE_SERVICE_NAME]: 'SERVING' });
   health.addToServer(server);
 

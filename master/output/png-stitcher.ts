@@ -1,8 +1,9 @@
 /**
  * Writes one PNG file from stitchable strips (shared/png/strip-png.ts) without touching a pixel:
  * signature, IHDR for the whole image, PLTE + tRNS when it is indexed, then IDAT chunks holding, in
- * order, the 2-byte zlib header, each strip's raw DEFLATE bytes as they are, and the empty final
- * block with the Adler-32 combined from the strips' checksums; then IEND. No zlib call.
+ * order, the 2-byte zlib header, each strip's raw DEFLATE bytes as they are (in the worker's own IDAT
+ * chunk when the strip has one, so not even a CRC is computed here), and the empty final block with
+ * the Adler-32 combined from the strips' checksums; then IEND. No zlib call.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 
@@ -75,8 +76,12 @@ export class PngStitcher {
       );
     }
     await this.run(async () => {
-      for (let start = 0; start < strip.deflate.length; start += this.maxIdatLength) {
-        await writeAll(this.handle, chunkParts('IDAT', strip.deflate.subarray(start, start + this.maxIdatLength)));
+      if (strip.chunk && strip.deflate.length <= this.maxIdatLength) {
+        await writeAll(this.handle, [strip.chunk]); // the worker's own IDAT chunk, CRC and all
+      } else {
+        for (let start = 0; start < strip.deflate.length; start += this.maxIdatLength) {
+          await writeAll(this.handle, chunkParts('IDAT', strip.deflate.subarray(start, start + this.maxIdatLength)));
+        }
       }
       this.adler = adler32Combine(this.adler, strip.adler32, strip.filteredLength);
       this.filteredBytes += strip.filteredLength;

@@ -10,7 +10,11 @@ import type { StripData } from '../../shared/png/strip-png.js';
 
 type Held =
   | { readonly where: 'memory'; readonly data: StripData }
-  | { readonly where: 'file'; readonly path: string; readonly adler32: number; readonly filteredLength: number };
+  | { readonly where: 'file'; readonly path: string; readonly adler32: number; readonly filteredLength: number; readonly chunked: boolean };
+
+/** Bytes of an IDAT chunk around its data: length and type before, CRC after. */
+const CHUNK_HEAD = 8;
+const CHUNK_CRC = 4;
 
 export interface HoldingStats {
   /** Deflate bytes of the strips held in memory now. */
@@ -52,7 +56,7 @@ export class StripHolding {
     if (this.held.has(key)) throw new RangeError(`strip holding: ${key} is already held`);
     const size = data.deflate.length;
     if (this.bufferedBytes + size <= this.maxBufferedBytes) {
-      this.held.set(key, { where: 'memory', data: { ...data, deflate: Buffer.from(data.deflate) } });
+      this.held.set(key, { where: 'memory', data: copied(data) });
       this.bufferedBytes += size;
       this.peakBufferedBytes = Math.max(this.peakBufferedBytes, this.bufferedBytes);
       return;
@@ -60,8 +64,8 @@ export class StripHolding {
     this.spillDirReady ??= mkdir(this.spillDir, { recursive: true });
     await this.spillDirReady;
     const path = join(this.spillDir, `${key}.deflate`);
-    await writeFile(path, data.deflate);
-    this.held.set(key, { where: 'file', path, adler32: data.adler32, filteredLength: data.filteredLength });
+    await writeFile(path, data.chunk ?? data.deflate);
+    this.held.set(key, { where: 'file', path, adler32: data.adler32, filteredLength: data.filteredLength, chunked: data.chunk !== undefined });
     this.spilledStrips++;
   }
 
@@ -74,10 +78,11 @@ export class StripHolding {
       this.bufferedBytes -= held.data.deflate.length;
       return held.data;
     }
-    const deflate = await readFile(held.path);
+    const bytes = await readFile(held.path);
     this.held.delete(key);
     await rm(held.path, { force: true });
-    return { deflate, adler32: held.adler32, filteredLength: held.filteredLength };
+    const strip = { adler32: held.adler32, filteredLength: held.filteredLength };
+    return held.chunked ? { ...strip, chunk: bytes, deflate: rowsOf(bytes) } : { ...strip, deflate: bytes };
   }
 
   stats(): HoldingStats {
@@ -87,4 +92,16 @@ export class StripHolding {
       spilledStrips: this.spilledStrips,
     };
   }
+}
+
+/** A copy owning its bytes: the stored chunk when there is one (the rows a view into it), else the rows. */
+function copied(data: StripData): StripData {
+  if (!data.chunk) return { ...data, deflate: Buffer.from(data.deflate) };
+  const chunk = Buffer.from(data.chunk);
+  return { ...data, chunk, deflate: rowsOf(chunk) };
+}
+
+/** The data of a stored chunk (length, type, data, CRC). */
+function rowsOf(chunk: Buffer): Buffer {
+  return chunk.subarray(CHUNK_HEAD, chunk.length - CHUNK_CRC);
 }

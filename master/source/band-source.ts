@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GeoTIFF, GeoTIFFImage } from 'geotiff';
 import { BlockCache } from './block-cache.js';
+import { LocalFile } from './local-file.js';
 import { FetchMeter, URL_SCHEME, openGeoTiff, type RetryPolicy, type TiffOpener } from './geotiff-opener.js';
 import { InvalidRequestError, SourceReadError } from '../../shared/errors.js';
 import type { SampleType } from '../../shared/types.js';
@@ -45,8 +46,10 @@ export interface OpenedTiff {
   readonly image: GeoTIFFImage;
   /** What reading the file has fetched over http so far (absent or 0/0 for local files). */
   readonly meter?: FetchMeter;
-  /** Recently read compressed blocks, shared by the tiles of a request (absent: no cache). */
+  /** Recently read compressed blocks of a remote file, shared by the strips of a request. */
   readonly blocks?: BlockCache;
+  /** A local file's positional reads (stored blocks go from it straight into the messages sent). */
+  readonly local?: LocalFile;
 }
 
 /** One band of a GeoTIFF, described. */
@@ -128,7 +131,8 @@ export async function openTiff(
     // Remote reads go through a block cache (neighbouring strips of a resampled grid share blocks);
     // local files have the operating system's page cache, and a second cache would only cost memory.
     const remote = URL_SCHEME.test(uri) && !/^file:\/\//i.test(uri);
-    return { uri, key: fileKey(uri), tiff, image, meter, ...(remote ? { blocks: new BlockCache(options.blockCacheBytes) } : {}) };
+    const key = fileKey(uri);
+    return { uri, key, tiff, image, meter, ...(remote ? { blocks: new BlockCache(options.blockCacheBytes) } : { local: new LocalFile(key) }) };
   } catch (error) {
     await closeQuietly(tiff);
     throw new SourceReadError(`${prefix}cannot read the first image of "${shown}": ${messageOf(error)}`, { cause: error });
@@ -137,7 +141,7 @@ export async function openTiff(
 
 /** Closes a file opened by openTiff (a no-op for remote sources). */
 export async function closeTiff(file: OpenedTiff): Promise<void> {
-  await closeQuietly(file.tiff);
+  await Promise.all([closeQuietly(file.tiff), file.local?.close().catch(() => undefined)]);
 }
 
 /**

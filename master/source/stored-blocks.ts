@@ -10,6 +10,9 @@ import type { BandSource } from './band-source.js';
 /** TIFF compressions whose blocks a worker decodes itself (see shared/raster/block-decoder.ts). */
 export const WORKER_COMPRESSIONS: ReadonlySet<number> = new Set([1, 5, 8, 32946, 32773, 50000]);
 
+/** TIFF compressions whose blocks are zlib streams, which carry an Adler-32 of their own. */
+export const ZLIB_COMPRESSIONS: ReadonlySet<number> = new Set([8, 32946]);
+
 /** A block to send: where it is in the grid of blocks and in the file. */
 export interface StoredBlock extends Required<BlockRef> {
   readonly offset: number;

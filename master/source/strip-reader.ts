@@ -6,14 +6,12 @@
  * the same file through the same window share one window, so a block is sent once per strip.
  * Nothing is read until `chunks()` streams the windows' parts, a few MiB at a time.
  */
-import { endianness } from 'node:os';
-import { crc32 } from '../../shared/checksum.js';
-import { SourceReadError } from '../../shared/errors.js';
 import type { BandSampling, SourceChunk, SourceWindow } from '../../shared/proto/tile-service.js';
-import { SAMPLE_BYTES, type SampleArray } from '../../shared/types.js';
-import type { BandSource } from './band-source.js';
+import { SAMPLE_BYTES } from '../../shared/types.js';
 import type { BandSet } from './band-set.js';
-import { canShipEncoded, locateBlocks, readStoredBlocks, type PixelWindow, type StoredBlock } from './stored-blocks.js';
+import { canShipEncoded, locateBlocks, type PixelWindow } from './stored-blocks.js';
+import type { MessageMemory } from '../../shared/proto/source-chunk-wire.js';
+import { streamWindows, withReadContext, type Group, type PlannedWindow } from './strip-stream.js';
 import type { PlannedStrip } from './strip-plan.js';
 
 /** Largest piece of a part in one SourceChunk message. */
@@ -37,25 +35,11 @@ interface Lookup {
   readonly end: number;
 }
 
-/** One window of one file, with the samples the strip's bands read from it. */
-interface Group extends PixelWindow {
-  readonly source: BandSource;
-  readonly samples: Set<number>;
-}
-
-/** A window as it will travel: its description, and its stored blocks when shipped encoded. */
-interface PlannedWindow {
-  readonly group: Group;
-  readonly samples: readonly number[];
-  readonly blocks: readonly StoredBlock[] | null;
-  readonly bytes: number;
-}
-
 /** Describes what `strip` of `bandSet`'s output grid needs from each band (reads only block indexes). */
 export async function describeStrip(
   bandSet: Pick<BandSet, 'grid' | 'bands'>,
   strip: Pick<PlannedStrip, 'top' | 'rows'>,
-  options: { readonly chunkBytes?: number } = {},
+  options: { readonly chunkBytes?: number; readonly memory?: MessageMemory | undefined } = {},
 ): Promise<StripSources> {
   const { grid } = bandSet;
   const groups = new Map<string, Group>();
@@ -94,7 +78,7 @@ export async function describeStrip(
     sources: windows.map(describeWindow),
     bands,
     bytes: windows.reduce((sum, w) => sum + w.bytes, 0),
-    chunks: (signal) => streamWindows(windows, chunkBytes, signal),
+    chunks: (signal) => streamWindows(windows, chunkBytes, signal, options.memory),
   };
 }
 
@@ -132,54 +116,6 @@ function describeWindow({ group, samples, blocks }: PlannedWindow): SourceWindow
   };
 }
 
-async function* streamWindows(windows: readonly PlannedWindow[], chunkBytes: number, signal?: AbortSignal): AsyncGenerator<SourceChunk> {
-  for (const [source, window] of windows.entries()) {
-    if (window.bytes === 0) continue;
-    const parts = window.blocks ? encodedParts(window, window.blocks, signal) : decodedParts(window, signal);
-    const iterator = parts[Symbol.asyncIterator]();
-    for (;;) {
-      signal?.throwIfAborted();
-      const next = await withReadContext(window.group, () => iterator.next());
-      if (next.done) break;
-      yield* split(source, next.value.part, next.value.data, chunkBytes);
-    }
-  }
-}
-
-async function* encodedParts(window: PlannedWindow, blocks: readonly StoredBlock[], signal?: AbortSignal): AsyncGenerator<{ part: number; data: Buffer }> {
-  const partOf = new Map(blocks.map((block, part) => [block, part]));
-  for await (const { block, data } of readStoredBlocks(window.group.source, blocks, signal)) yield { part: partOf.get(block)!, data };
-}
-
-async function* decodedParts(window: PlannedWindow, signal?: AbortSignal): AsyncGenerator<{ part: number; data: Buffer }> {
-  const { group } = window;
-  const arrays = await group.source.file.image.readRasters({
-    window: [group.x0, group.y0, group.x0 + group.width, group.y0 + group.height],
-    samples: [...window.samples],
-    interleave: false,
-    signal,
-  });
-  for (const [part, array] of arrays.entries()) yield { part, data: littleEndianBytes(array) };
-}
-
-function* split(source: number, part: number, data: Buffer, chunkBytes: number): Generator<SourceChunk> {
-  for (let start = 0; start < data.length; start += chunkBytes) {
-    const piece = data.subarray(start, Math.min(data.length, start + chunkBytes));
-    yield { source, part, data: piece, checksum: crc32(piece), last: start + chunkBytes >= data.length };
-  }
-}
-
-/** Runs a read of `group`; failures become SourceReadError naming the file and window. */
-async function withReadContext<T>(group: Group, read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (error) {
-    if (error instanceof SourceReadError || (error instanceof Error && error.name === 'AbortError')) throw error;
-    const window = `window (${group.x0}, ${group.y0}) ${group.width}×${group.height}`;
-    throw new SourceReadError(`${group.source.label}: cannot read ${window}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-  }
-}
-
 function lookup(count: number, size: number, indexOf: (i: number) => number): Lookup {
   const indices = new Array<number>(count);
   let min = Infinity;
@@ -197,15 +133,3 @@ function lookup(count: number, size: number, indexOf: (i: number) => number): Lo
   return min > max ? { indices, min: 0, end: 0 } : { indices, min, end: max + 1 };
 }
 
-/** The array's values as little-endian bytes (a copy). */
-function littleEndianBytes(array: SampleArray | ArrayLike<number>): Buffer {
-  if (!ArrayBuffer.isView(array)) throw new Error('readRasters returned a non-typed array');
-  const typed = array as SampleArray;
-  const copy = Buffer.from(Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength));
-  if (endianness() === 'BE') {
-    if (typed.BYTES_PER_ELEMENT === 2) copy.swap16();
-    else if (typed.BYTES_PER_ELEMENT === 4) copy.swap32();
-    else if (typed.BYTES_PER_ELEMENT === 8) copy.swap64();
-  }
-  return copy;
-}

@@ -24,12 +24,13 @@ const FIRST_ROW_TYPES: readonly FilterTypeByte[] = [FilterType.none, FilterType.
  * use `filter`; the first uses Sub when `filter` reads the row above (the three such filters reduce to
  * None or Sub against a zero row anyway), and `adaptive` picks None or Sub for it.
  */
-export function filterRows(codes: Uint8Array, width: number, rows: number, filter: RowFilter): Buffer {
+export function filterRows(codes: Uint8Array, width: number, rows: number, filter: RowFilter, into?: Uint8Array): Buffer {
   if (!Number.isInteger(width) || !Number.isInteger(rows) || width < 1 || rows < 1 || codes.length !== width * rows) {
     throw new RangeError(`filterRows: ${codes.length} codes for ${width}×${rows}`);
   }
   const stride = width + 1;
-  const out = Buffer.allocUnsafe(rows * stride);
+  if (into && into.length !== rows * stride) throw new RangeError(`filterRows: ${into.length} bytes to filter ${rows} rows of ${width} into`);
+  const out = into ? Buffer.from(into.buffer, into.byteOffset, into.length) : Buffer.allocUnsafe(rows * stride);
   const scratch = Buffer.allocUnsafe(filter === 'adaptive' ? width : 0);
   let above: Uint8Array = new Uint8Array(width); // only None and Sub are used on the first row
   for (let y = 0; y < rows; y++) {

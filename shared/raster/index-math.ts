@@ -52,6 +52,8 @@ export interface IndexTileInput {
   readonly a: BandSamples;
   /** Subtrahend band (red for NDVI, swir16 for NDSI). */
   readonly b: BandSamples;
+  /** Where the codes go: width × height bytes, all 0 (reused memory); absent: a new array. */
+  readonly codes?: Uint8Array;
 }
 
 export interface IndexTileResult {
@@ -73,7 +75,8 @@ export function computeIndexTile(input: IndexTileInput): IndexTileResult {
   checkLookup('a', input.a, width, height);
   checkLookup('b', input.b, width, height);
 
-  const codes = new Uint8Array(width * height);
+  const codes = input.codes ?? new Uint8Array(width * height);
+  if (codes.length !== width * height) throw new TesseraError(`index tile: ${codes.length} codes for ${width}x${height}`);
   const acc: IndexAccumulator = { valid: 0, sum: 0, min: Number.POSITIVE_INFINITY, max: Number.NEGATIVE_INFINITY };
   // ρ = (DN + offset) / 10000, but the common 1/10000 cancels in (ρa − ρb) / (ρa + ρb) (and leaves the
   // sign of the denominator alone), so the ratio is taken of (DN + offset) directly, in float32: two

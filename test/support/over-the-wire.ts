@@ -16,10 +16,13 @@ import {
   type TileTask__Output,
 } from '../../shared/proto/tile-service.js';
 import type { SampleArray } from '../../shared/types.js';
+import { serializeSourceChunk } from '../../shared/proto/source-chunk-wire.js';
 import { SourceAssembler } from '../../worker/source-assembler.js';
 
 /** Parsed once: reading the .proto for every strip made the pixel-by-pixel tests slower for nothing. */
 const service = loadTesseraProto().tessera.v1.TileService.service;
+/** The serializer the master's TileServer uses for ReadSources (hand-encoded chunks go as they are). */
+const serializeChunk = serializeSourceChunk(service.ReadSources.responseSerialize);
 
 export interface StripOnWorker {
   readonly sources: StripSources;
@@ -37,7 +40,7 @@ export function taskOverTheWire(task: TileTask): TileTask__Output {
 
 /** Source chunks as ReadSources delivers them. */
 export async function* chunksOverTheWire(chunks: AsyncIterable<SourceChunk>): AsyncGenerator<SourceChunk__Output> {
-  for await (const chunk of chunks) yield service.ReadSources.responseDeserialize(service.ReadSources.responseSerialize(chunk));
+  for await (const chunk of chunks) yield service.ReadSources.responseDeserialize(serializeChunk(chunk));
 }
 
 /** A result as SubmitResult delivers it to the master. */

@@ -78,7 +78,7 @@ async function encodedWindow(options: Partial<GeoTiffWriterOptions> & { sampleTy
     const assembler = new SourceAssembler(task(wanted, compression));
     for (const [part, block] of blocks.entries()) {
       if (block.byteCount === 0) continue;
-      const chunk: SourceChunk__Output = { source: 0, part, data: block.data, checksum: crc32(block.data), last: true };
+      const chunk: SourceChunk__Output = { source: 0, part, data: block.data, checksum: crc32(block.data), last: true, zlibChecked: false };
       await assembler.accept(chunk);
     }
     const [arrays] = await assembler.finish();

@@ -63,7 +63,9 @@ describe('encodeStripPng', () => {
   it('ends its zlib stream with a sync flush, an empty final block and the Adler-32 of the filtered rows', async () => {
     const codes = codeImage(prng(3), 120, 30);
     const png = await encodeStripPng(codes, 120, 30);
-    const idat = readChunks(png).find((c) => c.type === 'IDAT')!.data;
+    const idats = readChunks(png).filter((c) => c.type === 'IDAT');
+    assert.deepEqual([idats[0]!.data.length, idats[2]!.data.length, idats.length], [2, 6, 3], 'zlib header, rows and stream end in chunks of their own');
+    const idat = Buffer.concat(idats.map((c) => c.data));
     const filtered = filterRows(codes, 120, 30, 'average');
     assert.ok(idat.subarray(-10, -6).equals(SYNC_FLUSH_MARKER));
     assert.ok(idat.subarray(-6, -4).equals(FINAL_EMPTY_BLOCK));
@@ -89,19 +91,31 @@ describe('parseStripPng', () => {
     assert.ok(inflateRawSync(Buffer.concat([strip.deflate, FINAL_EMPTY_BLOCK])).equals(filtered));
   });
 
+  it('hands back the rows\' IDAT chunk as stored, for the stitcher to copy with its CRC', async () => {
+    const png = await strip64();
+    const strip = parseStripPng(png, expected64);
+    const rows = readChunks(png).filter((c) => c.type === 'IDAT')[1]!;
+    assert.ok(strip.chunk, 'the three-chunk layout gives the chunk');
+    assert.ok(strip.chunk.equals(png.subarray(rows.offset, rows.offset + rows.data.length + 12)));
+    assert.ok(strip.chunk.subarray(8, -4).equals(strip.deflate));
+  });
+
   it('accepts the zlib stream split over several IDAT chunks, and ancillary chunks it ignores', async () => {
     const png = await strip64();
     const whole = parseStripPng(png, expected64);
+    const stream = Buffer.concat(readChunks(png).filter((c) => c.type === 'IDAT').map((c) => c.data));
     const split = rebuildPng(png, (chunks) =>
-      chunks.flatMap((c) =>
+      chunks.flatMap((c, i): { type: string; data: Uint8Array }[] =>
         c.type !== 'IDAT'
           ? [c]
-          : [
-              { type: 'IDAT', data: c.data.subarray(0, 1) },
-              { type: 'IDAT', data: c.data.subarray(1, 100) },
-              { type: 'IDAT', data: c.data.subarray(100, c.data.length - 3) },
-              { type: 'IDAT', data: c.data.subarray(c.data.length - 3) },
-            ],
+          : chunks[i - 1]?.type === 'IDAT'
+            ? []
+            : [
+                { type: 'IDAT', data: stream.subarray(0, 1) },
+                { type: 'IDAT', data: stream.subarray(1, 100) },
+                { type: 'IDAT', data: stream.subarray(100, stream.length - 3) },
+                { type: 'IDAT', data: stream.subarray(stream.length - 3) },
+              ],
       ),
     );
     const withText = rebuildPng(split, (chunks) => [chunks[0]!, { type: 'tEXt', data: Buffer.from('Software\0test') }, ...chunks.slice(1)]);
@@ -109,6 +123,7 @@ describe('parseStripPng', () => {
       const parsed = parseStripPng(variant, expected64);
       assert.ok(parsed.deflate.equals(whole.deflate));
       assert.equal(parsed.adler32, whole.adler32);
+      assert.equal(parsed.chunk, undefined, 'another split: the stitcher writes a chunk of its own');
     }
   });
 
@@ -165,7 +180,7 @@ describe('parseStripPng', () => {
       refuses(png.subarray(0, png.length - 20), /^strip is not a valid PNG: truncated PNG/);
       const corrupt = Buffer.from(png);
       corrupt[60]! ^= 0x40; // inside IDAT
-      refuses(corrupt, /^strip is not a valid PNG: chunk IDAT at byte 33: CRC mismatch/);
+      refuses(corrupt, /^strip is not a valid PNG: chunk IDAT at byte 47: CRC mismatch/); // the rows' chunk follows the 2-byte header's
       refuses(Buffer.from('GIF89a, definitely not a PNG'), /not a PNG \(the file does not start with the PNG signature\)/);
     });
 

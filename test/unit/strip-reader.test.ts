@@ -245,11 +245,24 @@ describe('describeStrip → protobuf → SourceAssembler', () => {
       });
     });
 
-    it('a corrupted block byte fails the checksum', async () => {
+    it('DEFLATE blocks travel without a CRC (their zlib Adler-32 checks them): a corrupted byte still fails', async () => {
       await withSet(bands(swirAligned), async (set) => {
         const { task, chunks } = await stripOverTheWire(set, stripsFor(set, 128)[0]!);
+        assert.ok(chunks.every((c) => c.zlibChecked && c.checksum === 0));
         const chunk = chunks.find((c) => c.data.length > 0)!;
         chunk.data[Math.floor(chunk.data.length / 2)]! ^= 0x40;
+        await assert.rejects(assemble(task, chunks), (error: unknown) => error instanceof SourceDataError && /cannot decode block/.test(error.message));
+      });
+    });
+
+    it('a chunk that claims to check itself is refused unless its window is DEFLATE', async () => {
+      const path = writeFixture('uncompressed.tif', { width: 64, height: 32, sampleType: 'uint16', crs: { epsg: 32632 }, origin: { x: 399960, y: 5000040 }, pixelSize: 10, tileSize: 32, nodata: 0, seed: 8 });
+      await withSet([{ name: 'red', uri: path, band: 1 }], async (set) => {
+        const { task, chunks } = await stripOverTheWire(set, stripsFor(set, 32)[0]!);
+        assert.ok(chunks.every((c) => !c.zlibChecked && c.checksum !== 0), 'uncompressed blocks carry a CRC');
+        const forged = chunks.map((c) => ({ ...c, zlibChecked: true, checksum: 0 }));
+        await assert.rejects(assemble(task, forged), /sent without a CRC, but it is not a zlib stream/);
+        chunks[0]!.data[3]! ^= 1;
         await assert.rejects(assemble(task, chunks), ChecksumMismatchError);
       });
     });

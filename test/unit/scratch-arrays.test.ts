@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ScratchArrays } from '../../worker/scratch-arrays.js';
+
+describe('ScratchArrays', () => {
+  it('hands the same memory back after releaseAll, zeroed, for the same type and length only', () => {
+    const scratch = new ScratchArrays();
+    const first = scratch.take('uint16', 8);
+    first.fill(7);
+    const bytes = scratch.bytes(8);
+    scratch.releaseAll();
+    const again = scratch.take('uint16', 8);
+    assert.equal(again, first, 'reused');
+    assert.deepEqual([...again], new Array(8).fill(0), 'zeroed as a new array would be');
+    assert.notEqual(scratch.take('uint16', 9), first, 'another length is another array');
+    assert.notEqual(scratch.take('int16', 8), first, 'another type is another array');
+    assert.equal(scratch.bytes(8), bytes);
+  });
+
+  it('never hands out an array that is still taken, and keeps at most keepPerSize for reuse', () => {
+    const scratch = new ScratchArrays(2);
+    const taken = [scratch.bytes(4), scratch.bytes(4), scratch.bytes(4)];
+    assert.equal(new Set(taken).size, 3);
+    scratch.releaseAll();
+    const next = [scratch.bytes(4), scratch.bytes(4), scratch.bytes(4)];
+    assert.equal(next.filter((a) => taken.includes(a)).length, 2, 'two were kept, the third is new');
+  });
+});
