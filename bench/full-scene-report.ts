@@ -112,8 +112,25 @@ function targets(results: BenchmarkResults): string[] {
         `master ≤ ${TARGETS.masterShare * 100} % of CPU: ${percent(master, total)} — ${verdict(master <= TARGETS.masterShare * total)}; ` +
         `workers one master could feed (worker CPU ÷ master CPU, rounded down): ${feed}`,
     );
+    const request = requestCpu(run.manifest);
+    if (request) {
+      const share = request.master / (request.master + request.workers);
+      lines.push(
+        `  - the request alone (the manifest's masterCpuMs and workerCpuMs, no process start-up): master ${(request.master / 1000).toFixed(2)} s of ` +
+          `${((request.master + request.workers) / 1000).toFixed(2)} s, ${(100 * share).toFixed(2)} % — ${verdict(share <= TARGETS.masterShare)}; ` +
+          `workers one long-running master could feed: ${Math.floor(request.workers / request.master)}`,
+      );
+    }
   }
   return lines;
+}
+
+/** The request's own CPU accounting (master process during the strips; the workers' per-tile reports). */
+function requestCpu(manifest: Record<string, unknown> | null): { master: number; workers: number } | null {
+  const timings = manifest?.['timings'];
+  if (typeof timings !== 'object' || timings === null) return null;
+  const { masterCpuMs, workerCpuMs } = timings as Record<string, unknown>;
+  return typeof masterCpuMs === 'number' && typeof workerCpuMs === 'number' && masterCpuMs > 0 ? { master: masterCpuMs, workers: workerCpuMs } : null;
 }
 
 function outputChecks(results: BenchmarkResults): string[] {
