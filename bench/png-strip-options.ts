@@ -22,7 +22,8 @@ import { fromFile } from 'geotiff';
 import { packageRoot } from '../shared/package-root.js';
 import { encodeStripPng, type StripEncodeOptions } from '../shared/png/strip-png.js';
 import { ROW_FILTERS } from '../shared/png/scanline-filter.js';
-import { computeIndexTile, encodeCodesPng } from '../shared/raster/index-math.js';
+import sharp from 'sharp';
+import { computeIndexTile } from '../shared/raster/index-math.js';
 import type { SampleArray } from '../shared/types.js';
 
 const REPEATS = Number(process.env['BENCH_REPEATS'] ?? 5);
@@ -56,7 +57,7 @@ function candidates(): Candidate[] {
       return { name: `${filter} ${name}`, encode: (c: Codes) => encodeStripPng(c.codes, c.width, c.rows, options) };
     }),
   );
-  list.push({ name: 'sharp (old worker encoder)', encode: (c) => encodeCodesPng(c.codes, c.width, c.rows) });
+  list.push({ name: 'sharp (old worker encoder)', encode: (c) => sharpPng(c.codes, c.width, c.rows) });
   return list;
 }
 
@@ -157,3 +158,8 @@ async function main(): Promise<void> {
 }
 
 await main();
+
+/** The workers' encoder before stitchable strips: a whole grey PNG from sharp (the comparison's baseline). */
+function sharpPng(codes: Uint8Array, width: number, height: number): Promise<Buffer> {
+  return sharp(Buffer.from(codes.buffer, codes.byteOffset, codes.byteLength), { raw: { width, height, channels: 1 } }).toColourspace('b-w').png().toBuffer();
+}

@@ -1,14 +1,12 @@
 /**
  * The exact normalised-difference index math and its 8-bit encoding: turns two resampled bands of
- * digital numbers into index codes (1..255, 0 = no-data) plus statistics, and codes to/from PNG.
+ * digital numbers into index codes (1..255, 0 = no-data) plus statistics.
  *
  * Rules (see shared/domain.md): reflectance ρ = (DN + offset) / 10000 and index = (ρa − ρb) / (ρa + ρb),
  * in float32 (computed as the equal ratio of DN + offset, see below); code = 1 + round((clamp(index, −1, 1) + 1) × 127). A pixel is no-data
  * (code 0) when either band has no source pixel there, a sample equals its band's no-data value
  * (0 when the band declares none), or the denominator is not > 0.
  */
-import sharp, { type Metadata } from 'sharp';
-
 import { TesseraError } from '../errors.js';
 import type { IndexStats, SampleArray } from '../types.js';
 import { computeCodes, type IndexAccumulator, type KernelBand } from './index-kernels.js';
@@ -101,59 +99,6 @@ export function mergeIndexStats(x: IndexStats, y: IndexStats): IndexStats {
     max: Math.max(x.max, y.max),
     sum: x.sum + y.sum,
   };
-}
-
-/** Encode width × height codes as an 8-bit, 1-channel (greyscale) PNG. */
-export async function encodeCodesPng(codes: Uint8Array, width: number, height: number): Promise<Buffer> {
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new TesseraError(`codes PNG: invalid size ${width}x${height}`);
-  }
-  if (codes.length !== width * height) {
-    throw new TesseraError(`codes PNG: ${codes.length} codes for a ${width}x${height} tile`);
-  }
-  const raw = Buffer.from(codes.buffer, codes.byteOffset, codes.byteLength);
-  return sharp(raw, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png().toBuffer();
-}
-
-export interface DecodedCodes {
-  readonly codes: Uint8Array;
-  readonly width: number;
-  readonly height: number;
-}
-
-/**
- * Decode an index PNG back to its codes. Throws a TesseraError unless it is an 8-bit, 1-channel PNG
- * (the only layout whose values are the codes themselves).
- */
-export async function decodeCodesPng(png: Buffer): Promise<DecodedCodes> {
-  const { width, height } = await checkCodesPng(png);
-  const { data, info } = await sharp(png).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
-  if (info.channels !== 1 || data.length !== width * height) {
-    throw new TesseraError(`index PNG: decoded ${info.channels} channel(s), ${data.length} bytes`);
-  }
-  return { codes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height };
-}
-
-/** Check that a buffer is an 8-bit, 1-channel PNG and return its size. Throws a TesseraError otherwise. */
-export async function checkCodesPng(png: Buffer): Promise<{ width: number; height: number }> {
-  let meta: Metadata;
-  try {
-    meta = await sharp(png).metadata();
-  } catch (error) {
-    throw new TesseraError('index PNG: not a readable image', { cause: error });
-  }
-  if (meta.format !== 'png') throw new TesseraError(`index PNG: format is ${meta.format}, expected png`);
-  if (meta.channels !== 1 || meta.hasAlpha || meta.isPalette) {
-    throw new TesseraError(
-      `index PNG: ${meta.channels} channel(s)${meta.isPalette ? ' (palette)' : ''}, expected 1 greyscale channel`,
-    );
-  }
-  if (meta.depth !== 'uchar' || (meta.bitsPerSample !== undefined && meta.bitsPerSample !== 8)) {
-    throw new TesseraError(`index PNG: ${meta.bitsPerSample ?? meta.depth} bits per sample, expected 8`);
-  }
-  const { width, height } = meta;
-  if (!width || !height) throw new TesseraError('index PNG: missing dimensions');
-  return { width, height };
 }
 
 function kernelBand(band: BandSamples): KernelBand {

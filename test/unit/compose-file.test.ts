@@ -47,3 +47,19 @@ test('the master waits for a healthy db, mounts input read-only and output, and 
   assert.ok(master.volumes.includes('./output:/data/output'));
   assert.equal(master.ports.length, 1);
 });
+
+test('the master and worker environments pass only variables tessera reads, with tessera\'s own defaults', async () => {
+  const { MASTER_VARIABLES } = await import('../../shared/config/master-config.js');
+  const { WORKER_VARIABLES } = await import('../../shared/config/worker-config.js');
+  const { DATALAKE_VARIABLES } = await import('../../master/output/datalake-config.js');
+  const declared = new Map([...Object.values(MASTER_VARIABLES), ...Object.values(WORKER_VARIABLES), ...Object.values(DATALAKE_VARIABLES)].map((v) => [v.name, v.defaultText]));
+  for (const name of ['master', 'worker']) {
+    const environment = (doc.services[name]?.['environment'] ?? {}) as Record<string, unknown>;
+    for (const [variable, value] of Object.entries(environment)) {
+      assert.ok(declared.has(variable), `${name} sets ${variable}, which tessera does not read (a retired name stops the master)`);
+      const fallback = /^\$\{([A-Z0-9_]+):-([^}]*)\}$/.exec(String(value));
+      const defaultText = declared.get(variable);
+      if (fallback && fallback[1] === variable && defaultText !== undefined) assert.equal(fallback[2], defaultText, `${name}: default of ${variable}`);
+    }
+  }
+});

@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import sharp from 'sharp';
-
 import {
   codeToIndexValue,
   computeIndexTile,
-  decodeCodesPng,
-  encodeCodesPng,
   indexToCode,
   mergeIndexStats,
   type BandSamples,
@@ -309,42 +305,3 @@ describe('computeIndexTile vs an independent float64 implementation', () => {
   }
 });
 
-describe('encodeCodesPng / decodeCodesPng', () => {
-  it('writes an 8-bit, 1-channel PNG whose pixels are the codes', async () => {
-    const width = 37;
-    const height = 23;
-    const rand = prng(5);
-    const codes = Uint8Array.from({ length: width * height }, () => Math.floor(rand() * 256));
-    const png = await encodeCodesPng(codes, width, height);
-    const meta = await sharp(png).metadata();
-    assert.equal(meta.format, 'png');
-    assert.equal(meta.channels, 1);
-    assert.equal(meta.depth, 'uchar');
-    assert.equal(meta.bitsPerSample, 8);
-    assert.equal(meta.width, width);
-    assert.equal(meta.height, height);
-    const { data } = await sharp(png).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
-    assert.deepEqual(new Uint8Array(data), codes);
-    const decoded = await decodeCodesPng(png);
-    assert.deepEqual(decoded.codes, codes);
-    assert.equal(decoded.width, width);
-  });
-
-  it('encodes a view into a larger buffer correctly', async () => {
-    const backing = Uint8Array.from({ length: 20 }, (_, i) => i * 10);
-    const view = backing.subarray(4, 10); // 2x3
-    const decoded = await decodeCodesPng(await encodeCodesPng(view, 2, 3));
-    assert.deepEqual([...decoded.codes], [40, 50, 60, 70, 80, 90]);
-  });
-
-  it('rejects a size mismatch, and decode rejects RGB and 16-bit PNGs', async () => {
-    await assert.rejects(encodeCodesPng(new Uint8Array(5), 2, 3), /5 codes for a 2x3 tile/);
-    const rgb = await sharp({ create: { width: 2, height: 2, channels: 3, background: '#808080' } }).png().toBuffer();
-    await assert.rejects(decodeCodesPng(rgb), /3 channel/);
-    const grey16 = await sharp(Buffer.alloc(8), { raw: { width: 2, height: 2, channels: 1 } })
-      .toColourspace('grey16')
-      .png()
-      .toBuffer();
-    await assert.rejects(decodeCodesPng(grey16), /16|bits|ushort/);
-  });
-});
