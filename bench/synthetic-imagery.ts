@@ -4,20 +4,10 @@
  * zlib level 6 with predictor 2 a 1024² block compresses to ~1.34 bytes per pixel, like real 10 m bands.
  */
 import { deflateSync } from 'node:zlib';
-
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../test/support/prng.js';
 
 export function syntheticBand(width: number, height: number, seed: number): Uint16Array {
-  const rand = mulberry32(seed);
+  const rand = prng(seed);
   const cell = 48;
   const across = Math.ceil(width / cell);
   const levels = Array.from({ length: across * Math.ceil(height / cell) }, () => 800 + Math.floor(rand() * 3000));

@@ -86,6 +86,18 @@ export const SAMPLE_BYTES: Readonly<Record<SampleType, number>> = {
   float64: 8,
 };
 
+/** The typed array of each sample type. */
+export const SAMPLE_ARRAYS = {
+  uint8: Uint8Array,
+  int8: Int8Array,
+  uint16: Uint16Array,
+  int16: Int16Array,
+  uint32: Uint32Array,
+  int32: Int32Array,
+  float32: Float32Array,
+  float64: Float64Array,
+} as const;
+
 export type SampleArray =
   | Uint8Array
   | Int8Array

@@ -4,18 +4,8 @@
  * and allocating them afresh each time left the collector with most of that to clear, and a worker
  * peaking near 400 MB. Arrays handed out are zeroed, as new ones are (sparse blocks rely on it).
  */
-import type { SampleArray, SampleType } from '../shared/types.js';
+import { SAMPLE_ARRAYS, type SampleArray, type SampleType } from '../shared/types.js';
 
-const CONSTRUCTORS = {
-  uint8: Uint8Array,
-  int8: Int8Array,
-  uint16: Uint16Array,
-  int16: Int16Array,
-  uint32: Uint32Array,
-  int32: Int32Array,
-  float32: Float32Array,
-  float64: Float64Array,
-} as const;
 
 export class ScratchArrays {
   readonly #free = new Map<string, SampleArray[]>();
@@ -30,7 +20,7 @@ export class ScratchArrays {
   /** A zeroed array of `length` values of `type`. */
   take(type: SampleType, length: number): SampleArray {
     const array = this.#free.get(keyOf(type, length))?.pop();
-    const taken = array ? array.fill(0) : new CONSTRUCTORS[type](length);
+    const taken = array ? array.fill(0) : new SAMPLE_ARRAYS[type](length);
     this.#taken.add(taken);
     return taken;
   }
@@ -57,6 +47,6 @@ function keyOf(type: SampleType, length: number): string {
 }
 
 function typeOf(array: SampleArray): SampleType {
-  for (const [type, Ctor] of Object.entries(CONSTRUCTORS)) if (array instanceof Ctor && array.constructor === Ctor) return type as SampleType;
+  for (const [type, Ctor] of Object.entries(SAMPLE_ARRAYS)) if (array instanceof Ctor && array.constructor === Ctor) return type as SampleType;
   return 'uint8';
 }

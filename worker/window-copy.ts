@@ -5,22 +5,12 @@
  */
 import { TesseraError } from '../shared/errors.js';
 import type { BlockRef__Output, EncodedLayout__Output, SourceWindow__Output } from '../shared/proto/tile-service.js';
-import { SAMPLE_BYTES, type SampleArray, type SampleType } from '../shared/types.js';
+import { SAMPLE_ARRAYS, SAMPLE_BYTES, type SampleArray, type SampleType } from '../shared/types.js';
 
-const CONSTRUCTORS = {
-  uint8: Uint8Array,
-  int8: Int8Array,
-  uint16: Uint16Array,
-  int16: Int16Array,
-  uint32: Uint32Array,
-  int32: Int32Array,
-  float32: Float32Array,
-  float64: Float64Array,
-} as const;
 
 /** A zeroed array of `length` values, or a view of `buffer` (whole values only). */
 export function typedArrayOf(type: SampleType, source: number | ArrayBuffer): SampleArray {
-  const Ctor = CONSTRUCTORS[type];
+  const Ctor = SAMPLE_ARRAYS[type];
   if (typeof source === 'number') return new Ctor(source);
   return new Ctor(source, 0, Math.floor(source.byteLength / SAMPLE_BYTES[type]));
 }
