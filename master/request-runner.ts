@@ -23,6 +23,9 @@ import { referenceRowsFor } from './source/band-set.js';
 import { openRequestSource } from './source/request-source.js';
 import { planStrips } from './source/strip-plan.js';
 import { StopRequested, runStripPipeline } from './strip-pipeline.js';
+import { ClaimGuard, ClaimLostError } from './claim-guard.js';
+import { claimTag, removeStaleStaging } from './output/staging-folders.js';
+import { claimOf } from './store/request-store.js';
 
 /** Uploads a finished request's files somewhere else (Azure Data Lake); returns file name → URL. */
 export interface OutputUploader {
@@ -62,39 +65,40 @@ export class RequestRunner implements RequestProcessor {
   }
 
   async process(row: MosaicRequestRow, signal: AbortSignal): Promise<void> {
-    const { store, masterId, log: baseLog } = this.#options;
-    const log = baseLog.child({ requestId: row.id });
-    const heartbeat = setInterval(() => {
-      store.heartbeat(row.id, masterId).catch((error: unknown) => log.warn({ error: describeError(error) }, 'heartbeat failed'));
-    }, this.#options.heartbeatMs);
+    const { store, log: baseLog } = this.#options;
+    const log = baseLog.child({ requestId: row.id, claim: row.attempts });
+    const guard = new ClaimGuard({ claim: claimOf(row), store, heartbeatMs: this.#options.heartbeatMs, log });
     try {
-      await this.#run(row, signal, log);
+      // Stopping the master, or losing the claim, ends the run.
+      await this.#run(row, guard, AbortSignal.any([signal, guard.signal]), log);
     } catch (error) {
-      await this.#recordFailure(row, error, signal, log);
+      await this.#recordFailure(guard, error, signal, log);
     } finally {
-      clearInterval(heartbeat);
+      guard.stop();
     }
   }
 
-  async #recordFailure(row: MosaicRequestRow, error: unknown, signal: AbortSignal, log: Logger): Promise<void> {
-    const { store, masterId } = this.#options;
+  async #recordFailure(guard: ClaimGuard, error: unknown, signal: AbortSignal, log: Logger): Promise<void> {
+    const { store } = this.#options;
     try {
+      // The claim is gone: whoever holds the request now records its outcome; this run writes nothing.
+      if (guard.signal.aborted || error instanceof ClaimLostError) return;
       if (signal.aborted || error instanceof StopRequested) {
-        const released = await store.release(row.id, masterId);
+        const released = await store.release(guard.claim);
         log.warn({ released }, 'master stopping: request released back to pending');
         return;
       }
       const message = describeError(error);
       if (error instanceof RequestError) log.warn({ error: message }, 'request failed');
       else log.error({ err: error }, 'request failed unexpectedly');
-      await store.fail(row.id, masterId, message);
+      await store.fail(guard.claim, message);
     } catch (recordError) {
       // The database is unreachable: the row stays `running` and is reclaimed once its heartbeat is stale.
       log.error({ error: describeError(recordError) }, 'could not record the request outcome');
     }
   }
 
-  async #run(row: MosaicRequestRow, signal: AbortSignal, log: Logger): Promise<void> {
+  async #run(row: MosaicRequestRow, guard: ClaimGuard, signal: AbortSignal, log: Logger): Promise<void> {
     const started = performance.now();
     const options = this.#options;
     if (row.attempts > options.maxAttempts) {
@@ -109,7 +113,7 @@ export class RequestRunner implements RequestProcessor {
     try {
       const openedAt = performance.now();
       const strips = planStrips(bandSet.grid, { pixelBudget: options.stripPixels, rows: job.stripRows, reference: referenceRowsFor(bandSet) });
-      await options.store.setTilesTotal(row.id, options.masterId, strips.length);
+      guard.note(await options.store.setTilesTotal(guard.claim, strips.length), 'planning');
       log.info({ tiles: strips.length, rows: strips[0]?.rows, grid: bandSet.grid }, 'request planned');
 
       const finalDir = join(options.outputDir, row.id);
@@ -121,11 +125,13 @@ export class RequestRunner implements RequestProcessor {
         crsWkt: wkt,
         stripRows: strips.map((strip) => strip.rows),
         maxBufferedBytes: options.stripBufferBytes,
+        claimTag: claimTag(guard.claim),
       });
       const tally = new RunTally();
       const cpu = process.cpuUsage();
       try {
-        await runStripPipeline({ ...options, job, bandSet, strips, writer, tally, maxInflight: options.maxInflightTiles, signal, log });
+        await removeStaleStaging(finalDir, guard.claim.attempt, log);
+        await runStripPipeline({ ...options, job, bandSet, strips, writer, tally, guard, maxInflight: options.maxInflightTiles, signal, log });
         const tilesAt = performance.now();
         const buffered = writer.stats();
         const timings = {
@@ -165,11 +171,15 @@ export class RequestRunner implements RequestProcessor {
           createdAt: new Date().toISOString(),
         });
         const outputs = await writer.finish({
-          beforePublish: (stagingDir) => writeManifest(join(stagingDir, 'manifest.json'), manifest(performance.now() - tilesAt)),
+          beforePublish: async (stagingDir) => {
+            await writeManifest(join(stagingDir, 'manifest.json'), manifest(performance.now() - tilesAt));
+            await guard.confirm('publishing'); // only the claim's holder replaces the request's folder
+          },
         });
         const mergeMs = performance.now() - tilesAt;
+        await guard.confirm('uploading');
         const upload = await this.#upload(row.id, finalDir, signal, log);
-        const completed = await options.store.complete(row.id, options.masterId, {
+        const completed = await options.store.complete(guard.claim, {
           outputDir: finalDir,
           outputs: { ...outputs, manifest: join(finalDir, 'manifest.json') },
           workerTiles: tally.workerTiles,
@@ -181,7 +191,8 @@ export class RequestRunner implements RequestProcessor {
         if (!completed) log.warn('request was taken over by another master before it completed; outcome not recorded');
         else log.info({ tiles: strips.length, ms: Math.round(performance.now() - started) }, 'request completed');
       } catch (error) {
-        await writer.abort();
+        // The error that stopped the run is the one to report, not one from cleaning up after it.
+        await writer.abort().catch((cleanup: unknown) => log.warn({ error: describeError(cleanup) }, 'could not remove the staging folder'));
         throw error;
       }
     } finally {

@@ -13,7 +13,8 @@ import { parseStripPng, type StripData } from '../shared/png/strip-png.js';
 import type { MessageMemory } from '../shared/proto/source-chunk-wire.js';
 import type { SourceChunk, SubmitResultRequest__Output } from '../shared/proto/tile-service.js';
 import type { IndexName, MosaicJob } from '../shared/types.js';
-import type { RequestStore } from './db/request-store.js';
+import type { ClaimGuard } from './claim-guard.js';
+import type { RequestStore } from './store/request-store.js';
 import { RejectedResultError, type TileDispatcher } from './dispatch/tile-dispatcher.js';
 import type { StripMosaicWriter } from './output/strip-mosaic-writer.js';
 import type { RunTally } from './run-tally.js';
@@ -32,7 +33,8 @@ export interface StripPipelineOptions {
   readonly tally: RunTally;
   readonly dispatcher: TileDispatcher;
   readonly store: RequestStore;
-  readonly masterId: string;
+  /** The run's claim on the request: progress is recorded under it, and a lost claim stops the run. */
+  readonly guard: ClaimGuard;
   readonly maxInflight: number;
   /** Where the chunk messages of local blocks get their memory (reused once sent). */
   readonly messageMemory?: MessageMemory | undefined;
@@ -53,7 +55,8 @@ export async function runStripPipeline(options: StripPipelineOptions): Promise<v
     failed.abort();
     dispatcher.cancelRequest(job.id, error instanceof Error ? error : new Error(String(error)));
   };
-  const onStop = (): void => fail(new StopRequested('master stopping'));
+  // Stopping the master, or a lost claim (the guard aborts with its ClaimLostError).
+  const onStop = (): void => fail(signal.reason instanceof TesseraError ? signal.reason : new StopRequested('master stopping'));
   signal.addEventListener('abort', onStop, { once: true });
   if (signal.aborted) onStop();
   const progress = progressReporter(options);
@@ -134,14 +137,15 @@ async function* metered(chunks: AsyncIterable<SourceChunk>, tally: RunTally): As
 }
 
 /** Records tiles_done at most every PROGRESS_EVERY_MS (and once more at the end). */
-function progressReporter({ store, job, masterId, tally, log }: StripPipelineOptions): (force: boolean) => void {
+function progressReporter({ store, guard, tally, log }: StripPipelineOptions): (force: boolean) => void {
   let last = 0;
   return (force) => {
     const now = performance.now();
     if (!force && now - last < PROGRESS_EVERY_MS) return;
     last = now;
-    store.recordProgress(job.id, masterId, tally.tilesDone).catch((error: unknown) => {
-      log.warn({ error: describeError(error) }, 'progress update failed');
-    });
+    store.recordProgress(guard.claim, tally.tilesDone).then(
+      (held) => guard.note(held, 'progress'),
+      (error: unknown) => log.warn({ error: describeError(error) }, 'progress update failed'),
+    );
   };
 }

@@ -5,7 +5,7 @@
  * PostgresRequestStore is the RequestStore (master/store/request-store.ts) kept in PostgreSQL.
  */
 import type { RequestStatus } from '../../shared/types.js';
-import type { RequestStore, Unsubscribe } from '../store/request-store.js';
+import type { RequestClaim, RequestStore, Unsubscribe } from '../store/request-store.js';
 import type { Database } from './database.js';
 
 /** The contract, for the modules that take the row types from here. */
@@ -108,8 +108,8 @@ const ROW = `
   heartbeat_at       AS "heartbeatAt",
   updated_at         AS "updatedAt"`;
 
-/** The fence on every mutation by a master: $1 = id, $2 = master id. */
-const FENCE = `id = $1 AND claimed_by = $2 AND status = 'running'`;
+/** The fence on every mutation by a master: $1 = id, $2 = master id, $3 = the claim's attempt. */
+const FENCE = `id = $1 AND claimed_by = $2 AND attempts = $3 AND status = 'running'`;
 
 const CLAIM_NEXT_SQL = `
   UPDATE mosaic_requests
@@ -138,23 +138,23 @@ const HEARTBEAT_SQL = `
    WHERE ${FENCE}`;
 
 const SET_TILES_TOTAL_SQL = `
-  UPDATE mosaic_requests SET tiles_total = $3, heartbeat_at = now()
+  UPDATE mosaic_requests SET tiles_total = $4, heartbeat_at = now()
    WHERE ${FENCE}`;
 
 const RECORD_PROGRESS_SQL = `
-  UPDATE mosaic_requests SET tiles_done = $3, heartbeat_at = now()
+  UPDATE mosaic_requests SET tiles_done = $4, heartbeat_at = now()
    WHERE ${FENCE}`;
 
 const COMPLETE_SQL = `
   UPDATE mosaic_requests
      SET status       = 'completed',
-         output_dir   = $3,
-         outputs      = $4::jsonb,
-         worker_tiles = $5::jsonb,
-         timings      = $6::jsonb,
-         tiles_done   = $7,
-         upload_urls  = $8::jsonb,
-         upload_error = $9,
+         output_dir   = $4,
+         outputs      = $5::jsonb,
+         worker_tiles = $6::jsonb,
+         timings      = $7::jsonb,
+         tiles_done   = $8,
+         upload_urls  = $9::jsonb,
+         upload_error = $10,
          error        = NULL,
          finished_at  = now()
    WHERE ${FENCE}`;
@@ -162,7 +162,7 @@ const COMPLETE_SQL = `
 const FAIL_SQL = `
   UPDATE mosaic_requests
      SET status      = 'failed',
-         error       = $3,
+         error       = $4,
          finished_at = now()
    WHERE ${FENCE}`;
 
@@ -220,24 +220,23 @@ export class PostgresRequestStore implements RequestStore {
   }
 
   /** Proves `masterId` still works on the request; false when it no longer holds it. */
-  heartbeat(id: string, masterId: string): Promise<boolean> {
-    return this.fenced(HEARTBEAT_SQL, id, masterId);
+  heartbeat(claim: RequestClaim): Promise<boolean> {
+    return this.fenced(HEARTBEAT_SQL, claim);
   }
 
-  setTilesTotal(id: string, masterId: string, total: number): Promise<boolean> {
-    return this.fenced(SET_TILES_TOTAL_SQL, id, masterId, total);
+  setTilesTotal(claim: RequestClaim, total: number): Promise<boolean> {
+    return this.fenced(SET_TILES_TOTAL_SQL, claim, total);
   }
 
   /** Records how many tiles are done (and counts as a heartbeat). */
-  recordProgress(id: string, masterId: string, tilesDone: number): Promise<boolean> {
-    return this.fenced(RECORD_PROGRESS_SQL, id, masterId, tilesDone);
+  recordProgress(claim: RequestClaim, tilesDone: number): Promise<boolean> {
+    return this.fenced(RECORD_PROGRESS_SQL, claim, tilesDone);
   }
 
-  complete(id: string, masterId: string, result: RequestResult): Promise<boolean> {
+  complete(claim: RequestClaim, result: RequestResult): Promise<boolean> {
     return this.fenced(
       COMPLETE_SQL,
-      id,
-      masterId,
+      claim,
       result.outputDir,
       JSON.stringify(result.outputs ?? null),
       JSON.stringify(result.workerTiles),
@@ -249,13 +248,13 @@ export class PostgresRequestStore implements RequestStore {
   }
 
   /** Marks the request failed with `error`, a message meant for the user. */
-  fail(id: string, masterId: string, error: string): Promise<boolean> {
-    return this.fenced(FAIL_SQL, id, masterId, error);
+  fail(claim: RequestClaim, error: string): Promise<boolean> {
+    return this.fenced(FAIL_SQL, claim, error);
   }
 
   /** Hands the request back (pending, unclaimed) for a master that stops before finishing it. */
-  release(id: string, masterId: string): Promise<boolean> {
-    return this.fenced(RELEASE_SQL, id, masterId);
+  release(claim: RequestClaim): Promise<boolean> {
+    return this.fenced(RELEASE_SQL, claim);
   }
 
   async get(id: string): Promise<MosaicRequestRow | null> {
@@ -275,9 +274,9 @@ export class PostgresRequestStore implements RequestStore {
     return this.db.listen(REQUEST_INSERTED_CHANNEL, listener);
   }
 
-  private async fenced(sql: string, id: string, masterId: string, ...rest: unknown[]): Promise<boolean> {
-    if (!isId(id)) return false;
-    const { rowCount } = await this.db.query(sql, [id, masterId, ...rest]);
+  private async fenced(sql: string, claim: RequestClaim, ...rest: unknown[]): Promise<boolean> {
+    if (!isId(claim.id)) return false;
+    const { rowCount } = await this.db.query(sql, [claim.id, claim.masterId, claim.attempt, ...rest]);
     return rowCount === 1;
   }
 }

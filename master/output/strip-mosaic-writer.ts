@@ -18,6 +18,7 @@ import { assertValidGrid, auxXmlText, worldFileText, type OutputGrid } from './g
 import { mosaicFiles, type FinishOptions, type MosaicFiles, type MosaicOutputs } from './mosaic-files.js';
 import { PngStitcher } from './png-stitcher.js';
 import { publishFolder } from './publish-folder.js';
+import { stagingFolderOf } from './staging-folders.js';
 import { StripHolding } from './strip-holding.js';
 import { StripLane, StripPlacementError, type LaneFiles } from './strip-lane.js';
 
@@ -38,6 +39,8 @@ export interface StripMosaicWriterOptions {
    * addStrip call is pending (the caller's buffer) and the one spilled strip being read back and written.
    */
   readonly maxBufferedBytes: number;
+  /** Names this writer's staging folder, `<outputDir>.partial-<claimTag>` (see staging-folders.ts). */
+  readonly claimTag: string;
 }
 
 export interface StripMosaicStats {
@@ -71,7 +74,7 @@ export class StripMosaicWriter {
     assertValidGrid(options.grid);
     assertValidOptions(options);
     this.outputDir = resolve(options.outputDir);
-    this.stagingDir = `${this.outputDir}.partial`;
+    this.stagingDir = stagingFolderOf(this.outputDir, options.claimTag);
     this.grid = options.grid;
     this.wkt = options.crsWkt;
     auxXmlText(this.wkt); // fail now on an empty WKT rather than at the end

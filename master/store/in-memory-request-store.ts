@@ -3,12 +3,12 @@
  * one request start to finish needs a queue, not a SQL server. It keeps the mosaic_requests table's
  * semantics (one contract test suite runs against both): ids "1", "2", …; the column defaults; a
  * claim takes the lowest pending id or a running one with a stale heartbeat; every mutation by a
- * master is fenced on (id, claimed by it, running); updated_at follows every change; onPending
+ * master is fenced on its claim (id, claimed by it in that attempt, running); updated_at follows every change; onPending
  * listeners hear of inserts and releases. Rows go in and come out as copies, jsonb columns as jsonb
  * returns them (asJsonb). Nothing outlives the process.
  */
 import { asJsonb } from './jsonb.js';
-import type { MosaicRequestRow, NewMosaicRequest, RequestResult, RequestStore, Unsubscribe } from './request-store.js';
+import type { MosaicRequestRow, NewMosaicRequest, RequestClaim, RequestResult, RequestStore, Unsubscribe } from './request-store.js';
 
 export interface InMemoryRequestStoreOptions {
   /** The clock, in ms since the epoch; read on every operation (default: Date.now). */
@@ -97,20 +97,20 @@ export class InMemoryRequestStore implements RequestStore {
     return null;
   }
 
-  async heartbeat(id: string, masterId: string): Promise<boolean> {
-    return this.#fenced(id, masterId, (at) => ({ heartbeatAt: at }));
+  async heartbeat(claim: RequestClaim): Promise<boolean> {
+    return this.#fenced(claim, (at) => ({ heartbeatAt: at }));
   }
 
-  async setTilesTotal(id: string, masterId: string, total: number): Promise<boolean> {
-    return this.#fenced(id, masterId, (at) => ({ tilesTotal: total, heartbeatAt: at }));
+  async setTilesTotal(claim: RequestClaim, total: number): Promise<boolean> {
+    return this.#fenced(claim, (at) => ({ tilesTotal: total, heartbeatAt: at }));
   }
 
-  async recordProgress(id: string, masterId: string, tilesDone: number): Promise<boolean> {
-    return this.#fenced(id, masterId, (at) => ({ tilesDone, heartbeatAt: at }));
+  async recordProgress(claim: RequestClaim, tilesDone: number): Promise<boolean> {
+    return this.#fenced(claim, (at) => ({ tilesDone, heartbeatAt: at }));
   }
 
-  async complete(id: string, masterId: string, result: RequestResult): Promise<boolean> {
-    return this.#fenced(id, masterId, (at) => ({
+  async complete(claim: RequestClaim, result: RequestResult): Promise<boolean> {
+    return this.#fenced(claim, (at) => ({
       status: 'completed',
       outputDir: result.outputDir,
       outputs: asJsonb(result.outputs ?? null),
@@ -124,13 +124,13 @@ export class InMemoryRequestStore implements RequestStore {
     }));
   }
 
-  async fail(id: string, masterId: string, error: string): Promise<boolean> {
-    return this.#fenced(id, masterId, (at) => ({ status: 'failed', error, finishedAt: at }));
+  async fail(claim: RequestClaim, error: string): Promise<boolean> {
+    return this.#fenced(claim, (at) => ({ status: 'failed', error, finishedAt: at }));
   }
 
-  async release(id: string, masterId: string): Promise<boolean> {
-    const released = this.#fenced(id, masterId, () => ({ status: 'pending', claimedBy: null, startedAt: null, heartbeatAt: null }));
-    if (released) this.#announcePending(id);
+  async release(claim: RequestClaim): Promise<boolean> {
+    const released = this.#fenced(claim, () => ({ status: 'pending', claimedBy: null, startedAt: null, heartbeatAt: null }));
+    if (released) this.#announcePending(claim.id);
     return released;
   }
 
@@ -153,10 +153,10 @@ export class InMemoryRequestStore implements RequestStore {
     };
   }
 
-  /** Applies `changes` when `masterId` holds the request (running, claimed by it); false otherwise. */
-  #fenced(id: string, masterId: string, changes: (at: Date) => Partial<MosaicRequestRow>): boolean {
-    const row = isId(id) ? this.#rows.get(id) : undefined;
-    if (!row || row.status !== 'running' || row.claimedBy !== masterId) return false;
+  /** Applies `changes` when the claim is held (running, claimed by that master in that attempt); false otherwise. */
+  #fenced(claim: RequestClaim, changes: (at: Date) => Partial<MosaicRequestRow>): boolean {
+    const row = isId(claim.id) ? this.#rows.get(claim.id) : undefined;
+    if (!row || row.status !== 'running' || row.claimedBy !== claim.masterId || row.attempts !== claim.attempt) return false;
     const at = new Date(this.#now());
     this.#change(row, at, changes(at));
     return true;

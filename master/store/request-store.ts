@@ -5,8 +5,10 @@
  * - PostgresRequestStore (master/db/request-store.ts): the mosaic_requests table, central or embedded;
  * - InMemoryRequestStore (./in-memory-request-store.ts): one process's memory, for one-shot runs.
  *
- * Every mutation by a master is fenced on (id, claimed by that master, status 'running'): a master
- * that lost its claim changes nothing and gets false. Rows handed out are copies.
+ * Every mutation by a master is fenced on its claim: the id, claimed by that master, in that claim
+ * (the row's attempt number when it was claimed), still running. A master that lost its claim —
+ * taken over, or finished — changes nothing and gets false, even if the same master id claimed the
+ * request again since. Rows handed out are copies.
  *
  * The row types stay beside the SQL that produces them (column ↔ field); they are re-exported here
  * so that code written against the contract needs no database module.
@@ -14,6 +16,20 @@
 import type { MosaicRequestRow, NewMosaicRequest, RequestResult } from '../db/request-store.js';
 
 export type { MosaicRequestRow, NewMosaicRequest, RequestResult } from '../db/request-store.js';
+
+/** One master's hold on one request: which request, which master, and which claim of it. */
+export interface RequestClaim {
+  readonly id: string;
+  readonly masterId: string;
+  /** The row's attempts when claimed: a later claim, by any master, has a larger one. */
+  readonly attempt: number;
+}
+
+/** The claim a row returned by claimNext stands for. */
+export function claimOf(row: Pick<MosaicRequestRow, 'id' | 'claimedBy' | 'attempts'>): RequestClaim {
+  if (row.claimedBy === null) throw new RangeError(`request ${row.id} is not claimed`);
+  return { id: row.id, masterId: row.claimedBy, attempt: row.attempts };
+}
 
 /** Ends a subscription; resolves once nothing more is delivered to it. */
 export type Unsubscribe = () => Promise<void>;
@@ -31,18 +47,18 @@ export interface RequestStore {
    * when there is none. Two concurrent calls never get the same request.
    */
   claimNext(masterId: string, staleAfterMs: number): Promise<MosaicRequestRow | null>;
-  /** Proves `masterId` still works on the request; false when it no longer holds it. */
-  heartbeat(id: string, masterId: string): Promise<boolean>;
+  /** Proves the claim is still worked on; false when it is no longer held (the run must stop). */
+  heartbeat(claim: RequestClaim): Promise<boolean>;
   /** Records how many tiles the request has (and counts as a heartbeat). */
-  setTilesTotal(id: string, masterId: string, total: number): Promise<boolean>;
+  setTilesTotal(claim: RequestClaim, total: number): Promise<boolean>;
   /** Records how many tiles are done (and counts as a heartbeat). */
-  recordProgress(id: string, masterId: string, tilesDone: number): Promise<boolean>;
+  recordProgress(claim: RequestClaim, tilesDone: number): Promise<boolean>;
   /** Marks the request completed with its outputs. */
-  complete(id: string, masterId: string, result: RequestResult): Promise<boolean>;
+  complete(claim: RequestClaim, result: RequestResult): Promise<boolean>;
   /** Marks the request failed with `error`, a message meant for the user. */
-  fail(id: string, masterId: string, error: string): Promise<boolean>;
+  fail(claim: RequestClaim, error: string): Promise<boolean>;
   /** Hands the request back (pending, unclaimed) for a master that stops before finishing it. */
-  release(id: string, masterId: string): Promise<boolean>;
+  release(claim: RequestClaim): Promise<boolean>;
   /** The request, or null when no request has that id (also for a string that is no id at all). */
   get(id: string): Promise<MosaicRequestRow | null>;
   /** The newest `limit` requests (default 20), newest first. */

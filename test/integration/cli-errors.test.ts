@@ -39,7 +39,7 @@ for (const moment of ['while it starts', 'while tiles are computed'] as const) {
       // TMPDIR: anything the run put in a temporary folder would be where this test can see it.
       // LOG_LEVEL info: the master says when its tile service listens, halfway through its start.
       const child = spawnCli(
-        ['run', '--workers', '1', '--strip-rows', '16', '--band', `red=${sample}#3`, '--band', `nir=${sample}#4`, '--out', out],
+        ['run', '--workers', '1', '--strip-rows', '1', '--band', `red=${sample}#3`, '--band', `nir=${sample}#4`, '--out', out],
         { TMPDIR: scratch, LOG_LEVEL: 'info' },
       );
       let stderr = '';
@@ -47,7 +47,7 @@ for (const moment of ['while it starts', 'while tiles are computed'] as const) {
       const ready =
         moment === 'while it starts'
           ? async () => /"msg":"tile service listening"/.test(stderr)
-          : async () => (await readdir(out).catch(() => [])).some((name) => name.endsWith('.partial'));
+          : async () => (await readdir(out).catch(() => [])).some((name) => name.includes('.partial-'));
       for (let i = 0; !(await ready()); i += 1) {
         assert.ok(i < 600, `never got to the moment "${moment}"`);
         await sleep(50);
@@ -57,7 +57,7 @@ for (const moment of ['while it starts', 'while tiles are computed'] as const) {
       assert.notEqual(code, 0);
       assert.match(stderr, /interrupted \(SIGINT\)/);
       assert.deepEqual((await readdir(scratch)).filter((name) => name !== 'out'), []);
-      assert.deepEqual((await readdir(out).catch(() => [])).filter((name) => name.endsWith('.partial')), [], 'no half-written output');
+      assert.deepEqual((await readdir(out).catch(() => [])).filter((name) => name.includes('.partial')), [], 'no half-written output');
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }

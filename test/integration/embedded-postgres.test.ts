@@ -21,6 +21,7 @@ import {
 } from '../../master/db/embedded-postgres.js';
 import { defaultMigrationsDir, migrate } from '../../master/db/migrate.js';
 import { REQUEST_INSERTED_CHANNEL, PostgresRequestStore } from '../../master/db/request-store.js';
+import { claimBy } from '../support/request-store-contract.js';
 
 const run = promisify(execFile);
 const BANDS = { red: '/data/input/B04.tif', nir: 'samples/L7_ETMs.tif#4' };
@@ -85,7 +86,7 @@ test('serves pg clients and psql on a free port; runs the migrations and the que
       assert.equal(claimed?.id, rows[0]!.id);
       assert.equal(claimed?.status, 'running');
       const result = { outputDir: '/out', outputs: [], workerTiles: { w: 1 }, timings: {}, tilesDone: 1 };
-      assert.equal(await store.complete(claimed.id, 'master-a', result), true);
+      assert.equal(await store.complete(claimBy(claimed.id, 'master-a'), result), true);
       assert.equal((await store.get(claimed.id))?.status, 'completed');
     } finally {
       await db.close();

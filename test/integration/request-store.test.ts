@@ -16,6 +16,7 @@ import {
 } from '../../master/db/request-store.js';
 import { requestStoreContract } from '../support/request-store-contract.js';
 import { createTestDatabase } from '../support/test-database.js';
+import { claimBy } from '../support/request-store-contract.js';
 
 const BANDS = { red: '/data/input/B04.tif', nir: 'samples/L7_ETMs.tif#4' };
 const STALE_MS = 60_000;
@@ -170,12 +171,12 @@ test('NOTIFY wakes listeners on insert (well within 1 s), release and completion
   t.diagnostic(`insert → notification: ${inserted.ms.toFixed(1)} ms`);
 
   await store.claimNext('master-a', STALE_MS);
-  const released = await notifiedAfter(db, REQUEST_INSERTED_CHANNEL, () => store.release(id, 'master-a'));
+  const released = await notifiedAfter(db, REQUEST_INSERTED_CHANNEL, () => store.release(claimBy(id, 'master-a')));
   assert.equal(released.payload, id);
 
   await store.claimNext('master-a', STALE_MS);
   const finished = await notifiedAfter(db, REQUEST_FINISHED_CHANNEL, () =>
-    store.complete(id, 'master-a', { outputDir: '/o', outputs: {}, workerTiles: {}, timings: {}, tilesDone: 0 }),
+    store.complete(claimBy(id, 'master-a', 2), { outputDir: '/o', outputs: {}, workerTiles: {}, timings: {}, tilesDone: 0 }),
   );
   assert.deepEqual(JSON.parse(finished.payload), { id, status: 'completed' });
 
@@ -183,9 +184,9 @@ test('NOTIFY wakes listeners on insert (well within 1 s), release and completion
   await store.claimNext('master-a', STALE_MS);
   // A heartbeat is not a finish: the first finished notification must be the failure.
   const failedNote = await notifiedAfter(db, REQUEST_FINISHED_CHANNEL, async () => {
-    await store.heartbeat(other, 'master-a');
-    await store.recordProgress(other, 'master-a', 1);
-    await store.fail(other, 'master-a', 'nope');
+    await store.heartbeat(claimBy(other, 'master-a'));
+    await store.recordProgress(claimBy(other, 'master-a'), 1);
+    await store.fail(claimBy(other, 'master-a'), 'nope');
   });
   assert.deepEqual(JSON.parse(failedNote.payload), { id: other, status: 'failed' });
 });

@@ -6,7 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
-import type { MosaicRequestRow, RequestResult, RequestStore } from '../../master/store/request-store.js';
+import type { MosaicRequestRow, RequestClaim, RequestResult, RequestStore } from '../../master/store/request-store.js';
+
+/** The claim `masterId` holds on request `id` as its `attempt`-th claim (a request's first claim is 1). */
+export function claimBy(id: string, masterId: string, attempt = 1): RequestClaim {
+  return { id, masterId, attempt };
+}
 
 export interface StoreHarness {
   readonly store: RequestStore;
@@ -126,7 +131,7 @@ export function requestStoreContract(name: string, open: OpenHarness): void {
       assert.deepEqual(Object.keys((await row(store, id)).bands as object), ['nir', 'red', 'green', 'swir16']);
       await store.claimNext('master-a', STALE_MS);
       const outputs = { ndvi: { worldFile: 'w', png: 'p', colorPng: 'c', auxXml: 'x', skipped: undefined }, manifest: 'm' };
-      assert.equal(await store.complete(id, 'master-a', { ...RESULT, outputs, timings: { totalMs: 1.5, openMs: 0.25 } }), true);
+      assert.equal(await store.complete(claimBy(id, 'master-a'), { ...RESULT, outputs, timings: { totalMs: 1.5, openMs: 0.25 } }), true);
       const done = await row(store, id);
       assert.deepEqual(done.outputs, { ndvi: { png: 'p', auxXml: 'x', colorPng: 'c', worldFile: 'w' }, manifest: 'm' });
       const stored = done.outputs as { ndvi: object };
@@ -156,7 +161,7 @@ export function requestStoreContract(name: string, open: OpenHarness): void {
       listed[0]!.claimedBy = 'someone-else';
 
       const result = { ...RESULT, outputs: { ndvi: { png: '/out/ndvi.png' } }, workerTiles: { w: 1 } };
-      assert.equal(await store.complete(id, 'master-a', result), true);
+      assert.equal(await store.complete(claimBy(id, 'master-a'), result), true);
       result.outputs.ndvi.png = 'changed';
       result.workerTiles.w = 5;
       const done = await row(store, id);
@@ -213,9 +218,9 @@ export function requestStoreContract(name: string, open: OpenHarness): void {
       const id = await store.insert({ bands: BANDS, indices: ['ndvi'] });
       await store.claimNext('master-a', STALE_MS);
       for (const beat of [
-        () => store.heartbeat(id, 'master-a'),
-        () => store.setTilesTotal(id, 'master-a', 12),
-        () => store.recordProgress(id, 'master-a', 5),
+        () => store.heartbeat(claimBy(id, 'master-a')),
+        () => store.setTilesTotal(claimBy(id, 'master-a'), 12),
+        () => store.recordProgress(claimBy(id, 'master-a'), 5),
       ]) {
         await passTime(40_000);
         const before = await row(store, id);
@@ -237,8 +242,8 @@ export function requestStoreContract(name: string, open: OpenHarness): void {
       const { store, passTime, now } = await open(t);
       const id = await store.insert({ bands: BANDS, indices: ['ndvi'] });
       await store.claimNext('master-a', STALE_MS);
-      assert.equal(await store.setTilesTotal(id, 'master-a', 12), true);
-      assert.equal(await store.recordProgress(id, 'master-a', 5), true);
+      assert.equal(await store.setTilesTotal(claimBy(id, 'master-a'), 12), true);
+      assert.equal(await store.recordProgress(claimBy(id, 'master-a'), 5), true);
       assert.equal(await store.claimNext('master-b', STALE_MS), null);
 
       // master-a died: its last heartbeat was two minutes ago.
@@ -264,36 +269,53 @@ export function requestStoreContract(name: string, open: OpenHarness): void {
       await store.claimNext('master-a', STALE_MS);
       await passTime(3_600_000);
       await store.claimNext('master-b', STALE_MS);
-      assert.equal(await store.recordProgress(id, 'master-b', 3), true);
+      assert.equal(await store.recordProgress(claimBy(id, 'master-b', 2), 3), true);
       const before = await row(store, id);
 
       for (const master of ['master-a', 'master-never-claimed']) {
-        assert.equal(await store.heartbeat(id, master), false);
-        assert.equal(await store.setTilesTotal(id, master, 99), false);
-        assert.equal(await store.recordProgress(id, master, 99), false);
-        assert.equal(await store.complete(id, master, RESULT), false);
-        assert.equal(await store.fail(id, master, 'late failure'), false);
-        assert.equal(await store.release(id, master), false);
+        assert.equal(await store.heartbeat(claimBy(id, master)), false);
+        assert.equal(await store.setTilesTotal(claimBy(id, master), 99), false);
+        assert.equal(await store.recordProgress(claimBy(id, master), 99), false);
+        assert.equal(await store.complete(claimBy(id, master), RESULT), false);
+        assert.equal(await store.fail(claimBy(id, master), 'late failure'), false);
+        assert.equal(await store.release(claimBy(id, master)), false);
       }
       assert.deepEqual(await row(store, id), before, 'the row is untouched');
 
-      assert.equal(await store.fail(id, 'master-b', 'boom'), true);
+      assert.equal(await store.fail(claimBy(id, 'master-b', 2), 'boom'), true);
       const failed = await row(store, id);
-      assert.equal(await store.complete(id, 'master-b', RESULT), false);
-      assert.equal(await store.heartbeat(id, 'master-b'), false);
-      assert.equal(await store.release(id, 'master-b'), false);
-      assert.equal(await store.fail(id, 'master-b', 'again'), false);
+      assert.equal(await store.complete(claimBy(id, 'master-b', 2), RESULT), false);
+      assert.equal(await store.heartbeat(claimBy(id, 'master-b', 2)), false);
+      assert.equal(await store.release(claimBy(id, 'master-b', 2)), false);
+      assert.equal(await store.fail(claimBy(id, 'master-b', 2), 'again'), false);
       assert.deepEqual(await row(store, id), failed);
 
       const pending = await store.insert({ bands: BANDS, indices: ['ndvi'] });
       const untouched = await row(store, pending);
-      assert.equal(await store.heartbeat(pending, 'master-a'), false);
-      assert.equal(await store.release(pending, 'master-a'), false);
-      assert.equal(await store.complete(pending, 'master-a', RESULT), false);
+      assert.equal(await store.heartbeat(claimBy(pending, 'master-a')), false);
+      assert.equal(await store.release(claimBy(pending, 'master-a')), false);
+      assert.equal(await store.complete(claimBy(pending, 'master-a'), RESULT), false);
       assert.deepEqual(await row(store, pending), untouched);
 
-      assert.equal(await store.heartbeat('nonsense', 'master-b'), false);
-      assert.equal(await store.fail('987654321', 'master-b', 'no such request'), false);
+      assert.equal(await store.heartbeat(claimBy('nonsense', 'master-b')), false);
+      assert.equal(await store.fail(claimBy('987654321', 'master-b'), 'no such request'), false);
+    });
+
+    test('a claim is fenced on its attempt: the same master claiming again does not revive its stale claim', async (t) => {
+      const { store, passTime } = await open(t);
+      const id = await store.insert({ bands: BANDS, indices: ['ndvi'] });
+      const first = await store.claimNext('master-a', STALE_MS);
+      await passTime(3_600_000); // master-a stalled; then the same master id claims the request again
+      const second = await store.claimNext('master-a', STALE_MS);
+      assert.deepEqual([first?.attempts, second?.attempts, second?.claimedBy], [1, 2, 'master-a']);
+      const stale = claimBy(id, 'master-a', 1);
+      assert.equal(await store.heartbeat(stale), false);
+      assert.equal(await store.recordProgress(stale, 7), false);
+      assert.equal(await store.complete(stale, RESULT), false);
+      assert.equal(await store.release(stale), false);
+      assert.equal((await row(store, id)).status, 'running');
+      assert.equal(await store.recordProgress(claimBy(id, 'master-a', 2), 3), true);
+      assert.equal((await row(store, id)).tilesDone, 3);
     });
 
     test('complete, fail and release record the outcome on the row; list is newest first', async (t) => {
@@ -310,7 +332,7 @@ export function requestStoreContract(name: string, open: OpenHarness): void {
 
       const outputs = { ndvi: { png: '/out/ndvi.png', stats: { min: -0.5, max: 0.9 } } };
       const uploadUrls = { 'ndvi.png': 'https://lake.example/out/1/ndvi.png' };
-      const done = await store.complete(a!, 'master-a', {
+      const done = await store.complete(claimBy(a!, 'master-a'), {
         outputDir: '/out/1',
         outputs,
         workerTiles: { 'worker-1': 7, 'worker-2': 5 },
@@ -334,18 +356,18 @@ export function requestStoreContract(name: string, open: OpenHarness): void {
       assert.ok(completed.finishedAt instanceof Date && now() - completed.finishedAt.getTime() < 60_000);
       assert.ok(completed.updatedAt.getTime() - claimedA.updatedAt.getTime() > DAY_MS - 60_000, 'updated_at refreshed');
 
-      assert.equal(await store.complete(d!, 'master-a', { outputDir: '/out/4', outputs: undefined, workerTiles: {}, timings: {}, tilesDone: 0, uploadError: 'lake down' }), true);
+      assert.equal(await store.complete(claimBy(d!, 'master-a'), { outputDir: '/out/4', outputs: undefined, workerTiles: {}, timings: {}, tilesDone: 0, uploadError: 'lake down' }), true);
       const bare = await row(store, d!);
       assert.deepEqual([bare.outputs, bare.uploadUrls, bare.uploadError], [null, null, 'lake down']);
 
-      assert.equal(await store.fail(b!, 'master-a', 'band "nir" is missing'), true);
+      assert.equal(await store.fail(claimBy(b!, 'master-a'), 'band "nir" is missing'), true);
       const failed = await row(store, b!);
       assert.equal(failed.status, 'failed');
       assert.equal(failed.error, 'band "nir" is missing');
       assert.equal(failed.outputs, null);
       assert.ok(failed.finishedAt instanceof Date);
 
-      assert.equal(await store.release(c!, 'master-a'), true);
+      assert.equal(await store.release(claimBy(c!, 'master-a')), true);
       const released = await row(store, c!);
       assert.equal(released.status, 'pending');
       assert.equal(released.claimedBy, null);
@@ -376,18 +398,18 @@ export function requestStoreContract(name: string, open: OpenHarness): void {
       assert.deepEqual(await heard.until(1), [a]);
 
       await store.claimNext('master-a', STALE_MS);
-      await store.heartbeat(a, 'master-a');
-      await store.setTilesTotal(a, 'master-a', 2);
-      await store.recordProgress(a, 'master-a', 1);
-      assert.equal(await store.release(a, 'master-a'), true);
+      await store.heartbeat(claimBy(a, 'master-a'));
+      await store.setTilesTotal(claimBy(a, 'master-a'), 2);
+      await store.recordProgress(claimBy(a, 'master-a'), 1);
+      assert.equal(await store.release(claimBy(a, 'master-a')), true);
       assert.deepEqual(await heard.until(2), [a, a], 'the release');
 
       await store.claimNext('master-a', STALE_MS);
-      await store.complete(a, 'master-a', RESULT);
+      assert.equal(await store.complete(claimBy(a, 'master-a', 2), RESULT), true);
       const b = await store.insert({ bands: BANDS, indices: ['ndvi'] });
       await store.claimNext('master-a', STALE_MS);
-      await store.fail(b, 'master-a', 'nope');
-      await store.release(b, 'master-a'); // fenced: changes nothing, tells nobody
+      await store.fail(claimBy(b, 'master-a'), 'nope');
+      await store.release(claimBy(b, 'master-a')); // fenced: changes nothing, tells nobody
       const marker = await store.insert({ bands: BANDS, indices: ['ndvi'] });
       // Wake-ups arrive in order: had claim, complete or fail sent one, it would come before the marker.
       assert.deepEqual(await heard.until(4), [a, a, b, marker]);

@@ -9,6 +9,8 @@ import { RequestClaimer, type RequestProcessor } from '../../master/request-clai
 import { InMemoryRequestStore } from '../../master/store/in-memory-request-store.js';
 import type { MosaicRequestRow, RequestStore } from '../../master/store/request-store.js';
 import { createLogger } from '../../shared/logger.js';
+import { claimOf } from '../../master/store/request-store.js';
+import { claimBy } from '../support/request-store-contract.js';
 
 const BANDS = { red: '/data/input/B04.tif', nir: 'samples/L7_ETMs.tif#4' };
 const RESULT = { outputDir: '/out', outputs: {}, workerTiles: {}, timings: {}, tilesDone: 0 };
@@ -56,7 +58,7 @@ test('an idle claimer is woken by an insert, and by another master releasing its
   const processor: RequestProcessor = {
     async process(row) {
       claims.push(row);
-      assert.equal(await store.complete(row.id, 'master-a', RESULT), true);
+      assert.equal(await store.complete(claimOf(row), RESULT), true);
       processed.bump();
     },
   };
@@ -74,7 +76,7 @@ test('an idle claimer is woken by an insert, and by another master releasing its
   const inserted = await store.insert({ bands: BANDS, indices: ['ndvi'] });
   await processed.until(1);
   await emptyClaims.until(2);
-  assert.equal(await store.release(held, 'master-b'), true);
+  assert.equal(await store.release(claimBy(held, 'master-b')), true);
   await processed.until(2);
   assert.deepEqual(
     claims.map((row) => [row.id, row.attempts]),

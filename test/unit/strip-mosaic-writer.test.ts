@@ -29,6 +29,9 @@ import {
 } from '../support/png-tools.js';
 import { prng } from '../support/prng.js';
 
+/** The claim tag that names a writer's staging folder, `<outputDir>.partial-<tag>`. */
+const TAG = '1-test';
+
 let root = '';
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'tessera-strip-mosaic-'));
@@ -78,6 +81,7 @@ function writerFor(name: string, options: Partial<StripMosaicWriterOptions> = {}
     crsWkt: wkt,
     stripRows,
     maxBufferedBytes: 1 << 30,
+    claimTag: TAG,
     ...options,
   });
 }
@@ -115,7 +119,7 @@ describe('StripMosaicWriter', () => {
     const dir = join(root, 'in-order');
     assert.equal(outputs.ndvi?.png, join(dir, 'ndvi.png'));
     assert.equal(outputs.ndsi?.colorAuxXml, join(dir, 'ndsi_color.png.aux.xml'));
-    assert.ok(!existsSync(`${dir}.partial`), 'the staging folder was renamed');
+    assert.ok(!existsSync(`${dir}.partial-${TAG}`), 'the staging folder was renamed');
     reference = await folderBytes(dir);
     assert.deepEqual([...reference.keys()], [
       'manifest.json',
@@ -194,7 +198,7 @@ describe('StripMosaicWriter', () => {
     const codes = Uint8Array.from({ length: small.width * small.height }, (_, i) => (i * 7) % 256); // every code, 3 times
     const strips = (await fixture(rows, small.width, codes)).strips;
     const outputDir = join(root, 'every-code');
-    const writer = new StripMosaicWriter({ outputDir, grid: small, indices, crsWkt: wkt, stripRows: rows, maxBufferedBytes: 0 });
+    const writer = new StripMosaicWriter({ outputDir, grid: small, indices, crsWkt: wkt, stripRows: rows, maxBufferedBytes: 0, claimTag: TAG });
     for (const index of indices) await Promise.all([2, 0, 1].map((s) => writer.addStrip(index, s, strips[s]!)));
     const outputs = await writer.finish();
     for (const index of indices) {
@@ -214,7 +218,7 @@ describe('StripMosaicWriter', () => {
     const strip0 = fixtures.ndvi.strips[0]!;
     const placement = (reason: string, message: RegExp) => (error: unknown) =>
       error instanceof StripPlacementError && error.reason === reason && message.test(error.message);
-    const lonely = new StripMosaicWriter({ outputDir: join(root, 'lonely'), grid, indices: ['ndvi'], crsWkt: wkt, stripRows, maxBufferedBytes: 0 });
+    const lonely = new StripMosaicWriter({ outputDir: join(root, 'lonely'), grid, indices: ['ndvi'], crsWkt: wkt, stripRows, maxBufferedBytes: 0, claimTag: TAG });
     await assert.rejects(lonely.addStrip('ndsi', 0, strip0), placement('unknown-index', /strip 0 of ndsi: index not in this mosaic \(ndvi\)/));
     for (const bad of [-1, 7, 1.5]) {
       await assert.rejects(writer.addStrip('ndvi', bad, strip0), placement('out-of-range', /the mosaic has strips 0\.\.6/));
@@ -225,7 +229,7 @@ describe('StripMosaicWriter', () => {
     );
     const unflushed = { ...strip0, deflate: strip0.deflate.subarray(0, -1) };
     await assert.rejects(writer.addStrip('ndvi', 0, unflushed), placement('not-stitchable', /does not end with a sync flush/));
-    assert.ok(!existsSync(join(root, 'misplaced.partial')), 'nothing written for refused strips');
+    assert.ok(!existsSync(join(root, `misplaced.partial-${TAG}`)), 'nothing written for refused strips');
     await writer.addStrip('ndvi', 3, fixtures.ndvi.strips[3]!);
     await assert.rejects(writer.addStrip('ndvi', 3, fixtures.ndvi.strips[3]!), placement('duplicate', /strip 3 of ndvi: already added/));
     await writer.abort();
@@ -243,7 +247,7 @@ describe('StripMosaicWriter', () => {
       assert.match(error.message, /ndvi strip 6; ndsi strips 2, 5 never arrived \(of 7 per index\)/);
       return true;
     });
-    assert.ok(!existsSync(join(root, 'incomplete.partial')));
+    assert.ok(!existsSync(join(root, `incomplete.partial-${TAG}`)));
     assert.ok(!existsSync(join(root, 'incomplete')));
     await writer.abort(); // harmless after a failed finish
   });
@@ -252,11 +256,11 @@ describe('StripMosaicWriter', () => {
     const outputDir = join(root, 'again');
     await mkdir(outputDir, { recursive: true });
     await writeFile(join(outputDir, 'stale.txt'), 'from an earlier run');
-    const aborted = writerFor('again', { maxBufferedBytes: 0 });
+    const aborted = writerFor('again', { maxBufferedBytes: 0, claimTag: TAG });
     await aborted.addStrip('ndvi', 4, fixtures.ndvi.strips[4]!); // spilled
-    assert.ok((await stat(join(root, 'again.partial'))).isDirectory());
+    assert.ok((await stat(join(root, `again.partial-${TAG}`))).isDirectory());
     await aborted.abort();
-    assert.ok(!existsSync(join(root, 'again.partial')), 'staging removed');
+    assert.ok(!existsSync(join(root, `again.partial-${TAG}`)), 'staging removed');
     assert.equal(await readFile(join(outputDir, 'stale.txt'), 'utf8'), 'from an earlier run', 'the finished folder is untouched');
     await assert.rejects(aborted.addStrip('ndvi', 0, fixtures.ndvi.strips[0]!), /addStrip after the writer was aborted/);
 
@@ -271,7 +275,7 @@ describe('StripMosaicWriter', () => {
   it('passes filesystem errors through unchanged, then refuses to go on', async () => {
     const blocker = join(root, 'not-a-folder');
     await writeFile(blocker, 'a file where the output folder’s parent should be');
-    const writer = new StripMosaicWriter({ outputDir: join(blocker, 'request'), grid, indices, crsWkt: wkt, stripRows, maxBufferedBytes: 0 });
+    const writer = new StripMosaicWriter({ outputDir: join(blocker, 'request'), grid, indices, crsWkt: wkt, stripRows, maxBufferedBytes: 0, claimTag: TAG });
     const first = await writer.addStrip('ndvi', 0, fixtures.ndvi.strips[0]!).then(
       () => assert.fail('expected a filesystem error'),
       (error: unknown) => error as NodeJS.ErrnoException,

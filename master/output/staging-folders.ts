@@ -1,0 +1,45 @@
+/**
+ * Each claim of a request writes its outputs in a staging folder of its own, `<id>.partial-<claim>-…`
+ * beside the final `<id>` folder, so two masters that both believe they run the request (one of
+ * them stalled past its claim) never write into, or clean up, the same folder; only the claim's
+ * holder publishes (renames its folder into place). A new claim removes the staging folders of
+ * older claims of the request: their masters are dead or have lost the claim.
+ */
+import { randomBytes } from 'node:crypto';
+import { readdir, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { describeError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
+import type { RequestClaim } from '../store/request-store.js';
+
+/** The part of a staging folder's name that names the claim: its attempt, then something unique. */
+export function claimTag(claim: RequestClaim): string {
+  return `${claim.attempt}-${randomBytes(4).toString('hex')}`;
+}
+
+/** The staging folder of `outputDir` for a claim tagged `tag`. */
+export function stagingFolderOf(outputDir: string, tag: string): string {
+  return `${outputDir}.partial-${tag}`;
+}
+
+/** Removes staging folders of `outputDir` left by claims older than `attempt` (and the unsuffixed one of older versions). */
+export async function removeStaleStaging(outputDir: string, attempt: number, log: Logger): Promise<void> {
+  const parent = dirname(outputDir);
+  const prefix = `${basename(outputDir)}.partial`;
+  let names: string[];
+  try {
+    names = await readdir(parent);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const rest = name.slice(prefix.length);
+    const older = rest === '' || (/^-(\d+)-/.exec(rest) !== null && Number(/^-(\d+)-/.exec(rest)![1]) < attempt);
+    if (!older) continue;
+    await rm(join(parent, name), { recursive: true, force: true }).catch((error: unknown) =>
+      log.warn({ folder: join(parent, name), error: describeError(error) }, 'could not remove an older claim\'s staging folder'),
+    );
+  }
+}
