@@ -25,6 +25,7 @@ import { planStrips } from './source/strip-plan.js';
 import { StopRequested, runStripPipeline } from './strip-pipeline.js';
 import { ClaimGuard, ClaimLostError } from './claim-guard.js';
 import { claimTag, removeStaleStaging } from './output/staging-folders.js';
+import { OutputFolderError, asOutputFolderError } from './output/output-folder.js';
 import { claimOf } from './store/request-store.js';
 
 /** Uploads a finished request's files somewhere else (Azure Data Lake); returns file name → URL. */
@@ -88,8 +89,10 @@ export class RequestRunner implements RequestProcessor {
         log.warn({ released }, 'master stopping: request released back to pending');
         return;
       }
-      const message = describeError(error);
-      if (error instanceof RequestError) log.warn({ error: message }, 'request failed');
+      // The master's own filesystem trouble is said as such, with the folder and the fix.
+      const explained = asOutputFolderError(error, this.#options.outputDir) ?? error;
+      const message = describeError(explained);
+      if (explained instanceof RequestError || explained instanceof OutputFolderError) log.warn({ error: message }, 'request failed');
       else log.error({ err: error }, 'request failed unexpectedly');
       await store.fail(guard.claim, message);
     } catch (recordError) {

@@ -9,6 +9,7 @@ import type { Logger } from '../shared/logger.js';
 import type { Database } from './db/database.js';
 import type { RequestStore } from './store/request-store.js';
 import { MessageBuffers } from './dispatch/message-buffers.js';
+import { checkOutputFolder } from './output/output-folder.js';
 import { TileDispatcher } from './dispatch/tile-dispatcher.js';
 import { startTileServer } from './dispatch/tile-server.js';
 import { RequestClaimer } from './request-claimer.js';
@@ -93,6 +94,8 @@ export interface MasterExtras {
 }
 
 export async function startMaster(config: MasterConfig, log: Logger, extras: MasterExtras = {}): Promise<RunningMaster> {
+  // A folder the master cannot write to is one clear message now, not requests failing later.
+  await checkOutputFolder(resolve(config.outputDir));
   const database: OpenedStore = extras.store
     ? { store: extras.store, url: undefined, embedded: false, close: async () => undefined }
     : await openPostgresStore(config, log);

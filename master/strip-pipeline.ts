@@ -67,6 +67,7 @@ export async function runStripPipeline(options: StripPipelineOptions): Promise<v
     if (failed.signal.aborted) return;
     const outcome = await dispatcher.dispatch({
       requestId: job.id,
+      claim: options.guard.claim.attempt,
       tileIndex: strip.index,
       task: {
         width: options.bandSet.grid.width,

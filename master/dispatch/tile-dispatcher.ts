@@ -45,8 +45,12 @@ interface Waiter {
   resolve(task: TileTask | null): void;
 }
 
-export function taskIdOf(requestId: string, tileIndex: number): string {
-  return `${requestId}/${tileIndex}`;
+/**
+ * A task's id: request, claim and tile, so it is unique per claim of the request: a worker that
+ * still holds a task of an earlier claim (its master died) cannot hand it to the next one.
+ */
+export function taskIdOf(offer: Pick<TileOffer, 'requestId' | 'claim' | 'tileIndex'>): string {
+  return `${offer.requestId}/${offer.claim}/${offer.tileIndex}`;
 }
 
 export class TileDispatcher {
@@ -68,7 +72,7 @@ export class TileDispatcher {
 
   /** Offers a tile; resolves when a valid result has been accepted, rejects when the tile fails. */
   dispatch(offer: TileOffer): Promise<TileOutcome> {
-    const taskId = taskIdOf(offer.requestId, offer.tileIndex);
+    const taskId = taskIdOf(offer);
     if (this.#closed) return Promise.reject(new Error('tile dispatcher is closed'));
     if (this.#tiles.has(taskId)) return Promise.reject(new Error(`tile ${taskId} is already dispatched`));
     return new Promise<TileOutcome>((resolve, reject) => {

@@ -12,6 +12,8 @@ export type TaskBody = Omit<TileTask, 'taskId' | 'requestId' | 'tileIndex' | 'at
 /** What a request runner offers for one tile. */
 export interface TileOffer {
   readonly requestId: string;
+  /** Which claim of the request this run is (its attempt number): part of the task id. */
+  readonly claim: number;
   readonly tileIndex: number;
   readonly task: TaskBody;
   /** The tile's source data, for the worker holding the current lease (read when it asks). */

@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -113,8 +113,9 @@ describe('docker-compose: db, master and scaled workers on a real Docker engine'
     });
     dir = await mkdtemp(join(tmpdir(), 'tessera-compose-'));
     await mkdir(join(dir, 'input'));
-    await mkdir(join(dir, 'output'));
-    await chmod(join(dir, 'output'), 0o777); // the master runs as uid 1000
+    // Root-owned with mode 0755, as `mkdir output` by root leaves it: the master runs as uid 1000,
+    // and its entrypoint makes the folder its own (issue 9: this used to fail every request, EACCES).
+    await mkdir(join(dir, 'output'), { mode: 0o755 });
     await copyFile(join(root, 'samples', 'L7_ETMs.tif'), join(dir, 'input', 'L7_ETMs.tif'));
     const ports = { db: await freePort(), grpc: await freePort() };
     composeFile = join(dir, 'docker-compose.host.yml');
@@ -155,11 +156,12 @@ describe('docker-compose: db, master and scaled workers on a real Docker engine'
     assert.ok(workers.length > 1, `tiles by ${workers.join(', ')}`);
   });
 
-  test('both images run as a non-root user, have tessera on the PATH, and ship no dev dependencies', async () => {
+  test('both images run tessera as a non-root user, have tessera on the PATH, and ship no dev dependencies', async () => {
     for (const service of ['master', 'worker']) {
-      const report = await compose(['exec', '-T', service, 'sh', '-c', 'id -u; command -v tessera; test -e node_modules/typescript && echo dev || echo prod'], 60_000);
+      // The process's own user (the master's entrypoint starts as root, then drops to TESSERA_USER).
+      const report = await compose(['exec', '-T', service, 'sh', '-c', "awk '/^Uid:/ {print $2}' /proc/1/status; command -v tessera; test -e node_modules/typescript && echo dev || echo prod"], 60_000);
       const [uid, tessera, deps] = report.trim().split('\n');
-      assert.notEqual(uid, '0', `${service} runs as root`);
+      assert.notEqual(uid, '0', `${service} runs tessera as root`);
       assert.equal(tessera, '/usr/local/bin/tessera', service);
       assert.equal(deps, 'prod', `${service} ships dev dependencies`);
     }

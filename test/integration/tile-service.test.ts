@@ -134,6 +134,7 @@ async function* noSources(): AsyncGenerator<SourceChunk> {}
 function smallOffer(tileIndex: number, accepted: string[] = []): TileOffer {
   return {
     requestId: 'req',
+    claim: 1,
     tileIndex,
     task: { width: 8, height: 8, indices: ['ndvi'] },
     sources: noSources,
@@ -301,7 +302,7 @@ test('GetTask with no work answers NoTask after the hold time; a shorter deadlin
   await waitFor('the expired poll to leave the dispatcher', () => master.dispatcher.counts().waitingWorkers === 0);
   const outcome = master.dispatcher.dispatch(smallOffer(0));
   const next = await getTask(client, 'next', 5_000).response;
-  assert.equal(next.task?.taskId, 'req/0');
+  assert.equal(next.task?.taskId, 'req/1/0');
   assert.equal(next.task?.attempt, 1);
   master.dispatcher.cancelRequest('req', new Error('test over'));
   await assert.rejects(outcome, /test over/);
@@ -317,6 +318,7 @@ test('source data streams in chunks under backpressure; a result over the 4 MB g
   const accepted: { workerId: string; pngBytes: number }[] = [];
   const outcome = master.dispatcher.dispatch({
     requestId: 'big',
+    claim: 1,
     tileIndex: 0,
     task: { width: 1024, height: 1024, indices: ['ndvi'], sourceBytes: 6 * 1024 * 1024 },
     sources: async function* () {
@@ -428,7 +430,7 @@ test('a cancelled GetTask is never handed a tile; the next poller gets it as att
   assert.deepEqual(accepted, ['stayer']);
   assert.deepEqual(
     tasksSeen.map((task) => [task.taskId, task.attempt]),
-    [['req/0', 1]],
+    [['req/1/0', 1]],
   );
 });
 

@@ -18,7 +18,7 @@ function dispatcher(t: TestContext, leaseMs = 1_000, maxAttempts = 3): TileDispa
 const CHUNK: SourceChunk = { source: 0, part: 0, data: Buffer.from('block'), checksum: 0, last: true };
 
 function offer(tileIndex: number, accept: TileOffer['accept'] = async () => undefined, sources: TileOffer['sources'] = chunks([CHUNK])): TileOffer {
-  return { requestId: 'r1', tileIndex, task: { width: 4, height: 4, indices: ['ndvi'] }, sources, accept };
+  return { requestId: 'r1', claim: 1, tileIndex, task: { width: 4, height: 4, indices: ['ndvi'] }, sources, accept };
 }
 
 function chunks(list: readonly SourceChunk[]): TileOffer['sources'] {
@@ -53,7 +53,7 @@ describe('TileDispatcher', () => {
     const outcome = d.dispatch(offer(0));
     const task = await waiting;
     assert.ok(task);
-    assert.equal(task.taskId, 'r1/0');
+    assert.equal(task.taskId, 'r1/1/0', 'request, claim, tile');
     assert.equal(task.attempt, 1);
     assert.deepEqual(await d.submit(result(task, 'w1')), { accepted: true, reason: '' });
     assert.deepEqual(await outcome, { workerId: 'w1', attempt: 1 });
