@@ -170,7 +170,18 @@ function parseSentinel2(fields: RequestFields, base: Omit<Sentinel2Job, 'source'
   return { ...base, source: 'sentinel2', bands: parseBands(fields.bands, base.indices) };
 }
 
+/** Largest `bands` value a row may carry (as JSON): a handful of paths or URLs fit many times over. */
+export const MAX_BANDS_JSON_BYTES = 64 * 1024;
+/** Longest `url` (a signed URL's query included). */
+export const MAX_URL_LENGTH = 16 * 1024;
+
 export function parseRequest(fields: RequestFields, defaults: RequestDefaults): MosaicJob {
+  const bandsJson = JSON.stringify(fields.bands ?? null) ?? '';
+  if (bandsJson.length > MAX_BANDS_JSON_BYTES) {
+    throw new InvalidRequestError(`bands holds ${bandsJson.length} bytes of JSON; at most ${MAX_BANDS_JSON_BYTES} are read (one path or URL per band)`);
+  }
+  if ((fields.url?.length ?? 0) > MAX_URL_LENGTH) throw new InvalidRequestError(`url is ${fields.url?.length} characters long; at most ${MAX_URL_LENGTH} are read`);
+  if ((fields.indices?.length ?? 0) > 16) throw new InvalidRequestError(`${fields.indices?.length} indices requested; tessera computes ${INDEX_NAMES.join(', ')}`);
   const source = parseSource(fields.source);
   const indices = parseIndices(fields.indices);
   const reflectanceOffset = fields.reflectanceOffset ?? 0;

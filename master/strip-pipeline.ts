@@ -106,6 +106,8 @@ async function acceptResult(options: StripPipelineOptions, strip: PlannedStrip, 
       if (!job.indices.includes(index)) throw new TesseraError(`unexpected index "${tile.index}" in result`);
       if (parsed.has(index)) throw new TesseraError(`index "${tile.index}" returned twice`);
       const pixels = bandSet.grid.width * strip.rows;
+      const most = maxStripPngBytes(bandSet.grid.width, strip.rows);
+      if (tile.png.length > most) throw new TesseraError(`${tile.index}: a ${tile.png.length}-byte PNG for a strip whose PNG cannot exceed ${most} bytes`);
       if ((tile.stats?.validPixels ?? 0) > pixels) throw new TesseraError(`${tile.index}: ${tile.stats?.validPixels} valid pixels in a strip of ${pixels}`);
       parsed.set(index, parseStripPng(tile.png, { width: bandSet.grid.width, rows: strip.rows }));
     }
@@ -118,6 +120,16 @@ async function acceptResult(options: StripPipelineOptions, strip: PlannedStrip, 
   for (const [index, data] of parsed) await writer.addStrip(index, strip.index, data);
   tally.addResult(strip.index, result);
   tally.stitchMs += performance.now() - started;
+}
+
+/**
+ * The largest PNG a strip can honestly be: its filtered rows stored uncompressed (DEFLATE's worst
+ * case adds 5 bytes per 64 KiB) plus the chunks around them, with room to spare. Anything bigger is
+ * refused before it is parsed or held.
+ */
+export function maxStripPngBytes(width: number, rows: number): number {
+  const filtered = rows * (width + 1);
+  return filtered + Math.ceil(filtered / 128) + 64 * 1024;
 }
 
 /** Counts the bytes and the master's read time of a source stream as a worker consumes it. */

@@ -15,7 +15,7 @@
 import { TileFailedError, describeError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { SourceChunk, SubmitResultRequest__Output, TileTask } from '../../shared/proto/tile-service.js';
-import { LeaseLostError, RejectedResultError, TileLease, type TileOffer, type TileOutcome } from './tile-lease.js';
+import { LeaseLostError, RejectedResultError, TileLease, holderKey, type TileOffer, type TileOutcome } from './tile-lease.js';
 
 export { LeaseLostError, RejectedResultError, type TaskBody, type TileOffer, type TileOutcome } from './tile-lease.js';
 
@@ -29,6 +29,8 @@ export interface LeaseClaim {
   readonly workerId: string;
   readonly taskId: string;
   readonly attempt: number;
+  /** The connection the call came on (gRPC peer); absent for in-process callers. */
+  readonly connection?: string;
 }
 
 export interface TileDispatcherOptions {
@@ -40,7 +42,8 @@ export interface TileDispatcherOptions {
 }
 
 interface Waiter {
-  readonly workerId: string;
+  /** holderKey of the worker and its connection. */
+  readonly holder: string;
   readonly signal: AbortSignal;
   resolve(task: TileTask | null): void;
 }
@@ -86,17 +89,18 @@ export class TileDispatcher {
    * A worker's long poll: a tile now, or when one becomes ready within `holdMs`, else null.
    * Aborting `signal` (the call was cancelled) ends the wait with null.
    */
-  nextTask(workerId: string, holdMs: number, signal: AbortSignal): Promise<TileTask | null> {
+  nextTask(workerId: string, holdMs: number, signal: AbortSignal, connection?: string): Promise<TileTask | null> {
     if (this.#closed || signal.aborted) return Promise.resolve(null);
+    const holder = holderKey(workerId, connection);
     const tile = this.#ready.shift();
-    if (tile) return Promise.resolve(this.#lease(tile, workerId));
+    if (tile) return Promise.resolve(this.#lease(tile, holder));
     return new Promise<TileTask | null>((resolve) => {
       const finish = (task: TileTask | null): void => {
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
         resolve(task);
       };
-      const waiter: Waiter = { workerId, signal, resolve: finish };
+      const waiter: Waiter = { holder, signal, resolve: finish };
       const onAbort = (): void => {
         this.#removeWaiter(waiter);
         finish(null);
@@ -114,7 +118,7 @@ export class TileDispatcher {
    */
   openSources(claim: LeaseClaim, signal: AbortSignal): AsyncIterable<SourceChunk> {
     const tile = this.#tiles.get(claim.taskId);
-    if (!tile || !tile.holdsCurrent(claim.workerId, claim.attempt)) {
+    if (!tile || !tile.holdsCurrent(holderKey(claim.workerId, claim.connection), claim.attempt)) {
       throw new LeaseLostError(`${claim.workerId} does not hold attempt ${claim.attempt} of tile ${claim.taskId} (expired, handed out again, or done)`);
     }
     const chunks = tile.offer.sources(signal);
@@ -135,11 +139,11 @@ export class TileDispatcher {
     };
   }
 
-  /** A worker's result (or its report that it could not process the tile). */
-  async submit(result: SubmitResultRequest__Output): Promise<SubmitVerdict> {
+  /** A worker's result (or its report that it could not process the tile), from `connection` (gRPC peer). */
+  async submit(result: SubmitResultRequest__Output, connection?: string): Promise<SubmitVerdict> {
     const tile = this.#tiles.get(result.taskId);
     if (!tile) return { accepted: false, reason: 'unknown or already completed tile (late duplicate dropped)' };
-    if (!tile.heldBy(result.workerId, result.attempt)) {
+    if (!tile.heldBy(holderKey(result.workerId, connection), result.attempt)) {
       return { accepted: false, reason: `${result.workerId || 'an unnamed worker'} was not handed attempt ${result.attempt} of this tile` };
     }
     if (tile.state === 'accepting') return { accepted: false, reason: 'another result for this tile is being accepted' };
@@ -201,15 +205,16 @@ export class TileDispatcher {
       const waiter = this.#waiters.shift();
       if (!waiter) break;
       if (waiter.signal.aborted) continue;
-      waiter.resolve(this.#lease(tile, waiter.workerId));
+      waiter.resolve(this.#lease(tile, waiter.holder));
       return;
     }
     if (end === 'front') this.#ready.unshift(tile);
     else this.#ready.push(tile);
   }
 
-  #lease(tile: TileLease, workerId: string): TileTask {
-    const attempt = tile.handOut(workerId);
+  #lease(tile: TileLease, holder: string): TileTask {
+    const attempt = tile.handOut(holder);
+    const workerId = holder.slice(0, holder.indexOf('\u0000'));
     const leaseExpiresAtMs = this.#now() + this.#leaseMs;
     tile.clearTimer();
     tile.leaseTimer = setTimeout(() => this.#onLeaseExpired(tile, attempt, workerId), this.#leaseMs);

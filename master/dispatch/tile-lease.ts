@@ -25,6 +25,15 @@ export interface TileOffer {
   readonly accept: (result: SubmitResultRequest__Output) => Promise<void>;
 }
 
+/**
+ * Who holds a lease: the worker id it gave and the connection it came on (gRPC's peer address), so
+ * a client that only knows or guesses a worker's id cannot answer, read or fail for it from
+ * another connection. In-process callers (tests) pass no connection.
+ */
+export function holderKey(workerId: string, connection = ''): string {
+  return `${workerId}\u0000${connection}`;
+}
+
 /** A worker's result that does not fit its task: the worker's fault, so the tile is handed out again. */
 export class RejectedResultError extends TesseraError {}
 
@@ -48,7 +57,7 @@ export class TileLease {
   lastFailure: string | undefined;
   /** The lease ran out while a result was being accepted; decided once acceptance ends. */
   leaseExpiredWhileAccepting = false;
-  /** Worker of every attempt handed out. */
+  /** Holder (worker id and connection, see holderKey) of every attempt handed out. */
   readonly #holders = new Map<number, string>();
   readonly #settle: { resolve(outcome: TileOutcome): void; reject(error: Error): void };
 
@@ -58,22 +67,22 @@ export class TileLease {
     this.#settle = settle;
   }
 
-  /** Hands the next attempt to `workerId`; returns its number. */
-  handOut(workerId: string): number {
+  /** Hands the next attempt to `holder` (holderKey); returns its number. */
+  handOut(holder: string): number {
     this.attempt += 1;
     this.state = 'leased';
-    this.#holders.set(this.attempt, workerId);
+    this.#holders.set(this.attempt, holder);
     return this.attempt;
   }
 
-  /** Whether `workerId` was given `attempt` of this tile. */
-  heldBy(workerId: string, attempt: number): boolean {
-    return this.#holders.get(attempt) === workerId;
+  /** Whether `holder` was given `attempt` of this tile. */
+  heldBy(holder: string, attempt: number): boolean {
+    return this.#holders.get(attempt) === holder;
   }
 
-  /** Whether `workerId` holds the lease that is out now, as `attempt`. */
-  holdsCurrent(workerId: string, attempt: number): boolean {
-    return this.state === 'leased' && attempt === this.attempt && this.heldBy(workerId, attempt);
+  /** Whether `holder` holds the lease that is out now, as `attempt`. */
+  holdsCurrent(holder: string, attempt: number): boolean {
+    return this.state === 'leased' && attempt === this.attempt && this.heldBy(holder, attempt);
   }
 
   clearTimer(): void {

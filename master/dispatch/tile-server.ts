@@ -15,6 +15,7 @@ import {
   type TileServiceHandlers,
 } from '../../shared/proto/tile-service.js';
 import { releaseChunk, serializeSourceChunk } from '../../shared/proto/source-chunk-wire.js';
+import { PollLimits, type PollLimitOptions } from './poll-limits.js';
 import { LeaseLostError, type TileDispatcher } from './tile-dispatcher.js';
 
 export const TILE_SERVICE_NAME = 'tessera.v1.TileService';
@@ -25,6 +26,8 @@ export interface TileServerOptions {
   readonly listen: string;
   readonly longPollMs: number;
   readonly maxMessageBytes: number;
+  /** Parked long polls allowed per peer and in all (default DEFAULT_POLL_LIMITS). */
+  readonly pollLimits?: PollLimitOptions;
   readonly log: Logger;
 }
 
@@ -37,18 +40,23 @@ export interface TileServer {
 
 function handlers(options: TileServerOptions): TileServiceHandlers {
   const { dispatcher, longPollMs, log } = options;
+  const polls = new PollLimits(options.pollLimits);
   return {
     GetTask(call, callback) {
+      const peer = call.getPeer();
+      const leave = polls.enter(peer);
+      if (!leave) return callback({ code: grpc.status.RESOURCE_EXHAUSTED, details: polls.describe(peer) });
       const abort = new AbortController();
       call.on('cancelled', () => abort.abort());
-      const workerId = call.request.workerId || call.getPeer();
+      const workerId = call.request.workerId || peer;
       dispatcher
-        .nextTask(workerId, longPollMs, abort.signal)
+        .nextTask(workerId, longPollMs, abort.signal, peer)
         .then((task) => {
           if (abort.signal.aborted && task === null) return;
           callback(null, task ? { task } : { noTask: { retryAfterMs: 0 } });
         })
-        .catch((error: unknown) => callback({ code: grpc.status.INTERNAL, details: describeError(error) }));
+        .catch((error: unknown) => callback({ code: grpc.status.INTERNAL, details: describeError(error) }))
+        .finally(leave);
     },
     ReadSources(call) {
       const abort = new AbortController();
@@ -56,7 +64,7 @@ function handlers(options: TileServerOptions): TileServiceHandlers {
       const { workerId, taskId, attempt } = call.request;
       let chunks: AsyncIterable<SourceChunk>;
       try {
-        chunks = dispatcher.openSources({ workerId, taskId, attempt }, abort.signal);
+        chunks = dispatcher.openSources({ workerId, taskId, attempt, connection: call.getPeer() }, abort.signal);
       } catch (error) {
         failStream(call, error instanceof LeaseLostError ? grpc.status.FAILED_PRECONDITION : grpc.status.INTERNAL, error);
         return;
@@ -72,7 +80,7 @@ function handlers(options: TileServerOptions): TileServiceHandlers {
     },
     SubmitResult(call, callback) {
       dispatcher
-        .submit(call.request)
+        .submit(call.request, call.getPeer())
         .then((verdict) => callback(null, verdict))
         .catch((error: unknown) => {
           log.error({ err: error, taskId: call.request.taskId }, 'SubmitResult failed');

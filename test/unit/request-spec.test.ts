@@ -252,3 +252,11 @@ describe('parseRequest: earthdaily rows', () => {
     rejects(earthdaily({ bands: ['swir16'] }), /maps band names to band numbers/);
   });
 });
+
+describe('parseRequest: bounded inputs', () => {
+  it('refuses a bands value over 64 KiB of JSON, a url over 16 Ki characters and more than 16 indices', () => {
+    rejects(row({ bands: { red: `/data/${'x'.repeat(70_000)}.tif`, nir: 'n.tif' } }), /bands holds \d+ bytes of JSON; at most 65536 are read/);
+    rejects(row({ source: 'earthdaily', url: `https://e.example/m.tif?sig=${'a'.repeat(17_000)}` }), /url is \d+ characters long; at most 16384 are read/);
+    rejects(row({ indices: Array.from({ length: 17 }, () => 'ndvi') }), /17 indices requested/);
+  });
+});
