@@ -13,6 +13,7 @@ import { checkOutputFolder } from './output/output-folder.js';
 import { TileDispatcher } from './dispatch/tile-dispatcher.js';
 import { startTileServer } from './dispatch/tile-server.js';
 import { RequestClaimer } from './request-claimer.js';
+import { MasterEvents } from './master-events.js';
 import { describeDataLakeTarget, type DataLakeSettings } from './output/datalake-config.js';
 
 /**
@@ -29,6 +30,8 @@ export interface RunningMaster {
   readonly databaseUrl: string | undefined;
   readonly embedded: boolean;
   readonly store: RequestStore;
+  /** Typed events of the master's work (master-events.ts), for metrics and tests. */
+  readonly events: MasterEvents;
   stop(options?: { graceful?: boolean; timeoutMs?: number }): Promise<void>;
 }
 
@@ -100,7 +103,9 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
     ? { store: extras.store, url: undefined, embedded: false, close: async () => undefined }
     : await openPostgresStore(config, log);
   const { store } = database;
+  const events = new MasterEvents((error, event) => log.error({ error: String(error), event }, 'a master event listener threw'));
   const dispatcher = new TileDispatcher({
+    events,
     leaseMs: config.tileLeaseMs,
     maxAttempts: config.tileMaxAttempts,
     log: log.child({ scope: 'dispatcher' }),
@@ -156,6 +161,7 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
     databaseUrl: database.url,
     embedded: database.embedded,
     store,
+    events,
     async stop({ graceful = true, timeoutMs = config.shutdownTimeoutMs } = {}) {
       log.info({ graceful, timeoutMs }, 'master stopping');
       await claimer.stop({ graceful, timeoutMs });

@@ -3,7 +3,8 @@
  * it, and sends the results back.
  * While the master is unreachable it retries with capped exponential backoff (with jitter), so
  * workers can start before the master and survive its restarts. `stop()` finishes (graceful) or
- * abandons the tiles in hand; an abandoned tile's lease simply expires on the master.
+ * abandons the tiles in hand; the master hands an abandoned tile out again as soon as this
+ * worker's Attend call ends (attendance.ts), or when its lease expires.
  */
 import * as grpc from '@grpc/grpc-js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,6 +19,7 @@ import type {
   TileTask__Output,
 } from '../shared/proto/tile-service.js';
 import type { SubmitResultResponse__Output } from '../shared/proto/generated/tessera/v1/SubmitResultResponse.js';
+import { Attendance } from './attendance.js';
 import { ScratchArrays } from './scratch-arrays.js';
 import { processTile, type ProcessedTile, type SourceStream } from './tile-processor.js';
 
@@ -66,12 +68,20 @@ export class TileWorker {
   readonly #polls = new Set<grpc.ClientUnaryCall>();
   readonly #stopController = new AbortController();
   readonly #stats: TileWorkerStats = { tilesDone: 0, tilesFailed: 0 };
+  readonly #attendance: Attendance;
   #loops: Promise<void>[] = [];
 
   constructor(options: TileWorkerOptions) {
     this.#options = options;
-    this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
+    const backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.#backoff = backoff;
     this.#process = options.process ?? processTile;
+    this.#attendance = new Attendance({
+      client: options.client,
+      workerId: options.workerId,
+      log: options.log,
+      retryDelay: (failures) => backoffDelay(failures, backoff),
+    });
   }
 
   get stats(): Readonly<TileWorkerStats> {
@@ -81,6 +91,7 @@ export class TileWorker {
   start(): void {
     if (this.#loops.length > 0) throw new Error('worker already started');
     this.#options.log.info({ workerId: this.#options.workerId, concurrency: this.#options.concurrency }, 'worker started');
+    this.#attendance.start();
     this.#loops = Array.from({ length: this.#options.concurrency }, (_, slot) => this.#loop(slot));
   }
 
@@ -95,6 +106,8 @@ export class TileWorker {
       const outcome = await settleWithin(Promise.all(this.#loops), timeoutMs);
       if (!outcome.settled) this.#options.log.warn({ timeoutMs }, 'tiles still in hand at shutdown; abandoning them');
     }
+    // Last, so tiles finished gracefully are submitted before the master releases what is left.
+    await this.#attendance.stop();
     this.#options.client.close();
     this.#options.log.info({ ...this.#stats }, 'worker stopped');
   }

@@ -14,6 +14,7 @@
  */
 import { TileFailedError, describeError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
+import { MasterEvents } from '../master-events.js';
 import type { SourceChunk, SubmitResultRequest__Output, TileTask } from '../../shared/proto/tile-service.js';
 import { LeaseLostError, RejectedResultError, TileLease, holderKey, type TileOffer, type TileOutcome } from './tile-lease.js';
 
@@ -37,6 +38,8 @@ export interface TileDispatcherOptions {
   readonly leaseMs: number;
   readonly maxAttempts: number;
   readonly log: Logger;
+  /** Where tile and worker events go (tile:leased, tile:done, tile:requeued, worker:gone). */
+  readonly events?: MasterEvents;
   /** Milliseconds since the epoch; injectable for tests. */
   readonly now?: () => number;
 }
@@ -61,6 +64,7 @@ export class TileDispatcher {
   readonly #maxAttempts: number;
   readonly #log: Logger;
   readonly #now: () => number;
+  readonly #events: MasterEvents;
   readonly #tiles = new Map<string, TileLease>();
   readonly #ready: TileLease[] = [];
   readonly #waiters: Waiter[] = [];
@@ -71,6 +75,7 @@ export class TileDispatcher {
     this.#maxAttempts = options.maxAttempts;
     this.#log = options.log;
     this.#now = options.now ?? Date.now;
+    this.#events = options.events ?? new MasterEvents();
   }
 
   /** Offers a tile; resolves when a valid result has been accepted, rejects when the tile fails. */
@@ -170,7 +175,25 @@ export class TileDispatcher {
     }
     this.#settle(tile);
     tile.resolve({ workerId: result.workerId, attempt: result.attempt });
+    this.#events.emit('tile:done', { taskId: tile.taskId, workerId: result.workerId, attempt: result.attempt });
     return { accepted: true, reason: '' };
+  }
+
+  /**
+   * The worker is gone (its Attend call on `connection` ended): every lease it holds there goes
+   * back to the queue now, as a failed attempt, rather than when the lease would expire.
+   */
+  releaseWorker(workerId: string, connection?: string): number {
+    const holder = holderKey(workerId, connection);
+    let released = 0;
+    for (const tile of [...this.#tiles.values()]) {
+      if (tile.currentHolder() !== holder) continue;
+      released += 1;
+      this.#retryAfterFailure(tile, tile.attempt, `worker ${workerId} disconnected`);
+    }
+    if (released > 0) this.#log.warn({ workerId, released }, 'worker disconnected; its tiles go back to the queue');
+    this.#events.emit('worker:gone', { workerId, released });
+    return released;
   }
 
   /** Withdraws every tile of a request (it failed or the master is stopping). */
@@ -219,6 +242,7 @@ export class TileDispatcher {
     tile.clearTimer();
     tile.leaseTimer = setTimeout(() => this.#onLeaseExpired(tile, attempt, workerId), this.#leaseMs);
     this.#log.debug({ taskId: tile.taskId, workerId, attempt }, 'tile leased');
+    this.#events.emit('tile:leased', { taskId: tile.taskId, workerId, attempt });
     return {
       ...tile.offer.task,
       taskId: tile.taskId,
@@ -252,6 +276,7 @@ export class TileDispatcher {
       return;
     }
     this.#enqueue(tile, 'front');
+    this.#events.emit('tile:requeued', { taskId: tile.taskId, attempt, reason: failure });
   }
 
   /** Puts a tile back in circulation after a result for it was rejected. */

@@ -80,6 +80,11 @@ export class TileLease {
     return this.#holders.get(attempt) === holder;
   }
 
+  /** The holder of the lease out now; undefined when none is out. */
+  currentHolder(): string | undefined {
+    return this.state === 'leased' ? this.#holders.get(this.attempt) : undefined;
+  }
+
   /** Whether `holder` holds the lease that is out now, as `attempt`. */
   holdsCurrent(holder: string, attempt: number): boolean {
     return this.state === 'leased' && attempt === this.attempt && this.heldBy(holder, attempt);

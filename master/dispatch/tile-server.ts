@@ -38,10 +38,28 @@ export interface TileServer {
   stop(options?: { timeoutMs?: number }): Promise<void>;
 }
 
-function handlers(options: TileServerOptions): TileServiceHandlers {
+/** The Attend calls open now (ended by stop(), which would otherwise wait for them). */
+type AttendCalls = Set<grpc.ServerWritableStream<unknown, unknown>>;
+
+function handlers(options: TileServerOptions, attending: AttendCalls): TileServiceHandlers {
   const { dispatcher, longPollMs, log } = options;
   const polls = new PollLimits(options.pollLimits);
   return {
+    Attend(call) {
+      const { workerId } = call.request;
+      const connection = call.getPeer();
+      attending.add(call);
+      let ended = false;
+      const gone = (): void => {
+        if (ended) return;
+        ended = true;
+        attending.delete(call);
+        dispatcher.releaseWorker(workerId, connection);
+      };
+      call.on('cancelled', gone);
+      call.on('close', gone);
+      call.on('error', gone);
+    },
     GetTask(call, callback) {
       const peer = call.getPeer();
       const leave = polls.enter(peer);
@@ -110,11 +128,16 @@ export async function startTileServer(options: TileServerOptions): Promise<TileS
     // Workers keep long polls open; allow their keepalive pings.
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+    // And ping them: a worker whose machine vanished without closing its connection is found gone
+    // (its Attend call ends, its tiles go back) within about half a minute.
+    'grpc.keepalive_time_ms': 20_000,
+    'grpc.keepalive_timeout_ms': 10_000,
   });
+  const attending: AttendCalls = new Set();
   const service = proto.tessera.v1.TileService.service;
   // Chunks made by source-chunk-wire.ts are already encoded: send them as they are.
   const readSources = { ...service.ReadSources, responseSerialize: serializeSourceChunk(service.ReadSources.responseSerialize) };
-  server.addService({ ...service, ReadSources: readSources }, handlers(options));
+  server.addService({ ...service, ReadSources: readSources }, handlers(options, attending));
   const health = new HealthImplementation({ '': 'SERVING', [TILE_SERVICE_NAME]: 'SERVING' });
   health.addToServer(server);
 
@@ -132,6 +155,7 @@ export async function startTileServer(options: TileServerOptions): Promise<TileS
       health.setStatus('', 'NOT_SERVING');
       health.setStatus(TILE_SERVICE_NAME, 'NOT_SERVING');
       options.dispatcher.close();
+      for (const call of [...attending]) call.end();
       // tryShutdown waits for every call, parked long polls of dead clients included: race a timer.
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

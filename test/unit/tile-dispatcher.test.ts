@@ -155,6 +155,24 @@ describe('TileDispatcher', () => {
     assert.equal((await outcome).workerId, 'w2');
   });
 
+  test('a worker that disconnects gives its tiles back at once, only those it holds on that connection', async (t) => {
+    const d = dispatcher(t, 60_000, 3);
+    const outcomes = [0, 1, 2].map((i) => d.dispatch(offer(i)));
+    const a0 = await d.nextTask('w1', 500, new AbortController().signal, 'peer-a');
+    const a1 = await d.nextTask('w1', 500, new AbortController().signal, 'peer-a');
+    const b2 = await d.nextTask('w1', 500, new AbortController().signal, 'peer-b'); // same id, another connection
+    assert.ok(a0 && a1 && b2);
+    assert.equal(d.releaseWorker('w1', 'peer-x'), 0, 'no tiles on a connection it never used');
+    assert.equal(d.releaseWorker('w1', 'peer-a'), 2);
+    assert.deepEqual(d.counts(), { ready: 2, leased: 1, waitingWorkers: 0 }, 'no lease timer had to fire');
+    const again = [await poll(d, 'w2'), await poll(d, 'w2')];
+    assert.deepEqual(new Set(again.map((task) => task.taskId)), new Set([a0.taskId, a1.taskId]));
+    assert.ok(again.every((task) => task.attempt === 2), 'a disconnect counts as a failed attempt');
+    for (const task of again) await d.submit(result(task, 'w2'));
+    await d.submit(result(b2, 'w1'), 'peer-b');
+    assert.deepEqual((await Promise.all(outcomes)).map((o) => o.workerId), ['w2', 'w2', 'w1']);
+  });
+
   test('results and error reports count only from the worker that was handed that attempt', async (t) => {
     const d = dispatcher(t, 10_000, 3);
     const accepted: string[] = [];
