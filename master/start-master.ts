@@ -10,6 +10,7 @@ import type { Database } from './db/database.js';
 import type { RequestStore } from './store/request-store.js';
 import { MessageBuffers } from './dispatch/message-buffers.js';
 import { TileDispatcher } from './dispatch/tile-dispatcher.js';
+import { loadServerTls } from './dispatch/server-credentials.js';
 import { startTileServer } from './dispatch/tile-server.js';
 import { RequestClaimer } from './request-claimer.js';
 import { describeDataLakeTarget, type DataLakeSettings } from './output/datalake-config.js';
@@ -93,6 +94,7 @@ export interface MasterExtras {
 }
 
 export async function startMaster(config: MasterConfig, log: Logger, extras: MasterExtras = {}): Promise<RunningMaster> {
+  const tls = await loadServerTls(config); // before the database: a bad certificate path stops nothing half-started
   const database: OpenedStore = extras.store
     ? { store: extras.store, url: undefined, embedded: false, close: async () => undefined }
     : await openPostgresStore(config, log);
@@ -108,6 +110,8 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
     longPollMs: config.longPollMs,
     maxMessageBytes: config.maxMessageBytes,
     log: log.child({ scope: 'tile-server' }),
+    workerToken: config.workerToken,
+    tls,
   });
   // Loaded once the tile service listens, so workers can connect meanwhile: the runner's modules
   // (GeoTIFF, PNG, projections) and the Data Lake SDK (only when uploads are on) are most of start-up.
