@@ -4,8 +4,14 @@
  * stopped again. `tessera run` and `tessera demo` are this. The workers are started first, told the
  * port up front: they boot while this process loads and starts the master (a worker that finds no
  * master yet retries with backoff).
+ *
+ * The master takes workers only with a worker token made up for this run and handed to the workers
+ * it starts (in their environment, not on a command line other users can read): other processes
+ * on this machine cannot take tiles from it. TLS would add nothing on loopback and stays off,
+ * whatever the environment says.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { loadMasterConfig } from '../shared/config/master-config.js';
 import type { Env, LogLevel } from '../shared/config/env.js';
@@ -25,13 +31,17 @@ export interface OneShotOptions {
   readonly env: Env;
 }
 
-/** Starts `count` worker processes of this same CLI, pointed at the master. */
-function spawnWorkers(count: number, masterAddress: string, logLevel: LogLevel, env: Env): ChildProcess[] {
+/** Loopback, no TLS: the master's TLS variables, and the workers', are not for a one-shot run. */
+const NO_TLS = { grpcTlsCert: undefined, grpcTlsKey: undefined, grpcTlsCa: undefined } as const;
+const WORKER_NO_TLS = { MASTER_TLS_CA: '', WORKER_TLS_CERT: '', WORKER_TLS_KEY: '' } as const;
+
+/** Starts `count` worker processes of this same CLI, pointed at the master, with its token. */
+function spawnWorkers(count: number, masterAddress: string, workerToken: string, logLevel: LogLevel, env: Env): ChildProcess[] {
   const entry = process.argv[1];
   if (!entry) throw new Error('cannot tell which script to start workers with');
   return Array.from({ length: count }, () =>
     spawn(process.execPath, [...process.execArgv, entry, 'worker'], {
-      env: { ...env, MASTER_ADDRESS: masterAddress, LOG_LEVEL: logLevel, WORKER_ID: '' },
+      env: { ...env, ...WORKER_NO_TLS, MASTER_ADDRESS: masterAddress, WORKER_TOKEN: workerToken, LOG_LEVEL: logLevel, WORKER_ID: '' },
       stdio: ['ignore', 'ignore', 'inherit'],
     }),
   );
@@ -55,7 +65,9 @@ async function stopWorkers(workers: readonly ChildProcess[]): Promise<void> {
 }
 
 export async function runOneShot(options: OneShotOptions): Promise<MosaicRequestRow> {
-  const logLevel: LogLevel = options.env['LOG_LEVEL'] ? loadMasterConfig(options.env).logLevel : 'warn';
+  const workerToken = randomBytes(32).toString('base64url');
+  const runOverrides = { ...NO_TLS, workerToken, grpcListen: '127.0.0.1:0' };
+  const logLevel: LogLevel = options.env['LOG_LEVEL'] ? loadMasterConfig(options.env, runOverrides).logLevel : 'warn';
   const dataLake = loadDataLakeSettings(options.env);
   // Ctrl-C or a TERM at any point: stop, then clean up below (workers, master).
   const interrupted = new AbortController();
@@ -67,11 +79,12 @@ export async function runOneShot(options: OneShotOptions): Promise<MosaicRequest
   try {
     const address = `127.0.0.1:${await freePort()}`;
     const config = loadMasterConfig(options.env, {
+      ...runOverrides,
       grpcListen: address,
       outputDir: resolve(options.outputDir),
       logLevel,
     });
-    workers = spawnWorkers(options.workers, address, logLevel, options.env);
+    workers = spawnWorkers(options.workers, address, workerToken, logLevel, options.env);
     const allExited = new AbortController();
     let exited = 0;
     for (const child of workers) {

@@ -11,6 +11,7 @@ import type { RequestStore } from './store/request-store.js';
 import { MessageBuffers } from './dispatch/message-buffers.js';
 import { checkOutputFolder } from './output/output-folder.js';
 import { TileDispatcher } from './dispatch/tile-dispatcher.js';
+import { loadServerTls } from './dispatch/server-credentials.js';
 import { startTileServer } from './dispatch/tile-server.js';
 import { RequestClaimer } from './request-claimer.js';
 import { MasterEvents } from './master-events.js';
@@ -99,6 +100,7 @@ export interface MasterExtras {
 export async function startMaster(config: MasterConfig, log: Logger, extras: MasterExtras = {}): Promise<RunningMaster> {
   // A folder the master cannot write to is one clear message now, not requests failing later.
   await checkOutputFolder(resolve(config.outputDir));
+  const tls = await loadServerTls(config); // before the database: a bad certificate path stops nothing half-started
   const database: OpenedStore = extras.store
     ? { store: extras.store, url: undefined, embedded: false, close: async () => undefined }
     : await openPostgresStore(config, log);
@@ -116,6 +118,8 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
     longPollMs: config.longPollMs,
     maxMessageBytes: config.maxMessageBytes,
     log: log.child({ scope: 'tile-server' }),
+    workerToken: config.workerToken,
+    tls,
   });
   // Loaded once the tile service listens, so workers can connect meanwhile: the runner's modules
   // (GeoTIFF, PNG, projections) and the Data Lake SDK (only when uploads are on) are most of start-up.

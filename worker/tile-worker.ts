@@ -130,8 +130,13 @@ export class TileWorker {
         if (isServiceError(error) && error.code === grpc.status.DEADLINE_EXCEEDED) continue;
         failures += 1;
         const delay = backoffDelay(failures, this.#backoff);
-        const level = failures === 1 || failures % 20 === 0 ? 'warn' : 'debug';
-        log[level]({ error: describeError(error), failures, retryInMs: delay }, 'master unreachable; retrying');
+        const loud = failures === 1 || failures % 20 === 0;
+        if (isServiceError(error) && error.code === grpc.status.UNAUTHENTICATED) {
+          // Retried all the same: the master may be restarted with the token this worker has.
+          log[loud ? 'error' : 'debug']({ error: describeError(error), failures, retryInMs: delay }, 'the master refused this worker: WORKER_TOKEN missing or not the master\'s; retrying');
+        } else {
+          log[loud ? 'warn' : 'debug']({ error: describeError(error), failures, retryInMs: delay }, 'master unreachable; retrying');
+        }
         await sleep(delay, undefined, { signal: this.#stopController.signal }).catch(() => undefined);
         continue;
       }

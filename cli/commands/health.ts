@@ -1,17 +1,20 @@
 /**
  * `tessera health`: the container health checks. `health master` asks the master's
- * grpc.health.v1 service; `health worker` checks that the worker's poll loop touched its liveness
- * file recently (WORKER_ALIVE_FILE). Exit 0 when healthy, 1 when not, with one line saying why.
+ * grpc.health.v1 service (open: no worker token needed; over TLS it connects as a worker does,
+ * trusting MASTER_TLS_CA and, for mutual TLS, presenting WORKER_TLS_CERT); `health worker` checks
+ * that the worker's poll loop touched its liveness file recently (WORKER_ALIVE_FILE). Exit 0 when
+ * healthy, 1 when not, with one line saying why; 2 for a bad TLS setting.
  */
 import type * as grpcTypes from '@grpc/grpc-js';
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { loadClientTlsSettings, type ClientTlsSettings } from '../../shared/config/worker-config.js';
 
 interface HealthClient extends grpcTypes.Client {
   Check(request: { service: string }, options: grpcTypes.CallOptions, callback: (error: grpcTypes.ServiceError | null, response?: { status: string }) => void): void;
 }
 
-async function masterServing(address: string, timeoutMs: number): Promise<string> {
+async function masterServing(address: string, credentials: grpcTypes.ChannelCredentials, timeoutMs: number): Promise<string> {
   // Loaded on use: every tessera command reads this file, only `health master` speaks gRPC.
   const [grpc, protoLoader, { protoPath: healthProtoPath }] = await Promise.all([
     import('@grpc/grpc-js'),
@@ -20,7 +23,7 @@ async function masterServing(address: string, timeoutMs: number): Promise<string
   ]);
   const definition = protoLoader.loadSync(healthProtoPath, { keepCase: true, enums: String, defaults: true });
   const health = grpc.loadPackageDefinition(definition)['grpc'] as unknown as { health: { v1: { Health: new (address: string, credentials: grpcTypes.ChannelCredentials) => HealthClient } } };
-  const client = new health.health.v1.Health(address, grpc.credentials.createInsecure());
+  const client = new health.health.v1.Health(address, credentials);
   try {
     return await new Promise((resolve, reject) => {
       client.Check({ service: 'tessera.v1.TileService' }, { deadline: Date.now() + timeoutMs }, (error, response) =>
@@ -39,9 +42,19 @@ export function healthCommand(program: Command): void {
     .description("ask the master's grpc.health.v1 service whether the tile service is SERVING")
     .option('--address <host:port>', 'the master', '127.0.0.1:50051')
     .option('--timeout-ms <ms>', 'give up after', '3000')
-    .action(async (options: { address: string; timeoutMs: string }) => {
+    .option('--ca <file>', 'connect over TLS, trusting this CA (PEM) (MASTER_TLS_CA)')
+    .option('--cert <file>', 'client certificate (PEM) for a master that requires one (WORKER_TLS_CERT)')
+    .option('--key <file>', 'private key (PEM) of --cert (WORKER_TLS_KEY)')
+    .action(async (options: { address: string; timeoutMs: string; ca?: string; cert?: string; key?: string }) => {
+      const overrides: Partial<ClientTlsSettings> = {
+        ...(options.ca ? { masterTlsCa: options.ca } : {}),
+        ...(options.cert ? { workerTlsCert: options.cert } : {}),
+        ...(options.key ? { workerTlsKey: options.key } : {}),
+      };
+      const { loadChannelCredentials } = await import('../../shared/proto/client-credentials.js');
+      const credentials = await loadChannelCredentials(loadClientTlsSettings(process.env, overrides)); // a bad file: exit 2
       try {
-        const status = await masterServing(options.address, Number(options.timeoutMs) || 3000);
+        const status = await masterServing(options.address, credentials, Number(options.timeoutMs) || 3000);
         process.stdout.write(`master ${options.address}: ${status}\n`);
         if (status !== 'SERVING') process.exitCode = 1;
       } catch (error) {

@@ -30,13 +30,19 @@ export function workerCommand(program: Command): void {
       });
       // Loaded here, not at the top: every tessera command reads this file, only a worker needs gRPC
       // and the tile kernels (sharp, the GeoTIFF decoders), and `tessera run` starts its workers sooner.
-      const [{ createTileServiceClient }, { TileWorker }] = await Promise.all([
+      const [{ createTileServiceClient }, { loadChannelCredentials }, { TileWorker }] = await Promise.all([
         import('../../shared/proto/tile-service.js'),
+        import('../../shared/proto/client-credentials.js'),
         import('../../worker/tile-worker.js'),
       ]);
+      const credentials = await loadChannelCredentials(config);
       const log = createLogger('tessera-worker', config.logLevel).child({ workerId: config.workerId });
+      log.info(
+        { master: config.masterAddress, tls: config.masterTlsCa ? (config.workerTlsCert ? 'mutual' : 'on') : 'off', workerToken: config.workerToken ? 'set' : 'none' },
+        'connecting to the master',
+      );
       const worker = new TileWorker({
-        client: createTileServiceClient(config.masterAddress, config.maxMessageBytes),
+        client: createTileServiceClient(config.masterAddress, config.maxMessageBytes, { credentials, token: config.workerToken }),
         workerId: config.workerId,
         concurrency: config.concurrency,
         pollDeadlineMs: config.pollDeadlineMs,

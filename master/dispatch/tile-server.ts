@@ -1,11 +1,14 @@
 /**
  * The master's gRPC endpoint: TileService (GetTask long polls, ReadSources streams, SubmitResult)
  * over a TileDispatcher, plus grpc.health.v1 so container health checks and load balancers can ask
- * whether it serves.
+ * whether it serves. With a worker token every TileService call must carry it (worker-auth.ts);
+ * health stays open. With TLS (and a client CA, mutual TLS) every connection is encrypted (and
+ * must present a client certificate).
  */
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { once } from 'node:events';
+import { isLoopbackAddress } from '../../shared/config/loopback.js';
 import { describeError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import {
@@ -16,7 +19,10 @@ import {
 } from '../../shared/proto/tile-service.js';
 import { releaseChunk, serializeSourceChunk } from '../../shared/proto/source-chunk-wire.js';
 import { PollLimits, type PollLimitOptions } from './poll-limits.js';
+import { RefusalLog } from './refusal-log.js';
+import { serverCredentials, transportMode, type ServerTls } from './server-credentials.js';
 import { LeaseLostError, type TileDispatcher } from './tile-dispatcher.js';
+import { workerAuthInterceptor } from './worker-auth.js';
 
 export const TILE_SERVICE_NAME = 'tessera.v1.TileService';
 
@@ -29,6 +35,10 @@ export interface TileServerOptions {
   /** Parked long polls allowed per peer and in all (default DEFAULT_POLL_LIMITS). */
   readonly pollLimits?: PollLimitOptions;
   readonly log: Logger;
+  /** Required of every TileService call. Unset: TileService is open (loadMasterConfig allows that on loopback only). */
+  readonly workerToken?: string | undefined;
+  /** Unset: plain gRPC. */
+  readonly tls?: ServerTls | undefined;
 }
 
 export interface TileServer {
@@ -123,6 +133,8 @@ async function streamChunks(call: grpc.ServerWritableStream<unknown, SourceChunk
 
 export async function startTileServer(options: TileServerOptions): Promise<TileServer> {
   const proto = loadTesseraProto();
+  const { workerToken, log } = options;
+  const refusals = new RefusalLog({ log });
   const server = new grpc.Server({
     ...messageSizeOptions(options.maxMessageBytes),
     // Workers keep long polls open; allow their keepalive pings.
@@ -132,6 +144,7 @@ export async function startTileServer(options: TileServerOptions): Promise<TileS
     // (its Attend call ends, its tiles go back) within about half a minute.
     'grpc.keepalive_time_ms': 20_000,
     'grpc.keepalive_timeout_ms': 10_000,
+    interceptors: workerToken ? [workerAuthInterceptor({ token: workerToken, service: TILE_SERVICE_NAME, refusals })] : [],
   });
   const attending: AttendCalls = new Set();
   const service = proto.tessera.v1.TileService.service;
@@ -142,11 +155,19 @@ export async function startTileServer(options: TileServerOptions): Promise<TileS
   health.addToServer(server);
 
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(options.listen, grpc.ServerCredentials.createInsecure(), (error, boundPort) =>
+    server.bindAsync(options.listen, serverCredentials(options.tls), (error, boundPort) =>
       error ? reject(new Error(`cannot listen on ${options.listen}: ${error.message}`)) : resolve(boundPort),
     );
   });
-  options.log.info({ listen: options.listen, port }, 'tile service listening');
+  const transport = transportMode(options.tls);
+  log.info({ listen: options.listen, port, workerToken: workerToken ? 'required' : 'none', transport }, 'tile service listening');
+  if (!workerToken) log.info('no WORKER_TOKEN: the tile service is open to every client that reaches it (loopback only)');
+  else if (transport === 'insecure' && !isLoopbackAddress(options.listen)) {
+    log.warn(
+      { listen: options.listen },
+      'workers send WORKER_TOKEN in clear text: workers on other machines should connect over TLS (GRPC_TLS_CERT, GRPC_TLS_KEY; README, "Workers on other machines")',
+    );
+  }
 
   return {
     port,

@@ -20,7 +20,7 @@ export interface VariableSpec<T> {
 function declare<T>(
   name: string,
   schema: z.ZodType<T>,
-  options: { default?: string; description: string; fix: string },
+  options: { default?: string; description: string; fix: string; secret?: boolean },
 ): VariableSpec<T> {
   return {
     name,
@@ -33,7 +33,8 @@ function declare<T>(
       const parsed = schema.safeParse(value);
       if (!parsed.success) {
         const problem = parsed.error.issues[0]?.message ?? 'invalid value';
-        const shown = value === undefined ? 'it is not set' : `got ${JSON.stringify(value)}`;
+        // A secret's value never appears in a message (it would end up in a terminal or a log).
+        const shown = value === undefined ? 'it is not set' : options.secret ? `got ${value.length} characters` : `got ${JSON.stringify(value)}`;
         throw new ConfigError(name, `${problem} (${shown})`, options.fix);
       }
       return parsed.data;
@@ -73,6 +74,30 @@ export const stringVar = (name: string, defaultValue: string, description: strin
 
 export const optionalStringVar = (name: string, description: string, fix: string): VariableSpec<string | undefined> =>
   declare(name, z.string().min(1).optional(), { description, fix });
+
+/**
+ * The shared secret workers present to the master (master and workers read the same variable).
+ * Restricted to RFC 6750 token characters so it travels as `authorization: Bearer <token>` as is.
+ */
+export const workerTokenVar = declare(
+  'WORKER_TOKEN',
+  z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .max(512, 'must be at most 512 characters')
+    .regex(/^[A-Za-z0-9._~+/=-]+$/, 'may use only letters, digits and . _ ~ + / = -')
+    .optional(),
+  {
+    description:
+      'Shared secret every worker sends with each TileService call (`authorization: Bearer …`); the master refuses calls without it. Unset: the master serves only on a loopback GRPC_LISTEN.',
+    fix: 'Set WORKER_TOKEN to the same random secret on the master and every worker, e.g. the output of `openssl rand -hex 32`.',
+    secret: true,
+  },
+);
+
+/** A path to a PEM file (a certificate, a key or a CA bundle); read when the service starts. */
+export const pemFileVar = (name: string, description: string): VariableSpec<string | undefined> =>
+  declare(name, z.string().min(1).optional(), { description, fix: `Set ${name} to the path of a PEM file, or unset it.` });
 
 export const postgresUrlVar = (name: string, description: string): VariableSpec<string | undefined> =>
   declare(

@@ -1,6 +1,7 @@
 /** The master's configuration: read from the environment once at start-up, validated, frozen. */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { ConfigError } from '../errors.js';
 import {
   addressVar,
   bandLayoutVar,
@@ -11,12 +12,15 @@ import {
   maxMessageBytesVar,
   numberVar,
   optionalStringVar,
+  pemFileVar,
   postgresUrlVar,
   stringVar,
+  workerTokenVar,
   type BandLayout,
   type Env,
   type LogLevel,
 } from './env.js';
+import { isLoopbackAddress } from './loopback.js';
 
 export const MASTER_VARIABLES = {
   databaseUrl: postgresUrlVar(
@@ -32,7 +36,15 @@ export const MASTER_VARIABLES = {
     'Port on 127.0.0.1 where the embedded database accepts psql / tessera submit (only without DATABASE_URL).',
   ),
   outputDir: stringVar('OUTPUT_DIR', './output', 'Mosaics are written to OUTPUT_DIR/<request id>/.'),
-  grpcListen: addressVar('GRPC_LISTEN', '0.0.0.0:50051', 'Address the master serves workers (gRPC) and grpc.health.v1 on.'),
+  grpcListen: addressVar(
+    'GRPC_LISTEN',
+    '127.0.0.1:50051',
+    'Address the master serves workers (gRPC) and grpc.health.v1 on. Anything but loopback (e.g. 0.0.0.0:50051, as the image sets) needs WORKER_TOKEN.',
+  ),
+  workerToken: workerTokenVar,
+  grpcTlsCert: pemFileVar('GRPC_TLS_CERT', 'The master\'s TLS certificate (PEM, may include the chain), with GRPC_TLS_KEY. Unset: gRPC without TLS.'),
+  grpcTlsKey: pemFileVar('GRPC_TLS_KEY', 'The private key (PEM) of GRPC_TLS_CERT.'),
+  grpcTlsCa: pemFileVar('GRPC_TLS_CA', 'CA bundle (PEM) that signs worker certificates: set, every connection must present one (mutual TLS). Needs GRPC_TLS_CERT.'),
   stripPixels: intVar(
     'STRIP_PIXELS',
     16_000_000,
@@ -95,6 +107,11 @@ export interface MasterConfig {
   readonly embeddedDbPort: number;
   readonly outputDir: string;
   readonly grpcListen: string;
+  /** Never log it: the server keeps only its digest. */
+  readonly workerToken: string | undefined;
+  readonly grpcTlsCert: string | undefined;
+  readonly grpcTlsKey: string | undefined;
+  readonly grpcTlsCa: string | undefined;
   readonly stripPixels: number;
   readonly stripBufferBytes: number;
   readonly maxInflightTiles: number;
@@ -123,12 +140,16 @@ export function processIdentity(role: string): string {
 export function loadMasterConfig(env: Env, overrides: Partial<MasterConfig> = {}): MasterConfig {
   const v = MASTER_VARIABLES;
   checkRetired(env, 'TILE_SIZE', 'tiles are full-width strips of rows now, sized by STRIP_PIXELS', 'Unset TILE_SIZE; set STRIP_PIXELS (pixels per strip) instead, or strip_rows on a request.');
-  return Object.freeze({
+  const config: MasterConfig = Object.freeze({
     databaseUrl: v.databaseUrl.read(env),
     embeddedDbDir: v.embeddedDbDir.read(env),
     embeddedDbPort: v.embeddedDbPort.read(env),
     outputDir: v.outputDir.read(env),
     grpcListen: v.grpcListen.read(env),
+    workerToken: v.workerToken.read(env),
+    grpcTlsCert: v.grpcTlsCert.read(env),
+    grpcTlsKey: v.grpcTlsKey.read(env),
+    grpcTlsCa: v.grpcTlsCa.read(env),
     stripPixels: v.stripPixels.read(env),
     stripBufferBytes: v.stripBufferBytes.read(env),
     maxInflightTiles: v.maxInflightTiles.read(env),
@@ -148,4 +169,30 @@ export function loadMasterConfig(env: Env, overrides: Partial<MasterConfig> = {}
     logLevel: v.logLevel.read(env),
     ...overrides,
   });
+  checkGrpcSecurity(config);
+  return config;
+}
+
+/**
+ * The tile service is never open beyond this machine: off loopback a worker token is required (an
+ * open port hands out source pixels and takes answers for tiles from anyone). TLS settings come in
+ * complete sets. Checked after the overrides, which may change the listen address.
+ */
+function checkGrpcSecurity(config: Pick<MasterConfig, 'grpcListen' | 'workerToken' | 'grpcTlsCert' | 'grpcTlsKey' | 'grpcTlsCa'>): void {
+  if (config.grpcTlsCert && !config.grpcTlsKey) {
+    throw new ConfigError('GRPC_TLS_KEY', 'not set, but GRPC_TLS_CERT is', 'Set GRPC_TLS_KEY to the private key of GRPC_TLS_CERT (PEM), or unset both for gRPC without TLS.');
+  }
+  if (config.grpcTlsKey && !config.grpcTlsCert) {
+    throw new ConfigError('GRPC_TLS_CERT', 'not set, but GRPC_TLS_KEY is', 'Set GRPC_TLS_CERT to the master\'s certificate (PEM), or unset both for gRPC without TLS.');
+  }
+  if (config.grpcTlsCa && !config.grpcTlsCert) {
+    throw new ConfigError('GRPC_TLS_CA', 'client certificates need TLS, and GRPC_TLS_CERT is not set', 'Set GRPC_TLS_CERT and GRPC_TLS_KEY too (see README, "Workers on other machines"), or unset GRPC_TLS_CA.');
+  }
+  if (!config.workerToken && !isLoopbackAddress(config.grpcListen)) {
+    throw new ConfigError(
+      'WORKER_TOKEN',
+      `not set, and GRPC_LISTEN=${config.grpcListen} accepts workers from other machines`,
+      'Set WORKER_TOKEN to a random secret (e.g. `openssl rand -hex 32`) on the master and on every worker, or listen on loopback only (GRPC_LISTEN=127.0.0.1:50051).',
+    );
+  }
 }

@@ -1,9 +1,27 @@
 /** A worker's configuration: read from the environment once at start-up, validated, frozen. */
-import { addressVar, intVar, logLevelVar, maxMessageBytesVar, optionalStringVar, type Env, type LogLevel } from './env.js';
+import { ConfigError } from '../errors.js';
+import {
+  addressVar,
+  intVar,
+  logLevelVar,
+  maxMessageBytesVar,
+  optionalStringVar,
+  pemFileVar,
+  workerTokenVar,
+  type Env,
+  type LogLevel,
+} from './env.js';
 import { processIdentity } from './master-config.js';
 
 export const WORKER_VARIABLES = {
   masterAddress: addressVar('MASTER_ADDRESS', '127.0.0.1:50051', 'The master\'s gRPC address (host:port) a worker connects to.'),
+  workerToken: workerTokenVar,
+  masterTlsCa: pemFileVar(
+    'MASTER_TLS_CA',
+    'CA bundle (PEM) that signed the master\'s certificate: set, workers (and `tessera health master`) connect over TLS. Unset: without TLS.',
+  ),
+  workerTlsCert: pemFileVar('WORKER_TLS_CERT', 'Client certificate (PEM) a worker presents to a master that requires one (GRPC_TLS_CA), with WORKER_TLS_KEY.'),
+  workerTlsKey: pemFileVar('WORKER_TLS_KEY', 'The private key (PEM) of WORKER_TLS_CERT.'),
   concurrency: intVar('WORKER_CONCURRENCY', 1, 1, 64, 'Tiles one worker process computes at once.'),
   pollDeadlineMs: intVar(
     'WORKER_POLL_DEADLINE_MS',
@@ -22,8 +40,17 @@ export const WORKER_VARIABLES = {
   logLevel: logLevelVar,
 } as const;
 
-export interface WorkerConfig {
+/** How a client reaches the master over TLS: the CA to trust and, for mutual TLS, its own certificate. */
+export interface ClientTlsSettings {
+  readonly masterTlsCa: string | undefined;
+  readonly workerTlsCert: string | undefined;
+  readonly workerTlsKey: string | undefined;
+}
+
+export interface WorkerConfig extends ClientTlsSettings {
   readonly masterAddress: string;
+  /** Never log it. */
+  readonly workerToken: string | undefined;
   readonly concurrency: number;
   readonly pollDeadlineMs: number;
   readonly maxMessageBytes: number;
@@ -32,16 +59,44 @@ export interface WorkerConfig {
   readonly logLevel: LogLevel;
 }
 
+/**
+ * The client-side TLS variables (a worker's, and `tessera health master`'s), checked as a set:
+ * a certificate comes with its key, and is only ever sent over TLS.
+ */
+export function loadClientTlsSettings(env: Env, overrides: Partial<ClientTlsSettings> = {}): ClientTlsSettings {
+  const v = WORKER_VARIABLES;
+  const settings: ClientTlsSettings = {
+    masterTlsCa: 'masterTlsCa' in overrides ? overrides.masterTlsCa : v.masterTlsCa.read(env),
+    workerTlsCert: 'workerTlsCert' in overrides ? overrides.workerTlsCert : v.workerTlsCert.read(env),
+    workerTlsKey: 'workerTlsKey' in overrides ? overrides.workerTlsKey : v.workerTlsKey.read(env),
+  };
+  if (settings.workerTlsCert && !settings.workerTlsKey) {
+    throw new ConfigError('WORKER_TLS_KEY', 'not set, but WORKER_TLS_CERT is', 'Set WORKER_TLS_KEY to the private key of WORKER_TLS_CERT (PEM), or unset both.');
+  }
+  if (settings.workerTlsKey && !settings.workerTlsCert) {
+    throw new ConfigError('WORKER_TLS_CERT', 'not set, but WORKER_TLS_KEY is', 'Set WORKER_TLS_CERT to the worker\'s client certificate (PEM), or unset both.');
+  }
+  if (settings.workerTlsCert && !settings.masterTlsCa) {
+    throw new ConfigError(
+      'MASTER_TLS_CA',
+      'not set, but WORKER_TLS_CERT is (a client certificate is only sent over TLS)',
+      'Set MASTER_TLS_CA to the CA that signed the master\'s certificate (PEM), or unset WORKER_TLS_CERT and WORKER_TLS_KEY.',
+    );
+  }
+  return settings;
+}
+
 export function loadWorkerConfig(env: Env, overrides: Partial<WorkerConfig> = {}): WorkerConfig {
   const v = WORKER_VARIABLES;
-  return Object.freeze({
+  const read = {
     masterAddress: v.masterAddress.read(env),
+    workerToken: v.workerToken.read(env),
     concurrency: v.concurrency.read(env),
     pollDeadlineMs: v.pollDeadlineMs.read(env),
     maxMessageBytes: v.maxMessageBytes.read(env),
     aliveFile: v.aliveFile.read(env),
     workerId: v.workerId.read(env) ?? processIdentity('worker'),
     logLevel: v.logLevel.read(env),
-    ...overrides,
-  });
+  };
+  return Object.freeze({ ...read, ...loadClientTlsSettings(env, overrides), ...overrides });
 }

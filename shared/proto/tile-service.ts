@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../package-root.js';
 import type { ProtoGrpcType } from './generated/tessera.js';
 import type { TileServiceClient } from './generated/tessera/v1/TileService.js';
+import { bearerTokenInterceptor, type ClientAuth } from './client-credentials.js';
 
 export type { TileServiceClient, TileServiceHandlers } from './generated/tessera/v1/TileService.js';
 export type { TileTask, TileTask__Output } from './generated/tessera/v1/TileTask.js';
@@ -53,10 +54,16 @@ export function messageSizeOptions(maxMessageBytes: number): grpc.ChannelOptions
   };
 }
 
-/** A TileService client for `address` (host:port), with message limits and keepalive set. */
-export function createTileServiceClient(address: string, maxMessageBytes: number): TileServiceClient {
+export type { ClientAuth } from './client-credentials.js';
+
+/**
+ * A TileService client for `address` (host:port), with message limits and keepalive set. `auth`:
+ * the channel's credentials (TLS) and the worker token; without it, plain gRPC and no token.
+ */
+export function createTileServiceClient(address: string, maxMessageBytes: number, auth?: ClientAuth): TileServiceClient {
   const proto = loadTesseraProto();
-  return new proto.tessera.v1.TileService(address, grpc.credentials.createInsecure(), {
+  return new proto.tessera.v1.TileService(address, auth?.credentials ?? grpc.credentials.createInsecure(), {
+    interceptors: auth?.token ? [bearerTokenInterceptor(auth.token)] : [],
     ...messageSizeOptions(maxMessageBytes),
     'grpc.keepalive_time_ms': 15_000,
     'grpc.keepalive_timeout_ms': 10_000,

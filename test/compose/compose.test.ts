@@ -4,11 +4,13 @@
  * This machine's Docker has no bridge network (../shared/tools/docker-offline.sh), so the test
  * derives a host-network variant of docker-compose.yml instead of editing it: no `ports`,
  * `network_mode: host`, `build.network: host`, service addresses on 127.0.0.1, and PostgreSQL and
- * the master on free ports. Then: build, up with 3 workers, submit the sample through the master
- * container, check the PNGs on the host and the row, scale to 1 worker and submit again, and
- * `docker-compose down` in the middle of a request leaves no row `running`. Everything is torn down
- * at the end, whatever happened.
+ * the master on free ports. Then: without WORKER_TOKEN docker-compose refuses to start; with one,
+ * build, up with 3 workers, a TileService call from the host without the token (or with a wrong
+ * one) is refused, submit the sample through the master container, check the PNGs on the host and
+ * the row, scale to 1 worker and submit again, and `docker-compose down` in the middle of a request
+ * leaves no row `running`. Everything is torn down at the end, whatever happened.
  */
+import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -20,6 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { packageRoot } from '../../shared/package-root.js';
+import { createTileServiceClient } from '../../shared/proto/tile-service.js';
 import { freePort } from '../support/ports.js';
 
 const execFileAsync = promisify(execFile);
@@ -55,6 +58,8 @@ describe('docker-compose: db, master and scaled workers on a real Docker engine'
   let dir: string;
   let composeFile: string;
   let env: NodeJS.ProcessEnv;
+  let grpcAddress: string;
+  const workerToken = randomBytes(32).toString('hex');
 
   async function compose(args: readonly string[], timeoutMs = 10 * 60_000): Promise<string> {
     const { stdout } = await execFileAsync('docker-compose', ['-f', composeFile, '-p', project, ...args], {
@@ -116,8 +121,10 @@ describe('docker-compose: db, master and scaled workers on a real Docker engine'
     // Root-owned with mode 0755, as `mkdir output` by root leaves it: the master runs as uid 1000,
     // and its entrypoint makes the folder its own (issue 9: this used to fail every request, EACCES).
     await mkdir(join(dir, 'output'), { mode: 0o755 });
+    await mkdir(join(dir, 'certs')); // mounted read-only into master and workers (TLS is off here)
     await copyFile(join(root, 'samples', 'L7_ETMs.tif'), join(dir, 'input', 'L7_ETMs.tif'));
     const ports = { db: await freePort(), grpc: await freePort() };
+    grpcAddress = `127.0.0.1:${ports.grpc}`;
     composeFile = join(dir, 'docker-compose.host.yml');
     await writeFile(composeFile, hostNetworkVariant(await readFile(join(root, 'docker-compose.yml'), 'utf8'), ports));
     env = {
@@ -126,6 +133,7 @@ describe('docker-compose: db, master and scaled workers on a real Docker engine'
       DB_PORT: String(ports.db),
       MASTER_HOST: '127.0.0.1',
       MASTER_GRPC_PORT: String(ports.grpc),
+      WORKER_TOKEN: workerToken,
       POLL_INTERVAL_MS: '500',
       SHUTDOWN_TIMEOUT_MS: '10000',
       // One fixed tag for every run: re-runs reuse the layer cache, and nothing piles up.
@@ -142,6 +150,17 @@ describe('docker-compose: db, master and scaled workers on a real Docker engine'
     await rm(dir, { recursive: true, force: true });
   });
 
+  test('without WORKER_TOKEN docker-compose refuses to start, and says how to make one', async () => {
+    const { WORKER_TOKEN: _, ...withoutToken } = env;
+    const refused = await execFileAsync('docker-compose', ['-f', composeFile, '-p', project, 'config'], { env: withoutToken, timeout: 60_000 }).then(
+      () => undefined,
+      (error: unknown) => error as { stderr?: string },
+    );
+    assert.ok(refused, 'docker-compose config succeeded without WORKER_TOKEN');
+    assert.match(String(refused.stderr), /WORKER_TOKEN/);
+    assert.match(String(refused.stderr), /openssl rand -hex 32/);
+  });
+
   test('up with 3 workers; a request submitted in the master container completes, shared by several workers', async () => {
     await compose(['up', '-d', '--build', '--scale', 'worker=3']);
     await waitHealthy('db');
@@ -154,6 +173,23 @@ describe('docker-compose: db, master and scaled workers on a real Docker engine'
     assert.equal(await psql(`SELECT status FROM mosaic_requests WHERE id = ${summary.id}`), 'completed');
     const workers = Object.keys(summary.workerTiles);
     assert.ok(workers.length > 1, `tiles by ${workers.join(', ')}`);
+  });
+
+  test('the published gRPC port refuses TileService calls without the worker token, or with a wrong one', async () => {
+    for (const auth of [undefined, { credentials: grpc.credentials.createInsecure(), token: randomBytes(32).toString('hex') }]) {
+      const client = createTileServiceClient(grpcAddress, 8 * 1024 * 1024, auth);
+      try {
+        const code = await new Promise<number | undefined>((resolve) => {
+          client.GetTask({ workerId: 'outsider' }, { deadline: Date.now() + 10_000 }, (error) => resolve(error?.code));
+        });
+        assert.equal(code, grpc.status.UNAUTHENTICATED, auth ? 'a wrong token' : 'no token');
+      } finally {
+        client.close();
+      }
+    }
+    const logs = await compose(['logs', '--no-color', 'master'], 60_000);
+    assert.match(logs, /refused an unauthenticated TileService call/);
+    assert.ok(!logs.includes(workerToken), 'the master\'s log shows the token');
   });
 
   test('both images run tessera as a non-root user, have tessera on the PATH, and ship no dev dependencies', async () => {

@@ -1,6 +1,7 @@
 /**
- * docker-compose.yml keeps the promises the README makes of it: every variable has a default in the
- * file and is explained in .env.example; the worker service can scale; every service restarts, and
+ * docker-compose.yml keeps the promises the README makes of it: every variable but the worker token
+ * has a default in the file and is explained in .env.example; the token has none, so a fresh
+ * `up -d` never serves an open port; the worker service can scale; every service restarts, and
  * the master's grace period outlasts its own shutdown timeout.
  */
 import assert from 'node:assert/strict';
@@ -14,13 +15,39 @@ const root = packageRoot();
 const text = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
 const doc = parse(text) as { services: Record<string, Record<string, unknown>> };
 
-test('every ${VARIABLE} has a default in the file and a line in .env.example', () => {
+/** Variables docker-compose must refuse to start without (`${NAME:?message}`). */
+const REQUIRED = new Set(['WORKER_TOKEN']);
+
+test('every ${VARIABLE} but the required ones has a default in the file, and all have a line in .env.example', () => {
   const example = readFileSync(join(root, '.env.example'), 'utf8');
   const uses = [...text.matchAll(/(?<!\$)\$\{([A-Z0-9_]+)([^}]*)\}/g)]; // $${X} is for the container's shell
   assert.ok(uses.length > 10);
   for (const [whole, name, rest] of uses) {
-    assert.ok(rest?.startsWith(':-'), `${whole} has no default`);
+    assert.ok(name !== undefined);
+    if (REQUIRED.has(name)) assert.ok(rest?.startsWith(':?'), `${whole} must be required (:?)`);
+    else assert.ok(rest?.startsWith(':-'), `${whole} has no default`);
     assert.match(example, new RegExp(`^${name}=`, 'm'), `${name} is not in .env.example`);
+  }
+});
+
+test('a fresh up -d is never open: master and worker get WORKER_TOKEN from a required variable whose message says how to make one', () => {
+  for (const name of ['master', 'worker']) {
+    const environment = (doc.services[name]?.['environment'] ?? {}) as Record<string, unknown>;
+    const value = String(environment['WORKER_TOKEN']);
+    assert.match(value, /^\$\{WORKER_TOKEN:\?[^}]+\}$/, `${name}: WORKER_TOKEN`);
+    assert.match(value, /openssl rand -hex 32/, `${name}: the message says how to make a token`);
+    assert.match(value, /\.env/, `${name}: the message says where to put it`);
+  }
+  // .env.example leaves it empty: a copied .env still fails until a token is put in.
+  assert.match(readFileSync(join(root, '.env.example'), 'utf8'), /^WORKER_TOKEN=$/m);
+});
+
+test('TLS: the master gets its certificate variables, master and worker the client ones, and both mount ./certs read-only', () => {
+  const environment = (name: string): Record<string, unknown> => (doc.services[name]?.['environment'] ?? {}) as Record<string, unknown>;
+  for (const variable of ['GRPC_TLS_CERT', 'GRPC_TLS_KEY', 'GRPC_TLS_CA']) assert.equal(environment('master')[variable], `\${${variable}:-}`);
+  for (const name of ['master', 'worker']) {
+    for (const variable of ['MASTER_TLS_CA', 'WORKER_TLS_CERT', 'WORKER_TLS_KEY']) assert.equal(environment(name)[variable], `\${${variable}:-}`, `${name} ${variable}`);
+    assert.ok((doc.services[name]?.['volumes'] as string[] | undefined)?.includes('./certs:/certs:ro'), `${name} mounts ./certs`);
   }
 });
 

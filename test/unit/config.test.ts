@@ -28,6 +28,9 @@ function configError(load: () => unknown, variable: string, ...patterns: RegExp[
   return caught;
 }
 
+/** A valid worker token (tests only). */
+const TOKEN = 'test-token-0123456789abcdef';
+
 describe('loadMasterConfig: EarthDaily variables', () => {
   it('rejects a malformed band layout, box limit or mosaic URL, naming the variable and the fix', () => {
     configError(() => loadMasterConfig({ EARTHDAILY_BANDS: 'red=three' }), 'EARTHDAILY_BANDS', /not NAME=NUMBER/, /blue=1,green=2,red=3,nir=4/);
@@ -48,7 +51,11 @@ describe('loadMasterConfig', () => {
       embeddedDbDir: './data',
       embeddedDbPort: 54329,
       outputDir: './output',
-      grpcListen: '0.0.0.0:50051',
+      grpcListen: '127.0.0.1:50051',
+      workerToken: undefined,
+      grpcTlsCert: undefined,
+      grpcTlsKey: undefined,
+      grpcTlsCa: undefined,
       stripPixels: 16_000_000,
       stripBufferBytes: 64 * 1024 * 1024,
       maxInflightTiles: 64,
@@ -76,7 +83,11 @@ describe('loadMasterConfig', () => {
       EMBEDDED_DB_DIR: '/var/lib/tessera',
       EMBEDDED_DB_PORT: '0',
       OUTPUT_DIR: '/srv/out',
-      GRPC_LISTEN: ' 127.0.0.1:6000 ',
+      GRPC_LISTEN: ' 0.0.0.0:6000 ',
+      WORKER_TOKEN: ' 0123456789abcdef0123 ',
+      GRPC_TLS_CERT: '/etc/tessera/master.crt',
+      GRPC_TLS_KEY: '/etc/tessera/master.key',
+      GRPC_TLS_CA: '/etc/tessera/ca.crt',
       STRIP_PIXELS: ' 1000000 ',
       STRIP_BUFFER_BYTES: '0',
       MAX_INFLIGHT_TILES: '4',
@@ -102,7 +113,11 @@ describe('loadMasterConfig', () => {
         embeddedDbDir: '/var/lib/tessera',
         embeddedDbPort: 0,
         outputDir: '/srv/out',
-        grpcListen: '127.0.0.1:6000',
+        grpcListen: '0.0.0.0:6000',
+        workerToken: '0123456789abcdef0123',
+        grpcTlsCert: '/etc/tessera/master.crt',
+        grpcTlsKey: '/etc/tessera/master.key',
+        grpcTlsCa: '/etc/tessera/ca.crt',
         stripPixels: 1_000_000,
         stripBufferBytes: 0,
         maxInflightTiles: 4,
@@ -127,14 +142,14 @@ describe('loadMasterConfig', () => {
   it('accepts postgres:// URLs, IPv6 and host-name listen addresses, and port 0', () => {
     assert.equal(loadMasterConfig({ DATABASE_URL: 'postgres://localhost/x' }).databaseUrl, 'postgres://localhost/x');
     assert.equal(loadMasterConfig({ GRPC_LISTEN: '[::1]:50051' }).grpcListen, '[::1]:50051');
-    assert.equal(loadMasterConfig({ GRPC_LISTEN: 'master.internal:0' }).grpcListen, 'master.internal:0');
+    assert.equal(loadMasterConfig({ GRPC_LISTEN: 'master.internal:0', WORKER_TOKEN: TOKEN }).grpcListen, 'master.internal:0');
     assert.equal(loadMasterConfig({ GRPC_LISTEN: '127.0.0.1:65535' }).grpcListen, '127.0.0.1:65535');
   });
 
   it('treats empty and blank values as unset', () => {
     const config = loadMasterConfig({ STRIP_PIXELS: '', TILE_SIZE: ' ', GRPC_LISTEN: '   ', DATABASE_URL: '', LOG_LEVEL: ' ', MASTER_ID: '' });
     assert.equal(config.stripPixels, 16_000_000);
-    assert.equal(config.grpcListen, '0.0.0.0:50051');
+    assert.equal(config.grpcListen, '127.0.0.1:50051');
     assert.equal(config.databaseUrl, undefined);
     assert.equal(config.logLevel, 'info');
     assert.match(config.masterId, /^master-/);
@@ -158,7 +173,7 @@ describe('loadMasterConfig', () => {
     ['TILE_SIZE', '1024', /tiles are full-width strips of rows now, sized by STRIP_PIXELS/, /Unset TILE_SIZE; set STRIP_PIXELS \(pixels per strip\) instead, or strip_rows on a request/],
     ['MAX_INFLIGHT_TILES', '0', /must be at least 1/, /Set MAX_INFLIGHT_TILES to a whole number from 1 to 4096/],
     ['EMBEDDED_DB_PORT', '70000', /must be at most 65535/, /Set EMBEDDED_DB_PORT/],
-    ['GRPC_LISTEN', 'nonsense', /must be host:port/, /got "nonsense"/, /Set GRPC_LISTEN to host:port, for example 0\.0\.0\.0:50051/],
+    ['GRPC_LISTEN', 'nonsense', /must be host:port/, /got "nonsense"/, /Set GRPC_LISTEN to host:port, for example 127\.0\.0\.1:50051/],
     ['GRPC_LISTEN', 'host:70000', /port must be 0\.\.65535/, /Set GRPC_LISTEN to host:port/],
     ['GRPC_LISTEN', ':50051', /must be host:port/, /Set GRPC_LISTEN/],
     ['DATABASE_URL', 'mysql://x', /must be a postgres:\/\/ URL/, /Set DATABASE_URL like postgres:\/\/user:password@host:5432\/database/, /embedded database/],
@@ -171,12 +186,76 @@ describe('loadMasterConfig', () => {
   }
 });
 
+describe('loadMasterConfig: the tile service is never open beyond this machine', () => {
+  it('serves without a token on loopback only: 127.0.0.0/8, [::1], localhost', () => {
+    for (const listen of ['127.0.0.1:50051', '127.1.2.3:0', '[::1]:50051', 'localhost:50051', 'LOCALHOST:1']) {
+      assert.equal(loadMasterConfig({ GRPC_LISTEN: listen }).workerToken, undefined, listen);
+    }
+  });
+
+  it('refuses any other listen address without WORKER_TOKEN, naming WORKER_TOKEN, the address and both fixes', () => {
+    for (const listen of ['0.0.0.0:50051', '[::]:50051', '10.0.0.5:50051', 'master.internal:50051', '128.0.0.1:1']) {
+      configError(
+        () => loadMasterConfig({ GRPC_LISTEN: listen }),
+        'WORKER_TOKEN',
+        new RegExp(`not set, and GRPC_LISTEN=${listen.replace(/[.[\]]/g, '\\$&')} accepts workers from other machines`),
+        /openssl rand -hex 32/,
+        /GRPC_LISTEN=127\.0\.0\.1:50051/,
+      );
+    }
+    assert.equal(loadMasterConfig({ GRPC_LISTEN: '0.0.0.0:50051', WORKER_TOKEN: TOKEN }).workerToken, TOKEN);
+  });
+
+  it('checks the listen address after the overrides (tessera master --listen)', () => {
+    configError(() => loadMasterConfig({}, { grpcListen: '0.0.0.0:50051' }), 'WORKER_TOKEN', /GRPC_LISTEN=0\.0\.0\.0:50051/);
+    assert.equal(loadMasterConfig({ GRPC_LISTEN: '0.0.0.0:1' }, { grpcListen: '127.0.0.1:0' }).grpcListen, '127.0.0.1:0');
+  });
+
+  it('a malformed WORKER_TOKEN is a ConfigError that never shows the value', () => {
+    for (const [value, problem] of [
+      ['short-secret', /must be at least 16 characters \(got 12 characters\)/],
+      ['has a space in it somewhere', /may use only letters, digits/],
+      ['quote"in-the-token-here', /may use only letters, digits/],
+    ] as const) {
+      const error = configError(() => loadMasterConfig({ WORKER_TOKEN: value }), 'WORKER_TOKEN', problem, /openssl rand -hex 32/);
+      assert.ok(!error.message.includes(value), error.message);
+      const workerError = configError(() => loadWorkerConfig({ WORKER_TOKEN: value }), 'WORKER_TOKEN', problem);
+      assert.ok(!workerError.message.includes(value), workerError.message);
+    }
+  });
+
+  it('TLS settings come in complete sets', () => {
+    configError(() => loadMasterConfig({ GRPC_TLS_CERT: '/c.crt' }), 'GRPC_TLS_KEY', /not set, but GRPC_TLS_CERT is/);
+    configError(() => loadMasterConfig({ GRPC_TLS_KEY: '/c.key' }), 'GRPC_TLS_CERT', /not set, but GRPC_TLS_KEY is/);
+    configError(() => loadMasterConfig({ GRPC_TLS_CA: '/ca.crt' }), 'GRPC_TLS_CA', /client certificates need TLS/, /Set GRPC_TLS_CERT and GRPC_TLS_KEY too/);
+    const mtls = loadMasterConfig({ GRPC_TLS_CERT: '/c.crt', GRPC_TLS_KEY: '/c.key', GRPC_TLS_CA: '/ca.crt' });
+    assert.deepEqual([mtls.grpcTlsCert, mtls.grpcTlsKey, mtls.grpcTlsCa], ['/c.crt', '/c.key', '/ca.crt']);
+  });
+});
+
+describe('loadWorkerConfig: TLS settings', () => {
+  it('a client certificate comes with its key and is only sent over TLS (MASTER_TLS_CA)', () => {
+    configError(() => loadWorkerConfig({ MASTER_TLS_CA: '/ca', WORKER_TLS_CERT: '/w.crt' }), 'WORKER_TLS_KEY', /not set, but WORKER_TLS_CERT is/);
+    configError(() => loadWorkerConfig({ MASTER_TLS_CA: '/ca', WORKER_TLS_KEY: '/w.key' }), 'WORKER_TLS_CERT', /not set, but WORKER_TLS_KEY is/);
+    configError(() => loadWorkerConfig({ WORKER_TLS_CERT: '/w.crt', WORKER_TLS_KEY: '/w.key' }), 'MASTER_TLS_CA', /only sent over TLS/);
+    assert.equal(loadWorkerConfig({ MASTER_TLS_CA: '/ca' }).masterTlsCa, '/ca');
+  });
+
+  it('overrides take part in the check', () => {
+    configError(() => loadWorkerConfig({ MASTER_TLS_CA: '/ca', WORKER_TLS_CERT: '/w.crt', WORKER_TLS_KEY: '/w.key' }, { masterTlsCa: undefined }), 'MASTER_TLS_CA');
+  });
+});
+
 describe('loadWorkerConfig', () => {
   it('has defaults for an empty environment', () => {
     const config = loadWorkerConfig({});
     const { workerId, ...rest } = config;
     assert.deepEqual(rest, {
       masterAddress: '127.0.0.1:50051',
+      workerToken: undefined,
+      masterTlsCa: undefined,
+      workerTlsCert: undefined,
+      workerTlsKey: undefined,
       concurrency: 1,
       pollDeadlineMs: 30_000,
       maxMessageBytes: 64 * 1024 * 1024,
@@ -190,6 +269,10 @@ describe('loadWorkerConfig', () => {
   it('parses the values it is given', () => {
     const config = loadWorkerConfig({
       MASTER_ADDRESS: 'master.internal:7000',
+      WORKER_TOKEN: TOKEN,
+      MASTER_TLS_CA: '/certs/ca.crt',
+      WORKER_TLS_CERT: '/certs/worker.crt',
+      WORKER_TLS_KEY: '/certs/worker.key',
       WORKER_CONCURRENCY: '4',
       WORKER_POLL_DEADLINE_MS: '5000',
       MAX_MESSAGE_BYTES: String(16 * 1024 * 1024),
@@ -201,6 +284,10 @@ describe('loadWorkerConfig', () => {
       { ...config },
       {
         masterAddress: 'master.internal:7000',
+        workerToken: TOKEN,
+        masterTlsCa: '/certs/ca.crt',
+        workerTlsCert: '/certs/worker.crt',
+        workerTlsKey: '/certs/worker.key',
         concurrency: 4,
         pollDeadlineMs: 5000,
         maxMessageBytes: 16 * 1024 * 1024,
@@ -274,6 +361,14 @@ describe('the CLI with a bad variable', () => {
     assert.equal(result.stdout, '');
     assert.deepEqual(await readdir(dir), [], 'no database or output folder was created');
     assert.ok(Date.now() - started < 15_000, 'exits promptly');
+  });
+
+  it('`tessera master` on 0.0.0.0 without WORKER_TOKEN exits 2 naming WORKER_TOKEN and the fix, starting nothing', { timeout: 30_000 }, async () => {
+    const result = await runCli(['master', '--listen', '0.0.0.0:0'], { ...safeEnv(), WORKER_TOKEN: undefined }, 20_000);
+    assert.equal(result.code, 2, `exit code\n${result.stderr}`);
+    assert.match(result.stderr, /tessera: configuration error: WORKER_TOKEN: not set, and GRPC_LISTEN=0\.0\.0\.0:0 accepts workers from other machines/);
+    assert.match(result.stderr, /Set WORKER_TOKEN to a random secret \(e\.g\. `openssl rand -hex 32`\)/);
+    assert.deepEqual(await readdir(dir), [], 'no database or output folder was created');
   });
 
   it('`tessera worker` with MASTER_ADDRESS=nonsense exits 2 naming MASTER_ADDRESS and the fix', { timeout: 30_000 }, async () => {
