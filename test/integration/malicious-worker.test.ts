@@ -1,5 +1,7 @@
 /**
- * A malicious (or badly broken) worker on the real gRPC port, while honest workers run a request:
+ * A malicious (or badly broken) worker on the real gRPC port, holding the worker token (so it gets
+ * past authentication: what is left to stop it is the lease and result checks), while honest
+ * workers run a request:
  * PNGs smaller and larger than their strip, garbage, a missing index, a task it was never given,
  * another worker's task, attempt 0, a forged worker id, forged error reports, a 100 MB message and
  * a thousand parallel GetTask calls. Each is refused without harm, the master keeps serving, and the
@@ -7,7 +9,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +33,8 @@ import { waitFinished } from '../support/wait-finished.js';
 
 const sample = join(packageRoot(), 'samples', 'L7_ETMs.tif');
 const REQUEST = { bands: { green: `${sample}#2`, red: `${sample}#3`, nir: `${sample}#4`, swir16: `${sample}#5` }, indices: ['ndvi', 'ndsi'], stripRows: 6 };
+const TOKEN = randomBytes(32).toString('hex');
+const AUTH = { credentials: grpc.credentials.createInsecure(), token: TOKEN };
 const FILES = ['ndvi.png', 'ndvi_color.png', 'ndsi.png', 'ndsi_color.png'];
 
 function getTask(client: TileServiceClient, workerId: string, deadlineMs = 5_000): { call: grpc.ClientUnaryCall; response: Promise<GetTaskResponse__Output> } {
@@ -65,8 +69,8 @@ describe('a malicious worker changes nothing', () => {
   before(async () => {
     output = await mkdtemp(join(tmpdir(), 'tessera-malicious-'));
     store = new InMemoryRequestStore();
-    master = await startTestMaster({ outputDir: output, pollIntervalMs: 50, tileMaxAttempts: 10, maxMessageBytes: 64 * 1024 * 1024 }, { store });
-    honest = startWorkers(2, master.grpcPort, 'honest');
+    master = await startTestMaster({ outputDir: output, pollIntervalMs: 50, tileMaxAttempts: 10, maxMessageBytes: 64 * 1024 * 1024, workerToken: TOKEN }, { store });
+    honest = startWorkers(2, master.grpcPort, 'honest', AUTH);
     const row = await waitFinished(store, await store.insert(REQUEST), 60_000);
     assert.equal(row.status, 'completed', row.error ?? '');
     reference = await digests(row.outputDir!);
@@ -80,7 +84,7 @@ describe('a malicious worker changes nothing', () => {
   test('every forged, stale or malformed call is refused; the mosaics stay byte-identical', { timeout: 120_000 }, async () => {
     await Promise.all(honest.map((w) => w.stop({ graceful: true })));
     honest = [];
-    const evil = createTileServiceClient(`127.0.0.1:${master.grpcPort}`, 200 * 1024 * 1024);
+    const evil = createTileServiceClient(`127.0.0.1:${master.grpcPort}`, 200 * 1024 * 1024, AUTH);
     try {
       const id = await store.insert(REQUEST);
       // With no honest worker polling yet, the evil one gets real tasks.
@@ -112,7 +116,7 @@ describe('a malicious worker changes nothing', () => {
       for (const [name, verdict] of Object.entries(verdicts)) assert.equal(verdict.accepted, false, name);
 
       // Honest workers join; the evil client forges results and errors for their tasks.
-      honest = startWorkers(2, master.grpcPort, 'honest');
+      honest = startWorkers(2, master.grpcPort, 'honest', AUTH);
       const forged = await Promise.all(
         Array.from({ length: 30 }, (_, tile) =>
           Promise.all([

@@ -5,7 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { loadMasterConfig, type MasterConfig } from '../../shared/config/master-config.js';
 import { createLogger } from '../../shared/logger.js';
-import { createTileServiceClient } from '../../shared/proto/tile-service.js';
+import { createTileServiceClient, type ClientAuth } from '../../shared/proto/tile-service.js';
 import { startMaster, type MasterExtras, type RunningMaster } from '../../master/start-master.js';
 import { TileWorker } from '../../worker/tile-worker.js';
 import { spawnCli } from './cli.js';
@@ -28,12 +28,12 @@ export async function startTestMaster(overrides: Partial<MasterConfig>, extras: 
   return startMaster(config, createLogger(config.masterId, config.logLevel), extras);
 }
 
-/** Workers in this process, talking real gRPC over loopback. */
-export function startWorkers(count: number, port: number, prefix = 'worker'): TileWorker[] {
+/** Workers in this process, talking real gRPC over loopback (with `auth`'s token and TLS, if given). */
+export function startWorkers(count: number, port: number, prefix = 'worker', auth?: ClientAuth): TileWorker[] {
   return Array.from({ length: count }, (_, i) => {
     const workerId = `${prefix}-${i + 1}`;
     const worker = new TileWorker({
-      client: createTileServiceClient(`127.0.0.1:${port}`, MAX_MESSAGE_BYTES),
+      client: createTileServiceClient(`127.0.0.1:${port}`, MAX_MESSAGE_BYTES, auth),
       workerId,
       concurrency: 1,
       pollDeadlineMs: 30_000,
