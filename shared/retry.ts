@@ -29,14 +29,14 @@ export class RetryPolicyError extends TesseraError {}
 /** Checks a policy and freezes it. */
 export function retryPolicy(policy: RetryPolicy): RetryPolicy {
   const { initialMs, maxMs, factor, jitter, attempts } = policy;
-  const problem =
-    !(Number.isFinite(initialMs) && initialMs >= 0) ? `initialMs must be a finite number ≥ 0, not ${initialMs}`
-    : !(Number.isFinite(maxMs) && maxMs >= initialMs) ? `maxMs must be a finite number ≥ initialMs (${initialMs}), not ${maxMs}`
-    : !(Number.isFinite(factor) && factor >= 1) ? `factor must be a finite number ≥ 1, not ${factor}`
-    : !(jitter >= 0 && jitter <= 1) ? `jitter must be between 0 and 1, not ${jitter}`
-    : attempts !== 'unlimited' && !(Number.isInteger(attempts) && attempts >= 1) ? `attempts must be an integer ≥ 1 or 'unlimited', not ${attempts}`
-    : undefined;
-  if (problem) throw new RetryPolicyError(`retry policy: ${problem}`);
+  const problems = [
+    Number.isFinite(initialMs) && initialMs >= 0 ? '' : `initialMs must be a finite number ≥ 0, not ${initialMs}`,
+    Number.isFinite(maxMs) && maxMs >= initialMs ? '' : `maxMs must be a finite number ≥ initialMs (${initialMs}), not ${maxMs}`,
+    Number.isFinite(factor) && factor >= 1 ? '' : `factor must be a finite number ≥ 1, not ${factor}`,
+    jitter >= 0 && jitter <= 1 ? '' : `jitter must be between 0 and 1, not ${jitter}`,
+    attempts === 'unlimited' || (Number.isInteger(attempts) && attempts >= 1) ? '' : `attempts must be an integer ≥ 1 or 'unlimited', not ${attempts}`,
+  ].filter((problem) => problem !== '');
+  if (problems.length > 0) throw new RetryPolicyError(`retry policy: ${problems.join('; ')}`);
   return Object.freeze({ initialMs, maxMs, factor, jitter, attempts });
 }
 
