@@ -15,7 +15,9 @@ export async function openClientStore(env: Env, flag: string | undefined): Promi
     import('../master/db/embedded-postgres.js'),
   ]);
   const url = flag || MASTER_VARIABLES.databaseUrl.read(env) || embeddedDatabaseUrl('127.0.0.1', MASTER_VARIABLES.embeddedDbPort.read(env));
-  const db = connectDatabase({ url, maxConnections: 1, notifications: false });
+  // A pooled connection that drops (the server restarts) is replaced at the next query, whose own
+  // error says what happened: no process warning for it.
+  const db = connectDatabase({ url, maxConnections: 1, notifications: false, onError: () => undefined });
   try {
     await db.query('SELECT 1');
   } catch (error) {

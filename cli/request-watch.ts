@@ -1,10 +1,15 @@
 /**
  * Follows one request until it is completed or failed, drawing a progress bar (tiles done / total)
  * on stderr when asked. Polls the row: it works the same on the central and the embedded database.
+ * While the database is unreachable it says so once on stderr and keeps asking (backing off to 5 s),
+ * until the database is back or the signal fires.
  */
 import { SingleBar, Presets } from 'cli-progress';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MosaicRequestRow, RequestStore } from '../master/db/request-store.js';
+import { OUTAGE_POLICY, isTransientDatabaseError } from '../master/db/outage-retry.js';
+import { describeError } from '../shared/errors.js';
+import { retry } from '../shared/retry.js';
 
 export interface WatchOptions {
   readonly progress: boolean;
@@ -23,7 +28,7 @@ export async function watchRequest(store: RequestStore, id: string, options: Wat
   try {
     for (;;) {
       options.signal?.throwIfAborted();
-      const row = await store.get(id);
+      const row = await getThroughOutage(store, id, options.signal);
       if (!row) throw new Error(`request ${id} does not exist`);
       if (bar) {
         const total = row.tilesTotal ?? 0;
@@ -38,4 +43,20 @@ export async function watchRequest(store: RequestStore, id: string, options: Wat
   } finally {
     bar?.stop();
   }
+}
+
+/** The row, asked again while the database is unreachable (said once when it goes, once when it is back). */
+async function getThroughOutage(store: RequestStore, id: string, signal: AbortSignal | undefined): Promise<MosaicRequestRow | null> {
+  let failures = 0;
+  const row = await retry(() => store.get(id), {
+    policy: OUTAGE_POLICY,
+    signal,
+    shouldRetry: isTransientDatabaseError,
+    onRetry: ({ error, attempt }) => {
+      failures = attempt;
+      if (attempt === 1) process.stderr.write(`\ndatabase unreachable (${describeError(error)}); still following request ${id}\n`);
+    },
+  });
+  if (failures > 0) process.stderr.write(`database reachable again (after ${failures} failed reads)\n`);
+  return row;
 }

@@ -6,15 +6,28 @@
  * must stop and write nothing more: no outputs, no row update, no upload. Before anything that must
  * only happen under the claim (publishing the outputs, uploading them), `confirm` renews the claim
  * and throws when it is gone; renewed just then, no other master can take it over for a full
- * REQUEST_STALE_MS. A database that does not answer is not a lost claim: the run goes on, and if the
- * outage outlasts the stale limit, the next write after it finds the claim gone.
+ * REQUEST_STALE_MS. A database that does not answer is not a lost claim: the run goes on (heartbeats
+ * fail quietly), `confirm` waits for the database to come back (retryThroughOutage), and if another
+ * master took the request over meanwhile, the first write after the outage finds the claim gone.
  */
 import { TesseraError, describeError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { retryThroughOutage, type OutageRetry } from './db/outage-retry.js';
 import type { RequestClaim, RequestStore } from './store/request-store.js';
 
 /** The master no longer holds the request it was running. Not the request's fault: nothing is recorded. */
 export class ClaimLostError extends TesseraError {}
+
+export interface ClaimGuardOptions {
+  readonly claim: RequestClaim;
+  readonly store: RequestStore;
+  readonly heartbeatMs: number;
+  /** How `confirm` waits for an unreachable database. */
+  readonly outageRetry: OutageRetry;
+  /** The master is stopping: `confirm` stops waiting for the database. */
+  readonly stopSignal: AbortSignal;
+  readonly log: Logger;
+}
 
 export class ClaimGuard {
   readonly #claim: RequestClaim;
@@ -22,11 +35,15 @@ export class ClaimGuard {
   readonly #log: Logger;
   readonly #lost = new AbortController();
   readonly #timer: NodeJS.Timeout;
+  readonly #outageRetry: OutageRetry;
+  readonly #stopSignal: AbortSignal;
 
-  constructor(options: { readonly claim: RequestClaim; readonly store: RequestStore; readonly heartbeatMs: number; readonly log: Logger }) {
+  constructor(options: ClaimGuardOptions) {
     this.#claim = options.claim;
     this.#store = options.store;
     this.#log = options.log;
+    this.#outageRetry = options.outageRetry;
+    this.#stopSignal = options.stopSignal;
     this.#timer = setInterval(() => {
       this.#store.heartbeat(this.#claim).then(
         (held) => this.note(held, 'heartbeat'),
@@ -52,10 +69,18 @@ export class ClaimGuard {
     this.#lost.abort(new ClaimLostError(`master ${masterId} no longer holds request ${id} (claim ${attempt})`));
   }
 
-  /** Renews the claim now; throws the ClaimLostError when it is gone. */
+  /**
+   * Renews the claim now, waiting for the database if it is unreachable; throws the ClaimLostError
+   * when the claim is gone (a DatabaseOutageError when the database stays away too long).
+   */
   async confirm(what: string): Promise<void> {
     this.#lost.signal.throwIfAborted();
-    this.note(await this.#store.heartbeat(this.#claim), what);
+    const held = await retryThroughOutage(`renewing the claim before ${what}`, () => this.#store.heartbeat(this.#claim), {
+      retry: this.#outageRetry,
+      signal: AbortSignal.any([this.#stopSignal, this.#lost.signal]),
+      log: this.#log,
+    });
+    this.note(held, what);
     this.#lost.signal.throwIfAborted();
   }
 

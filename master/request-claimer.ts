@@ -7,6 +7,7 @@
 import { describeError } from '../shared/errors.js';
 import { settleWithin } from '../shared/settle-within.js';
 import type { Logger } from '../shared/logger.js';
+import { retry, retryPolicy } from '../shared/retry.js';
 import type { MosaicRequestRow, RequestStore, Unsubscribe } from './store/request-store.js';
 
 /** Runs one claimed request to a recorded end; never throws. Aborting `signal` means "stop now". */
@@ -22,6 +23,9 @@ export interface RequestClaimerOptions {
   readonly requestStaleMs: number;
   readonly log: Logger;
 }
+
+/** Claiming while the database does not answer: 1 s doubling to 30 s, for ever (until stopped). */
+const CLAIM_RETRY = retryPolicy({ initialMs: 1_000, maxMs: 30_000, factor: 2, jitter: 0, attempts: 'unlimited' });
 
 export class RequestClaimer {
   readonly #options: RequestClaimerOptions;
@@ -70,19 +74,24 @@ export class RequestClaimer {
 
   async #run(): Promise<void> {
     const { store, processor, masterId, requestStaleMs, log } = this.#options;
-    let dbFailures = 0;
     while (!this.#stopClaiming.signal.aborted) {
-      this.#wakePending = false;
       let row: MosaicRequestRow | null;
       try {
-        row = await store.claimNext(masterId, requestStaleMs);
-        dbFailures = 0;
-      } catch (error) {
-        dbFailures += 1;
-        const delay = Math.min(30_000, 500 * 2 ** Math.min(dbFailures, 6));
-        log.error({ error: describeError(error), retryInMs: delay }, 'cannot claim requests; database unreachable?');
-        await this.#idle(delay);
-        continue;
+        row = await retry(
+          () => {
+            this.#wakePending = false;
+            return store.claimNext(masterId, requestStaleMs);
+          },
+          {
+            policy: CLAIM_RETRY,
+            signal: this.#stopClaiming.signal,
+            // A pending wake-up (a NOTIFY: the database is back) or a stop ends the wait early.
+            wait: (ms) => this.#idle(ms),
+            onRetry: ({ error, delayMs }) => log.error({ error: describeError(error), retryInMs: delayMs }, 'cannot claim requests; database unreachable?'),
+          },
+        );
+      } catch {
+        break; // stopping: the only way an unlimited retry ends without a claim
       }
       if (!row) {
         await this.#idle(this.#options.pollIntervalMs);

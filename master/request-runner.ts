@@ -3,6 +3,9 @@
  * run them through the workers into the mosaic writer (strip-pipeline.ts), write the manifest,
  * publish, upload, and record `completed` — or `failed` with a reason a user understands, or back
  * to `pending` when the master is stopping. It never throws: a bad request never stops the master.
+ * While the database is unreachable the run goes on (progress and heartbeats fail quietly); the
+ * writes it must make (the plan, the claim's renewal before publishing, the outcome) wait for the
+ * database to come back (request-outcome.ts).
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -27,6 +30,8 @@ import { ClaimGuard, ClaimLostError } from './claim-guard.js';
 import { claimTag, removeStaleStaging } from './output/staging-folders.js';
 import { OutputFolderError, asOutputFolderError } from './output/output-folder.js';
 import { claimOf } from './store/request-store.js';
+import { DatabaseOutageError, retryThroughOutage, type OutageRetry } from './db/outage-retry.js';
+import { RUN_OUTAGE_RETRY, RequestOutcome } from './request-outcome.js';
 
 /** Uploads a finished request's files somewhere else (Azure Data Lake); returns file name → URL. */
 export interface OutputUploader {
@@ -55,53 +60,62 @@ export interface RequestRunnerOptions {
   readonly heartbeatMs: number;
   /** A request claimed more often than this (its masters kept dying) fails instead of running again. */
   readonly maxAttempts: number;
+  /** How long the run's own writes wait for an unreachable database (default RUN_OUTAGE_RETRY: 10 min). */
+  readonly outageRetry?: OutageRetry | undefined;
   readonly log: Logger;
 }
 
 export class RequestRunner implements RequestProcessor {
   readonly #options: RequestRunnerOptions;
+  readonly #outageRetry: OutageRetry;
 
   constructor(options: RequestRunnerOptions) {
     this.#options = options;
+    this.#outageRetry = options.outageRetry ?? RUN_OUTAGE_RETRY;
   }
 
   async process(row: MosaicRequestRow, signal: AbortSignal): Promise<void> {
     const { store, log: baseLog } = this.#options;
     const log = baseLog.child({ requestId: row.id, claim: row.attempts });
-    const guard = new ClaimGuard({ claim: claimOf(row), store, heartbeatMs: this.#options.heartbeatMs, log });
+    const outageRetry = this.#outageRetry;
+    const claim = claimOf(row);
+    const guard = new ClaimGuard({ claim, store, heartbeatMs: this.#options.heartbeatMs, outageRetry, stopSignal: signal, log });
+    const outcome = new RequestOutcome({ store, claim, retry: outageRetry, log });
     try {
       // Stopping the master, or losing the claim, ends the run.
-      await this.#run(row, guard, AbortSignal.any([signal, guard.signal]), log);
+      await this.#run(row, guard, outcome, AbortSignal.any([signal, guard.signal]), log);
     } catch (error) {
-      await this.#recordFailure(guard, error, signal, log);
+      await this.#recordFailure(guard, outcome, error, signal, log);
     } finally {
       guard.stop();
     }
   }
 
-  async #recordFailure(guard: ClaimGuard, error: unknown, signal: AbortSignal, log: Logger): Promise<void> {
-    const { store } = this.#options;
+  async #recordFailure(guard: ClaimGuard, outcome: RequestOutcome, error: unknown, signal: AbortSignal, log: Logger): Promise<void> {
+    // The claim is gone: whoever holds the request now records its outcome; this run writes nothing.
+    if (guard.signal.aborted || error instanceof ClaimLostError) return;
     try {
-      // The claim is gone: whoever holds the request now records its outcome; this run writes nothing.
-      if (guard.signal.aborted || error instanceof ClaimLostError) return;
       if (signal.aborted || error instanceof StopRequested) {
-        const released = await store.release(guard.claim);
+        const released = await outcome.release();
         log.warn({ released }, 'master stopping: request released back to pending');
         return;
       }
+      // Waited for the database as long as a run does: nothing can be recorded now.
+      if (error instanceof DatabaseOutageError) throw error;
       // The master's own filesystem trouble is said as such, with the folder and the fix.
       const explained = asOutputFolderError(error, this.#options.outputDir) ?? error;
       const message = describeError(explained);
       if (explained instanceof RequestError || explained instanceof OutputFolderError) log.warn({ error: message }, 'request failed');
       else log.error({ err: error }, 'request failed unexpectedly');
-      await store.fail(guard.claim, message);
+      await outcome.fail(message, AbortSignal.any([signal, guard.signal]));
     } catch (recordError) {
-      // The database is unreachable: the row stays `running` and is reclaimed once its heartbeat is stale.
+      if (guard.signal.aborted) return; // the claim was found gone meanwhile (the guard said so)
+      // The row stays `running` and is claimed again once its heartbeat is REQUEST_STALE_MS old.
       log.error({ error: describeError(recordError) }, 'could not record the request outcome');
     }
   }
 
-  async #run(row: MosaicRequestRow, guard: ClaimGuard, signal: AbortSignal, log: Logger): Promise<void> {
+  async #run(row: MosaicRequestRow, guard: ClaimGuard, outcome: RequestOutcome, signal: AbortSignal, log: Logger): Promise<void> {
     const started = performance.now();
     const options = this.#options;
     if (row.attempts > options.maxAttempts) {
@@ -116,7 +130,8 @@ export class RequestRunner implements RequestProcessor {
     try {
       const openedAt = performance.now();
       const strips = planStrips(bandSet.grid, { pixelBudget: options.stripPixels, rows: job.stripRows, reference: referenceRowsFor(bandSet) });
-      guard.note(await options.store.setTilesTotal(guard.claim, strips.length), 'planning');
+      const total = () => options.store.setTilesTotal(guard.claim, strips.length);
+      guard.note(await retryThroughOutage('recording the plan', total, { retry: this.#outageRetry, signal, log }), 'planning');
       log.info({ tiles: strips.length, rows: strips[0]?.rows, grid: bandSet.grid }, 'request planned');
 
       const finalDir = join(options.outputDir, row.id);
@@ -182,7 +197,7 @@ export class RequestRunner implements RequestProcessor {
         const mergeMs = performance.now() - tilesAt;
         await guard.confirm('uploading');
         const upload = await this.#upload(row.id, finalDir, signal, log);
-        const completed = await options.store.complete(guard.claim, {
+        const completed = await outcome.complete({
           outputDir: finalDir,
           outputs: { ...outputs, manifest: join(finalDir, 'manifest.json') },
           workerTiles: tally.workerTiles,
@@ -190,7 +205,7 @@ export class RequestRunner implements RequestProcessor {
           tilesDone: tally.tilesDone,
           uploadUrls: upload.urls,
           uploadError: upload.error,
-        });
+        }, signal);
         if (!completed) log.warn('request was taken over by another master before it completed; outcome not recorded');
         else log.info({ tiles: strips.length, ms: Math.round(performance.now() - started) }, 'request completed');
       } catch (error) {

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError } from '../shared/errors.js';
 import { settleWithin } from '../shared/settle-within.js';
 import type { Logger } from '../shared/logger.js';
+import { backoffDelay, retry, retryPolicy, type RetryPolicy } from '../shared/retry.js';
 import type {
   GetTaskResponse__Output,
   SourceChunk__Output,
@@ -23,10 +24,8 @@ import { Attendance } from './attendance.js';
 import { ScratchArrays } from './scratch-arrays.js';
 import { processTile, type ProcessedTile, type SourceStream } from './tile-processor.js';
 
-export interface BackoffOptions {
-  readonly initialMs: number;
-  readonly maxMs: number;
-}
+/** The reconnect backoff's bounds: doubling from initialMs up to maxMs, the upper half of each wait random. */
+export type BackoffOptions = Pick<RetryPolicy, 'initialMs' | 'maxMs'>;
 
 export interface TileWorkerOptions {
   readonly client: TileServiceClient;
@@ -55,15 +54,14 @@ function isServiceError(error: unknown): error is grpc.ServiceError {
 /** How long a worker may take to receive one tile's source data. */
 const SOURCE_DEADLINE_MS = 10 * 60_000;
 
-/** Exponential backoff with full jitter, capped. */
-export function backoffDelay(failures: number, options: BackoffOptions, random: () => number = Math.random): number {
-  const ceiling = Math.min(options.maxMs, options.initialMs * 2 ** Math.max(0, failures - 1));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+/** Retrying the master: for ever (until stopped), doubling up to a cap, each wait between half and all of it. */
+function reconnectPolicy(backoff: BackoffOptions): RetryPolicy {
+  return retryPolicy({ initialMs: backoff.initialMs, maxMs: backoff.maxMs, factor: 2, jitter: 0.5, attempts: 'unlimited' });
 }
 
 export class TileWorker {
   readonly #options: TileWorkerOptions;
-  readonly #backoff: BackoffOptions;
+  readonly #reconnect: RetryPolicy;
   readonly #process: (task: TileTask__Output, sources: SourceStream, scratch: ScratchArrays) => Promise<ProcessedTile>;
   readonly #polls = new Set<grpc.ClientUnaryCall>();
   readonly #stopController = new AbortController();
@@ -73,14 +71,14 @@ export class TileWorker {
 
   constructor(options: TileWorkerOptions) {
     this.#options = options;
-    const backoff = options.backoff ?? DEFAULT_BACKOFF;
-    this.#backoff = backoff;
+    const reconnect = reconnectPolicy(options.backoff ?? DEFAULT_BACKOFF);
+    this.#reconnect = reconnect;
     this.#process = options.process ?? processTile;
     this.#attendance = new Attendance({
       client: options.client,
       workerId: options.workerId,
       log: options.log,
-      retryDelay: (failures) => backoffDelay(failures, backoff),
+      retryDelay: (failures) => backoffDelay(reconnect, failures),
     });
   }
 
@@ -97,7 +95,8 @@ export class TileWorker {
 
   /**
    * Stops polling. Graceful: tiles in hand are finished and submitted, within timeoutMs.
-   * Not graceful (or past the timeout): they are abandoned and their leases expire on the master.
+   * Not graceful (or past the timeout): they are abandoned, and the master hands them out again
+   * as soon as this worker's Attend call ends.
    */
   async stop({ graceful = true, timeoutMs = 30_000 }: { graceful?: boolean; timeoutMs?: number } = {}): Promise<void> {
     this.#stopController.abort();
@@ -119,32 +118,45 @@ export class TileWorker {
   async #loop(slot: number): Promise<void> {
     const log = this.#options.log.child({ slot });
     const scratch = new ScratchArrays(); // one per slot: its strips never overlap
-    let failures = 0;
     while (!this.#stopping) {
-      this.#options.heartbeat?.();
+      let failures = 0;
       let response: GetTaskResponse__Output;
       try {
-        response = await this.#getTask();
-      } catch (error) {
-        if (this.#stopping) break;
-        if (isServiceError(error) && error.code === grpc.status.DEADLINE_EXCEEDED) continue;
-        failures += 1;
-        const delay = backoffDelay(failures, this.#backoff);
-        const loud = failures === 1 || failures % 20 === 0;
-        if (isServiceError(error) && error.code === grpc.status.UNAUTHENTICATED) {
-          // Retried all the same: the master may be restarted with the token this worker has.
-          log[loud ? 'error' : 'debug']({ error: describeError(error), failures, retryInMs: delay }, 'the master refused this worker: WORKER_TOKEN missing or not the master\'s; retrying');
-        } else {
-          log[loud ? 'warn' : 'debug']({ error: describeError(error), failures, retryInMs: delay }, 'master unreachable; retrying');
-        }
-        await sleep(delay, undefined, { signal: this.#stopController.signal }).catch(() => undefined);
-        continue;
+        response = await retry(() => this.#pollTask(), {
+          policy: this.#reconnect,
+          signal: this.#stopController.signal,
+          onRetry: ({ error, attempt, delayMs }) => {
+            failures = attempt;
+            const loud = attempt === 1 || attempt % 20 === 0;
+            const details = { error: describeError(error), failures: attempt, retryInMs: delayMs };
+            if (isServiceError(error) && error.code === grpc.status.UNAUTHENTICATED) {
+              // Retried all the same: the master may be restarted with the token this worker has.
+              log[loud ? 'error' : 'debug'](details, 'the master refused this worker: WORKER_TOKEN missing or not the master\'s; retrying');
+            } else {
+              log[loud ? 'warn' : 'debug'](details, 'master unreachable; retrying');
+            }
+          },
+        });
+      } catch {
+        break; // retrying ends only when the worker stops
       }
       if (failures > 0) log.info({ after: failures }, 'connected to master');
-      failures = 0;
       if (response.task) await this.#handle(response.task, scratch, log);
       else if (response.noTask?.retryAfterMs) {
         await sleep(response.noTask.retryAfterMs, undefined, { signal: this.#stopController.signal }).catch(() => undefined);
+      }
+    }
+  }
+
+  /** A GetTask, asked again at once when the long poll merely ran out (the master had no tile); heart-beats every turn. */
+  async #pollTask(): Promise<GetTaskResponse__Output> {
+    for (;;) {
+      this.#options.heartbeat?.();
+      try {
+        return await this.#getTask();
+      } catch (error) {
+        if (!this.#stopping && isServiceError(error) && error.code === grpc.status.DEADLINE_EXCEEDED) continue;
+        throw error;
       }
     }
   }
@@ -207,20 +219,15 @@ export class TileWorker {
 
   /** Sends a result, retrying while the master is unreachable and the lease may still be honoured. */
   async #submit(result: SubmitResultRequest, task: TileTask__Output, log: Logger): Promise<void> {
-    for (let failures = 0; ; ) {
-      try {
-        const verdict = await this.#submitOnce(result);
-        if (!verdict.accepted) log.info({ reason: verdict.reason }, 'result not accepted');
-        return;
-      } catch (error) {
-        failures += 1;
-        const giveUpAt = task.leaseExpiresAtMs + 60_000;
-        if (Date.now() > giveUpAt || (this.#stopping && failures > 3)) {
-          log.warn({ error: describeError(error) }, 'could not deliver result; the master will hand the tile out again');
-          return;
-        }
-        await sleep(backoffDelay(failures, this.#backoff));
-      }
+    const giveUpAt = task.leaseExpiresAtMs + 60_000;
+    try {
+      const verdict = await retry(() => this.#submitOnce(result), {
+        policy: this.#reconnect,
+        shouldRetry: (_error, failures) => Date.now() <= giveUpAt && !(this.#stopping && failures > 3),
+      });
+      if (!verdict.accepted) log.info({ reason: verdict.reason }, 'result not accepted');
+    } catch (error) {
+      log.warn({ error: describeError(error) }, 'could not deliver result; the master will hand the tile out again');
     }
   }
 

@@ -7,6 +7,7 @@
  * global type parsers.
  */
 import pg from 'pg';
+import { retry, retryPolicy } from '../../shared/retry.js';
 
 export interface QueryResult<R> {
   rows: R[];
@@ -47,8 +48,8 @@ export interface ConnectOptions {
   onError?: (error: Error) => void;
 }
 
-const RECONNECT_BASE_MS = 100;
-const RECONNECT_MAX_MS = 10_000;
+/** The LISTEN connection's reconnects: 100 ms doubling to 10 s, each between half and all of it, for ever. */
+const LISTEN_RECONNECT = retryPolicy({ initialMs: 100, maxMs: 10_000, factor: 2, jitter: 0.5, attempts: 'unlimited' });
 
 export function connectDatabase(options: ConnectOptions): Database {
   const onError = options.onError ?? ((error: Error) => process.emitWarning(error));
@@ -125,8 +126,9 @@ function createListener(url: string, onError: (error: Error) => void): Listener 
   const subscribers = new Map<string, Set<(payload: string) => void>>();
   let client: pg.Client | undefined; // connected and LISTENing to every channel in `subscribers`
   let connecting: Promise<pg.Client> | undefined;
-  let reconnectTimer: NodeJS.Timeout | undefined;
-  let failures = 0;
+  /** Aborts the reconnect loop (one at most) when the database is closed. */
+  const closing = new AbortController();
+  let reconnecting = false;
   let closed = false;
 
   const listenSql = (c: pg.Client, channel: string): string => `LISTEN ${c.escapeIdentifier(channel)}`;
@@ -161,7 +163,6 @@ function createListener(url: string, onError: (error: Error) => void): Listener 
         throw new Error('tessera: the database was closed');
       }
       client = c;
-      failures = 0;
       return c;
     })();
     connecting = attempt;
@@ -182,18 +183,27 @@ function createListener(url: string, onError: (error: Error) => void): Listener 
     scheduleReconnect();
   }
 
+  /**
+   * Reconnects in the background until it is connected again (or closed, or nobody listens): the
+   * first try after one backoff delay, so a connection dropped again at once cannot spin. A listen()
+   * meanwhile connects on its own; the loop's next turn then finds the client and ends.
+   */
   function scheduleReconnect(): void {
-    if (closed || reconnectTimer || subscribers.size === 0) return;
-    const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** failures) * (0.5 + Math.random() / 2);
-    failures += 1;
-    reconnectTimer = setTimeout(() => {
-      reconnectTimer = undefined;
-      if (closed || client || subscribers.size === 0) return;
-      connect().catch((error: unknown) => {
-        onError(error instanceof Error ? error : new Error(String(error)));
-        scheduleReconnect();
-      });
-    }, delay);
+    if (closed || reconnecting || subscribers.size === 0) return;
+    reconnecting = true;
+    retry(
+      async () => {
+        if (!closed && !client && subscribers.size > 0) await connect();
+      },
+      {
+        policy: LISTEN_RECONNECT,
+        signal: closing.signal,
+        delayFirst: true,
+        onRetry: ({ error }) => onError(error instanceof Error ? error : new Error(String(error))),
+      },
+    )
+      .catch(() => {}) // closed: the only way an unlimited retry ends without connecting
+      .finally(() => (reconnecting = false));
   }
 
   async function unsubscribe(channel: string, onNotify: (payload: string) => void): Promise<void> {
@@ -218,8 +228,6 @@ function createListener(url: string, onError: (error: Error) => void): Listener 
           if (isNewChannel) await client.query(listenSql(client, channel));
         } else {
           // connect() LISTENs to every channel in `subscribers`, this one included.
-          if (reconnectTimer) clearTimeout(reconnectTimer);
-          reconnectTimer = undefined;
           const c = await connect();
           await c.query(listenSql(c, channel)); // in case it connected before this channel was added
         }
@@ -233,8 +241,7 @@ function createListener(url: string, onError: (error: Error) => void): Listener 
 
     async close() {
       closed = true;
-      if (reconnectTimer) clearTimeout(reconnectTimer);
-      reconnectTimer = undefined;
+      closing.abort();
       subscribers.clear();
       await connecting?.catch(() => {});
       const c = client;

@@ -14,7 +14,6 @@
 import { stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 import {
   AnonymousCredential,
@@ -27,6 +26,7 @@ import {
 
 import { TesseraError, describeError, redactUrls } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
+import { retry, retryPolicy, type RetryPolicy } from '../../shared/retry.js';
 import type { DataLakeSettings } from './datalake-config.js';
 
 export interface DataLakeUploaderOptions {
@@ -81,7 +81,7 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 export class DataLakeUploader {
   readonly #settings: DataLakeSettings;
   readonly #log: Logger;
-  readonly #backoff: { readonly initialMs: number; readonly maxMs: number };
+  readonly #backoff: Pick<RetryPolicy, 'initialMs' | 'maxMs'>;
   readonly #attemptTimeoutMs: number | undefined;
   readonly #fileSystem: DataLakeFileSystemClient;
   /** The filesystem was created (or found) by this uploader; reset after any failure. */
@@ -111,43 +111,47 @@ export class DataLakeUploader {
     let bytes = 0;
     let lastProblem = '';
 
-    for (let attempt = 1; attempt <= attempts; attempt += 1) {
-      signal?.throwIfAborted();
-      let step = `creating filesystem "${fileSystem}"`;
-      try {
-        await this.#ensureFileSystem(signal);
-        for (const [name, file] of remaining) {
-          step = `uploading ${name} (${file.size} bytes)`;
-          urls[name] = await this.#uploadFile(`${directory}/${name}`, file, signal);
-          bytes += file.size;
-          remaining.delete(name);
-        }
-        log.info({ files: files.length, bytes, attempts: attempt, ms: Math.round(performance.now() - started) }, 'uploaded to Azure Data Lake');
-        return urls;
-      } catch (error) {
-        if (signal?.aborted) throw signal.reason;
-        this.#fileSystemReady = false;
-        lastProblem = `${step}: ${this.#describe(error)}`;
-        const left = [...remaining.keys()];
-        if (attempt < attempts) {
-          const waitMs = this.#delay(attempt);
-          log.warn({ attempt, attempts, problem: lastProblem, notUploaded: left, retryInMs: waitMs }, 'Azure Data Lake upload failed; retrying');
-          await sleep(waitMs, undefined, { signal }).catch((error: unknown) => {
-            throw signal?.aborted ? signal.reason : error;
-          });
-        } else {
-          log.warn({ attempt, attempts, problem: lastProblem, notUploaded: left }, 'Azure Data Lake upload failed; giving up');
-        }
-      }
+    const policy = retryPolicy({ ...this.#backoff, factor: 2, jitter: 0.5, attempts });
+    try {
+      return await retry(
+        async (attempt) => {
+          let step = `creating filesystem "${fileSystem}"`;
+          try {
+            await this.#ensureFileSystem(signal);
+            for (const [name, file] of remaining) {
+              step = `uploading ${name} (${file.size} bytes)`;
+              urls[name] = await this.#uploadFile(`${directory}/${name}`, file, signal);
+              bytes += file.size;
+              remaining.delete(name);
+            }
+          } catch (error) {
+            this.#fileSystemReady = false;
+            lastProblem = `${step}: ${this.#describe(error)}`;
+            throw error;
+          }
+          log.info({ files: files.length, bytes, attempts: attempt, ms: Math.round(performance.now() - started) }, 'uploaded to Azure Data Lake');
+          return urls;
+        },
+        {
+          policy,
+          signal,
+          onRetry: ({ attempt, delayMs }) =>
+            log.warn({ attempt, attempts, problem: lastProblem, notUploaded: [...remaining.keys()], retryInMs: delayMs }, 'Azure Data Lake upload failed; retrying'),
+        },
+      );
+    } catch {
+      // No cause: the SDK's error may hold what #describe took out of lastProblem (keys, signatures).
+      if (signal?.aborted) throw signal.reason;
+      const left = [...remaining.keys()];
+      log.warn({ attempt: attempts, attempts, problem: lastProblem, notUploaded: left }, 'Azure Data Lake upload failed; giving up');
+      throw new DataLakeUploadError(
+        `upload of request ${requestId} to Azure Data Lake (filesystem "${fileSystem}", folder "${directory}") failed after ` +
+          `${attempts} attempt${attempts === 1 ? '' : 's'}; ${left.length} of ${files.length} files not uploaded (${left.join(', ')}); ` +
+          `last error: ${lastProblem}`,
+        attempts,
+        left,
+      );
     }
-    const left = [...remaining.keys()];
-    throw new DataLakeUploadError(
-      `upload of request ${requestId} to Azure Data Lake (filesystem "${fileSystem}", folder "${directory}") failed after ` +
-        `${attempts} attempt${attempts === 1 ? '' : 's'}; ${left.length} of ${files.length} files not uploaded (${left.join(', ')}); ` +
-        `last error: ${lastProblem}`,
-      attempts,
-      left,
-    );
   }
 
   #directoryOf(requestId: string): string {
@@ -207,12 +211,6 @@ export class DataLakeUploader {
         return timedOut ? new TesseraError(`no answer from Azure Data Lake within ${ms} ms`, { cause: error }) : error;
       },
     };
-  }
-
-  #delay(attempt: number): number {
-    const { initialMs, maxMs } = this.#backoff;
-    const full = Math.min(maxMs, initialMs * 2 ** (attempt - 1));
-    return Math.round(full * (0.5 + Math.random() * 0.5));
   }
 
   /** A one-line reason without secrets: HTTP status and service error code when there are some. */

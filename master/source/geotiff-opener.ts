@@ -5,10 +5,10 @@
  * URL's query (a signature).
  */
 import { open } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { BaseClient, BaseResponse, fromCustomClient, fromFile, type GeoTIFF } from 'geotiff';
 import { redactUrls } from '../../shared/errors.js';
+import { backoffDelay, retryPolicy, wait } from '../../shared/retry.js';
 import { withoutQuery } from '../../shared/urls.js';
 
 export const URL_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
@@ -115,6 +115,7 @@ class CheckedFetchClient extends BaseClient {
   override async request(options: { headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<BaseResponse> {
     const { signal, headers } = options;
     const retry = this.options.retry ?? DEFAULT_RETRY;
+    const backoff = retryPolicy({ initialMs: retry.initialDelayMs, maxMs: retry.maxDelayMs, factor: 2, jitter: 0, attempts: retry.retries + 1 });
     const fetchImpl = this.options.fetch ?? fetch;
     const ranged = Object.keys(headers ?? {}).some((name) => name.toLowerCase() === 'range');
     for (let attempt = 0; ; attempt++) {
@@ -150,7 +151,7 @@ class CheckedFetchClient extends BaseClient {
       if (attempt >= retry.retries) {
         throw new Error(`${failure} (gave up after ${attempt + 1} attempt${attempt === 0 ? '' : 's'})`);
       }
-      await sleep(Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** attempt), undefined, { signal });
+      await wait(backoffDelay(backoff, attempt + 1), signal);
     }
   }
 
