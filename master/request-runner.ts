@@ -18,16 +18,14 @@ import type { MosaicRequestRow, RequestStore } from './db/request-store.js';
 import type { TileDispatcher } from './dispatch/tile-dispatcher.js';
 import { crsWkt, gridBounds } from './output/georeference.js';
 import { summariseIndexStats, writeManifest, type Manifest } from './output/manifest.js';
-import { StripMosaicWriter } from './output/strip-mosaic-writer.js';
 import type { RequestProcessor } from './request-claimer.js';
 import { parseRequest, type RequestDefaults } from './request-spec.js';
-import { RunTally } from './run-tally.js';
+import { openRunOutput } from './run-output.js';
 import { referenceRowsFor } from './source/band-set.js';
 import { openRequestSource } from './source/request-source.js';
 import { planStrips } from './source/strip-plan.js';
 import { StopRequested, runStripPipeline } from './strip-pipeline.js';
 import { ClaimGuard, ClaimLostError } from './claim-guard.js';
-import { claimTag, removeStaleStaging } from './output/staging-folders.js';
 import { OutputFolderError, asOutputFolderError } from './output/output-folder.js';
 import { claimOf } from './store/request-store.js';
 import { DatabaseOutageError, retryThroughOutage, type OutageRetry } from './db/outage-retry.js';
@@ -58,6 +56,10 @@ export interface RequestRunnerOptions {
   /** Memory for the messages that carry source blocks, reused once sent; absent: a fresh buffer each. */
   readonly messageMemory?: MessageMemory | undefined;
   readonly heartbeatMs: number;
+  /** How often (at most) a run checkpoints its written strips, so a takeover redoes no more than that. */
+  readonly checkpointMs: number;
+  /** A run the master stops keeps its staging folder and checkpoint for the next claim (false for a one-shot run: there is none). */
+  readonly resumable: boolean;
   /** A request claimed more often than this (its masters kept dying) fails instead of running again. */
   readonly maxAttempts: number;
   /** How long the run's own writes wait for an unreachable database (default RUN_OUTAGE_RETRY: 10 min). */
@@ -136,20 +138,27 @@ export class RequestRunner implements RequestProcessor {
 
       const finalDir = join(options.outputDir, row.id);
       const wkt = crsWkt(bandSet.grid.epsg);
-      const writer = new StripMosaicWriter({
-        outputDir: finalDir,
+      const { writer, tally, checkpointer, firstStrip, abandon } = await openRunOutput({
+        finalDir,
+        claim: guard.claim,
+        job,
         grid: bandSet.grid,
-        indices: job.indices,
         crsWkt: wkt,
-        stripRows: strips.map((strip) => strip.rows),
-        maxBufferedBytes: options.stripBufferBytes,
-        claimTag: claimTag(guard.claim),
+        strips,
+        stripBufferBytes: options.stripBufferBytes,
+        checkpointEveryMs: options.checkpointMs,
+        resumable: options.resumable,
+        log,
       });
-      const tally = new RunTally();
       const cpu = process.cpuUsage();
       try {
-        await removeStaleStaging(finalDir, guard.claim.attempt, log);
-        await runStripPipeline({ ...options, job, bandSet, strips, writer, tally, guard, maxInflight: options.maxInflightTiles, signal, log });
+        await runStripPipeline({
+          ...options,
+          ...{ job, bandSet, strips, writer, tally, guard, firstStrip, signal, log },
+          maxInflight: options.maxInflightTiles,
+          onStripDone: () => checkpointer.poke(),
+        });
+        await checkpointer.settle();
         const tilesAt = performance.now();
         const buffered = writer.stats();
         const timings = {
@@ -184,6 +193,7 @@ export class RequestRunner implements RequestProcessor {
             resultBytes: tally.receivedBytes,
             peakBufferedBytes: buffered.peakBufferedBytes,
             spilledStrips: buffered.spilledStrips,
+            resumedStrips: tally.resumedStrips,
           },
           timings: { ...timings, mergeMs, totalMs: performance.now() - started },
           createdAt: new Date().toISOString(),
@@ -209,8 +219,7 @@ export class RequestRunner implements RequestProcessor {
         if (!completed) log.warn('request was taken over by another master before it completed; outcome not recorded');
         else log.info({ tiles: strips.length, ms: Math.round(performance.now() - started) }, 'request completed');
       } catch (error) {
-        // The error that stopped the run is the one to report, not one from cleaning up after it.
-        await writer.abort().catch((cleanup: unknown) => log.warn({ error: describeError(cleanup) }, 'could not remove the staging folder'));
+        await abandon(signal.aborted && !(error instanceof ClaimLostError) ? new StopRequested('master stopping') : error);
         throw error;
       }
     } finally {

@@ -8,8 +8,17 @@ import { mergeIndexStats } from '../shared/raster/index-math.js';
 import type { SubmitResultRequest__Output } from '../shared/proto/tile-service.js';
 import type { IndexName, IndexStats } from '../shared/types.js';
 
+/** What the tally keeps of one accepted strip; enough to rebuild it when a run resumes. */
+export interface StripRecord {
+  readonly worker: string;
+  readonly stats: Readonly<Record<string, IndexStats>>;
+}
+
 export class RunTally {
   readonly #stats = new Map<number, Map<IndexName, IndexStats>>();
+  readonly #workers = new Map<number, string>();
+  /** Strips taken over from an earlier claim's checkpoint (not computed in this run). */
+  resumedStrips = 0;
   readonly workerTiles: Record<string, number> = {};
   readonly workerTimings = { decodeMs: 0, receiveMs: 0, computeMs: 0, encodeMs: 0, cpuMs: 0 };
   /** Time the master spent reading source data for the workers. */
@@ -30,6 +39,7 @@ export class RunTally {
       this.receivedBytes += tile.png.length;
     }
     this.#stats.set(index, byIndex);
+    this.#workers.set(index, result.workerId);
     if (result.timings) {
       this.workerTimings.decodeMs += result.timings.decodeMs;
       this.workerTimings.receiveMs += result.timings.receiveMs;
@@ -37,6 +47,24 @@ export class RunTally {
       this.workerTimings.encodeMs += result.timings.encodeMs;
       this.workerTimings.cpuMs += result.timings.cpuMs;
     }
+  }
+
+  /** Strips 0..records.length-1 as an earlier claim of the request recorded them. */
+  restore(records: readonly StripRecord[]): void {
+    records.forEach((record, index) => {
+      this.#stats.set(index, new Map(Object.entries(record.stats) as Array<[IndexName, IndexStats]>));
+      this.#workers.set(index, record.worker);
+      this.countTile(record.worker);
+    });
+    this.resumedStrips = records.length;
+  }
+
+  /** Strips 0..count-1 as restore() takes them back. */
+  records(count: number): StripRecord[] {
+    return Array.from({ length: count }, (_, index) => ({
+      worker: this.#workers.get(index) ?? '',
+      stats: Object.fromEntries(this.#stats.get(index) ?? []),
+    }));
   }
 
   countTile(workerId: string): void {

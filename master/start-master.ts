@@ -145,6 +145,9 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
     maxInflightTiles: config.maxInflightTiles,
     messageMemory: new MessageBuffers(MESSAGE_BUFFERS),
     heartbeatMs: Math.max(250, Math.floor(config.requestStaleMs / 4)),
+    checkpointMs: config.checkpointMs,
+    // A given store is a one-shot run's: nobody claims its request again, so a stop leaves nothing.
+    resumable: extras.store === undefined,
     maxAttempts: config.requestMaxAttempts,
     log: log.child({ scope: 'runner' }),
   });

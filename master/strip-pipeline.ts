@@ -36,6 +36,10 @@ export interface StripPipelineOptions {
   /** The run's claim on the request: progress is recorded under it, and a lost claim stops the run. */
   readonly guard: ClaimGuard;
   readonly maxInflight: number;
+  /** Strips above this one are in the mosaic already (a resumed run): they are not sent out again. */
+  readonly firstStrip?: number;
+  /** Called after each strip is accepted (the run's checkpointer). */
+  readonly onStripDone?: () => void;
   /** Where the chunk messages of local blocks get their memory (reused once sent). */
   readonly messageMemory?: MessageMemory | undefined;
   readonly signal: AbortSignal;
@@ -82,11 +86,12 @@ export async function runStripPipeline(options: StripPipelineOptions): Promise<v
       accept: (result) => acceptResult(options, strip, result),
     });
     tally.countTile(outcome.workerId);
+    options.onStripDone?.();
     progress(false);
   };
 
   try {
-    for (const strip of options.strips) queue.add(() => runStrip(strip)).catch(fail);
+    for (const strip of options.strips.slice(options.firstStrip ?? 0)) queue.add(() => runStrip(strip)).catch(fail);
     await queue.onIdle();
   } finally {
     signal.removeEventListener('abort', onStop);
@@ -116,9 +121,10 @@ async function acceptResult(options: StripPipelineOptions, strip: PlannedStrip, 
   } catch (error) {
     throw new RejectedResultError(`strip ${strip.index}: ${describeError(error)}`, { cause: error });
   }
-  // From here on a failure is the master's own (its disk), not the worker's.
-  for (const [index, data] of parsed) await writer.addStrip(index, strip.index, data);
+  // From here on a failure is the master's own (its disk), not the worker's. The tally first: a
+  // checkpoint may cover the strip as soon as it is written.
   tally.addResult(strip.index, result);
+  for (const [index, data] of parsed) await writer.addStrip(index, strip.index, data);
   tally.stitchMs += performance.now() - started;
 }
 

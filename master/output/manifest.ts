@@ -53,6 +53,8 @@ export interface Manifest {
     /** Most bytes of early results the master held in memory at once, and how many it spilled to disk. */
     readonly peakBufferedBytes: number;
     readonly spilledStrips: number;
+    /** Strips taken over from a crashed master's checkpoint instead of computed again. */
+    readonly resumedStrips: number;
   };
   /** Durations in milliseconds, by phase name. */
   readonly timings: Readonly<Record<string, number>>;

@@ -31,10 +31,23 @@ export interface StitchedPngLayout {
  */
 const STITCHED_ZLIB_HEADER = zlibHeader(1);
 
+/**
+ * Where a stitched file stands after some strips: enough to carry on writing it from there (a
+ * resumed run truncates the file to `bytes` and continues, see resume-checkpoint.ts).
+ */
+export interface StitcherState {
+  /** Bytes of the file written so far. */
+  readonly bytes: number;
+  /** Adler-32 of the filtered rows so far. */
+  readonly adler: number;
+  readonly filteredBytes: number;
+}
+
 /** One stitched PNG file being written. Calls must not overlap: await each before the next. */
 export class PngStitcher {
-  private adler = adler32(new Uint8Array(0));
-  private filteredBytes = 0;
+  private adler: number;
+  private filteredBytes: number;
+  private position: number;
   private busy = false;
   private closed = false;
 
@@ -43,14 +56,16 @@ export class PngStitcher {
     private readonly handle: FileHandle,
     private readonly expectedFilteredBytes: number,
     private readonly maxIdatLength: number,
-  ) {}
+    from: StitcherState,
+  ) {
+    this.adler = from.adler;
+    this.filteredBytes = from.filteredBytes;
+    this.position = from.bytes;
+  }
 
   /** Create (or truncate) `path` and write everything before the strips. */
   static async create(path: string, layout: StitchedPngLayout): Promise<PngStitcher> {
-    const maxIdatLength = layout.maxIdatLength ?? MAX_CHUNK_LENGTH;
-    if (!Number.isInteger(maxIdatLength) || maxIdatLength < 1 || maxIdatLength > MAX_CHUNK_LENGTH) {
-      throw new RangeError(`PNG stitcher: IDAT length limit ${maxIdatLength} must be in 1..2^31-1`);
-    }
+    const maxIdatLength = checkedIdatLength(layout);
     const head = [
       PNG_SIGNATURE,
       encodeChunk('IHDR', encodeIhdr({ ...layout, bitDepth: 8, colourType: layout.palette ? 3 : 0, interlace: 0 })),
@@ -59,12 +74,43 @@ export class PngStitcher {
     ];
     const handle = await open(path, 'w');
     try {
-      await writeAll(handle, head);
+      await writeAll(handle, head, 0);
     } catch (error) {
       await handle.close();
       throw error;
     }
-    return new PngStitcher(path, handle, layout.height * (layout.width + 1), maxIdatLength);
+    const start = { bytes: head.reduce((sum, part) => sum + part.length, 0), adler: adler32(new Uint8Array(0)), filteredBytes: 0 };
+    return new PngStitcher(path, handle, filteredBytesOf(layout), maxIdatLength, start);
+  }
+
+  /**
+   * Carry on writing `path`, made by create() and appended to up to `state` (a checkpoint): the
+   * file is cut back to `state.bytes` (later bytes were never checkpointed) and strips continue
+   * from there. Refuses a file shorter than that.
+   */
+  static async resume(path: string, layout: StitchedPngLayout, state: StitcherState): Promise<PngStitcher> {
+    const maxIdatLength = checkedIdatLength(layout);
+    const handle = await open(path, 'r+');
+    try {
+      const { size } = await handle.stat();
+      if (size < state.bytes) throw new TesseraError(`${path}: ${size} bytes, shorter than the ${state.bytes} its checkpoint records`);
+      if (state.filteredBytes > filteredBytesOf(layout)) throw new TesseraError(`${path}: checkpoint has more rows than the image`);
+      await handle.truncate(state.bytes);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    return new PngStitcher(path, handle, filteredBytesOf(layout), maxIdatLength, state);
+  }
+
+  /** Where the file stands now (after the last completed append). */
+  state(): StitcherState {
+    return { bytes: this.position, adler: this.adler, filteredBytes: this.filteredBytes };
+  }
+
+  /** Flushes what is written to the disk (before a checkpoint names it). */
+  async sync(): Promise<void> {
+    if (!this.closed) await this.handle.datasync();
   }
 
   /** Append the next strip (top to bottom); refuses one that would overrun the image's rows. */
@@ -77,10 +123,11 @@ export class PngStitcher {
     }
     await this.run(async () => {
       if (strip.chunk && strip.deflate.length <= this.maxIdatLength) {
-        await writeAll(this.handle, [strip.chunk]); // the worker's own IDAT chunk, CRC and all
+        this.position += await writeAll(this.handle, [strip.chunk], this.position); // the worker's own IDAT chunk, CRC and all
       } else {
         for (let start = 0; start < strip.deflate.length; start += this.maxIdatLength) {
-          await writeAll(this.handle, chunkParts('IDAT', strip.deflate.subarray(start, start + this.maxIdatLength)));
+          const parts = chunkParts('IDAT', strip.deflate.subarray(start, start + this.maxIdatLength));
+          this.position += await writeAll(this.handle, parts, this.position);
         }
       }
       this.adler = adler32Combine(this.adler, strip.adler32, strip.filteredLength);
@@ -96,7 +143,9 @@ export class PngStitcher {
       );
     }
     const end = [encodeChunk('IDAT', zlibTrailer(this.adler)), encodeChunk('IEND', Buffer.alloc(0))];
-    await this.run(() => writeAll(this.handle, end));
+    await this.run(async () => {
+      this.position += await writeAll(this.handle, end, this.position);
+    });
     await this.close();
   }
 
@@ -140,13 +189,28 @@ export function paletteChunks(rgba: Uint8Array): Buffer[] {
   return chunks;
 }
 
-/** Write all of `parts` at the file's position, continuing after short writes. */
-async function writeAll(handle: FileHandle, parts: readonly Uint8Array[]): Promise<void> {
+function checkedIdatLength(layout: StitchedPngLayout): number {
+  const maxIdatLength = layout.maxIdatLength ?? MAX_CHUNK_LENGTH;
+  if (!Number.isInteger(maxIdatLength) || maxIdatLength < 1 || maxIdatLength > MAX_CHUNK_LENGTH) {
+    throw new RangeError(`PNG stitcher: IDAT length limit ${maxIdatLength} must be in 1..2^31-1`);
+  }
+  return maxIdatLength;
+}
+
+function filteredBytesOf(layout: StitchedPngLayout): number {
+  return layout.height * (layout.width + 1);
+}
+
+/** Write all of `parts` at `position`, continuing after short writes; returns the bytes written. */
+async function writeAll(handle: FileHandle, parts: readonly Uint8Array[], position: number): Promise<number> {
   let pending = parts.filter((p) => p.length > 0);
+  let written = 0;
   while (pending.length > 0) {
-    const { bytesWritten } = await handle.writev(pending);
+    const { bytesWritten } = await handle.writev(pending, position + written);
+    written += bytesWritten;
     pending = dropBytes(pending, bytesWritten);
   }
+  return written;
 }
 
 function dropBytes(parts: readonly Uint8Array[], count: number): Uint8Array[] {

@@ -6,13 +6,19 @@
 import { TesseraError } from '../../shared/errors.js';
 import type { StripData } from '../../shared/png/strip-png.js';
 import { SYNC_FLUSH_MARKER } from '../../shared/png/zlib-framing.js';
-import type { PngStitcher } from './png-stitcher.js';
+import type { PngStitcher, StitcherState } from './png-stitcher.js';
 import type { StripHolding } from './strip-holding.js';
 
 /** The two files of an index, fed the same strips. */
 export interface LaneFiles {
   readonly grey: PngStitcher;
   readonly colour: PngStitcher;
+}
+
+/** Both files of an index after the same strips. */
+export interface LaneState {
+  readonly grey: StitcherState;
+  readonly colour: StitcherState;
 }
 
 /** A strip does not fit the mosaic; `reason` lets a caller treat a re-sent duplicate differently. */
@@ -27,24 +33,42 @@ export class StripPlacementError extends TesseraError {
 
 export class StripLane {
   private readonly received = new Set<number>();
-  private next = 0;
+  private next: number;
   private queue: Promise<void> = Promise.resolve();
+  /** The files' state after each strip written by this lane, by the number of strips then written. */
+  private readonly states = new Map<number, LaneState>();
 
   /**
    * @param name the index, in messages and holding keys
    * @param stripRows rows of each strip, top to bottom
    * @param width the image's width in pixels
+   * @param resumed strips 0..resumed.strips-1 are in the files already (a resumed run), with their state
    */
   constructor(
     private readonly name: string,
     private readonly stripRows: readonly number[],
     private readonly width: number,
     private readonly holding: StripHolding,
-  ) {}
+    resumed?: { readonly strips: number; readonly state: LaneState },
+  ) {
+    this.next = resumed?.strips ?? 0;
+    for (let strip = 0; strip < this.next; strip++) this.received.add(strip);
+    if (resumed) this.states.set(resumed.strips, resumed.state);
+  }
 
   /** Strips written to the files so far. */
   get written(): number {
     return this.next;
+  }
+
+  /**
+   * The files' state when `strips` strips were written (undefined when that was before this lane's
+   * start); states before it are forgotten, as a checkpoint at `strips` made them unneeded.
+   */
+  stateAt(strips: number): LaneState | undefined {
+    const state = this.states.get(strips);
+    for (const count of this.states.keys()) if (count < strips) this.states.delete(count);
+    return state;
   }
 
   /** Strip numbers not added yet. */
@@ -98,6 +122,7 @@ export class StripLane {
     while (ready) {
       await Promise.all([files.grey.append(ready), files.colour.append(ready)]);
       this.next++;
+      this.states.set(this.next, { grey: files.grey.state(), colour: files.colour.state() });
       ready = await this.holding.take(`${this.name}-${this.next}`);
     }
   }

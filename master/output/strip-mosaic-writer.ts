@@ -7,20 +7,19 @@
  * `<outputDir>.partial/`, which `finish` renames to `<outputDir>` in one step, with the sidecars
  * (world file, `.png.aux.xml`) of both files.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import { TesseraError } from '../../shared/errors.js';
 import type { StripData } from '../../shared/png/strip-png.js';
 import type { IndexName } from '../../shared/types.js';
-import { colourRamp } from './colour-ramp.js';
 import { assertValidGrid, auxXmlText, worldFileText, type OutputGrid } from './georeference.js';
 import { mosaicFiles, type FinishOptions, type MosaicFiles, type MosaicOutputs } from './mosaic-files.js';
-import { PngStitcher } from './png-stitcher.js';
+import { openStitchedFiles } from './stitched-files.js';
 import { publishFolder } from './publish-folder.js';
 import { stagingFolderOf } from './staging-folders.js';
 import { StripHolding } from './strip-holding.js';
-import { StripLane, StripPlacementError, type LaneFiles } from './strip-lane.js';
+import { StripLane, StripPlacementError, type LaneFiles, type LaneState } from './strip-lane.js';
 
 export { StripPlacementError } from './strip-lane.js';
 
@@ -41,6 +40,17 @@ export interface StripMosaicWriterOptions {
   readonly maxBufferedBytes: number;
   /** Names this writer's staging folder, `<outputDir>.partial-<claimTag>` (see staging-folders.ts). */
   readonly claimTag: string;
+  /**
+   * Carry on from a checkpoint: the staging folder already holds every index's two files as they
+   * were at it (resume-checkpoint.ts put them there); strips below `strips` are not added again.
+   */
+  readonly resume?: WriterCheckpoint | undefined;
+}
+
+/** Where the mosaic files stood after their first `strips` strips, all indices alike. */
+export interface WriterCheckpoint {
+  readonly strips: number;
+  readonly lanes: Readonly<Record<string, LaneState>>;
 }
 
 export interface StripMosaicStats {
@@ -69,6 +79,8 @@ export class StripMosaicWriter {
   /** The first error from writing a file: the files are then incomplete, so everything after fails. */
   private failure: { readonly error: unknown } | undefined;
   private state: WriterState = 'open';
+  private readonly resume: WriterCheckpoint | undefined;
+  private checkpointed: number;
 
   constructor(options: StripMosaicWriterOptions) {
     assertValidGrid(options.grid);
@@ -80,9 +92,39 @@ export class StripMosaicWriter {
     auxXmlText(this.wkt); // fail now on an empty WKT rather than at the end
     this.stripRows = [...options.stripRows];
     this.holding = new StripHolding(join(this.stagingDir, 'spill'), options.maxBufferedBytes);
+    this.resume = options.resume;
+    this.checkpointed = options.resume?.strips ?? 0;
     for (const index of options.indices) {
-      this.lanes.set(index, new StripLane(index, this.stripRows, this.grid.width, this.holding));
+      const state = options.resume?.lanes[index];
+      if (options.resume && !state) throw new TesseraError(`strip mosaic writer: the checkpoint has no ${index}`);
+      const resumed = options.resume && state ? { strips: options.resume.strips, state } : undefined;
+      this.lanes.set(index, new StripLane(index, this.stripRows, this.grid.width, this.holding, resumed));
     }
+  }
+
+  /** The folder this writer writes in until finish() publishes it. */
+  get stagingFolder(): string {
+    return this.stagingDir;
+  }
+
+  /**
+   * The longest run of strips from the top that every index has written, once those bytes are on
+   * the disk; undefined when that is no further than the last checkpoint (or nothing is open).
+   */
+  async checkpoint(): Promise<WriterCheckpoint | undefined> {
+    if (this.state !== 'open' || !this.prepared || this.failure) return undefined;
+    const strips = Math.min(...[...this.lanes.values()].map((lane) => lane.written));
+    if (strips <= this.checkpointed) return undefined;
+    const lanes: Record<string, LaneState> = {};
+    for (const [index, lane] of this.lanes) {
+      const state = lane.stateAt(strips);
+      if (!state) return undefined;
+      lanes[index] = state;
+    }
+    const opened = await this.prepared;
+    await Promise.all([...opened.values()].flatMap((files) => [files.grey.sync(), files.colour.sync()]));
+    this.checkpointed = strips;
+    return { strips, lanes };
   }
 
   /**
@@ -114,6 +156,19 @@ export class StripMosaicWriter {
     const finishing = this.finishAll(options);
     this.finishing = finishing.catch(() => undefined);
     return finishing;
+  }
+
+  /**
+   * Stop writing but keep the staging folder and its files, for a later claim to resume from its
+   * checkpoint (the master is stopping); only the spill files of early strips are removed.
+   */
+  async suspend(): Promise<void> {
+    if (this.state !== 'open') return this.abort();
+    this.state = 'aborted';
+    await this.settleLanes();
+    const opened = await this.prepared?.catch(() => undefined);
+    await Promise.allSettled([...(opened?.values() ?? [])].flatMap((files) => [files.grey.close(), files.colour.close()]));
+    await rm(join(this.stagingDir, 'spill'), { recursive: true, force: true });
   }
 
   /** Drop the staging folder (nothing else: an existing finished `<outputDir>` is left alone). */
@@ -194,21 +249,12 @@ export class StripMosaicWriter {
     }
   }
 
-  /** Create a clean staging folder and open every file, once (a crashed earlier run may have left a folder). */
+  /**
+   * Open every file, once: in a clean staging folder (a crashed earlier run may have left one), or,
+   * resuming, the files already in it as they were at the checkpoint.
+   */
   private prepare(): Promise<Map<IndexName, LaneFiles>> {
-    this.prepared ??= (async () => {
-      await rm(this.stagingDir, { recursive: true, force: true });
-      await mkdir(this.stagingDir, { recursive: true });
-      const { width, height } = this.grid;
-      const opened = new Map<IndexName, LaneFiles>();
-      for (const index of this.lanes.keys()) {
-        const files = mosaicFiles(this.stagingDir, index);
-        const grey = await PngStitcher.create(files.png, { width, height });
-        const colour = await PngStitcher.create(files.colorPng, { width, height, palette: colourRamp(index) });
-        opened.set(index, { grey, colour });
-      }
-      return opened;
-    })();
+    this.prepared ??= openStitchedFiles({ folder: this.stagingDir, grid: this.grid, indices: [...this.lanes.keys()], resume: this.resume?.lanes });
     return this.prepared;
   }
 

@@ -66,10 +66,17 @@ export const MASTER_VARIABLES = {
   pollIntervalMs: intVar('POLL_INTERVAL_MS', 2_000, 50, 600_000, 'Polling fallback for new requests (NOTIFY usually wakes the master first).'),
   requestStaleMs: intVar(
     'REQUEST_STALE_MS',
-    120_000,
+    30_000,
     1_000,
     86_400_000,
-    'A running request whose master stopped heart-beating this long ago is claimed again.',
+    'A running request whose master stopped heart-beating (every quarter of this) this long ago is claimed again, and resumed from its checkpoint.',
+  ),
+  checkpointMs: intVar(
+    'CHECKPOINT_MS',
+    1_000,
+    50,
+    600_000,
+    'How often (at most) a running request checkpoints the strips written so far; a master taking over a crashed one\'s request continues from there.',
   ),
   requestMaxAttempts: intVar(
     'REQUEST_MAX_ATTEMPTS',
@@ -120,6 +127,7 @@ export interface MasterConfig {
   readonly longPollMs: number;
   readonly pollIntervalMs: number;
   readonly requestStaleMs: number;
+  readonly checkpointMs: number;
   readonly requestMaxAttempts: number;
   readonly maxMessageBytes: number;
   readonly shutdownTimeoutMs: number;
@@ -158,6 +166,7 @@ export function loadMasterConfig(env: Env, overrides: Partial<MasterConfig> = {}
     longPollMs: v.longPollMs.read(env),
     pollIntervalMs: v.pollIntervalMs.read(env),
     requestStaleMs: v.requestStaleMs.read(env),
+    checkpointMs: v.checkpointMs.read(env),
     requestMaxAttempts: v.requestMaxAttempts.read(env),
     maxMessageBytes: v.maxMessageBytes.read(env),
     shutdownTimeoutMs: v.shutdownTimeoutMs.read(env),

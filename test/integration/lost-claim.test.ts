@@ -103,6 +103,8 @@ async function master(id: string, store: RequestStore, outputDir: string, log: L
     maxRequestPixels: 100_000_000,
     maxInflightTiles: 4,
     heartbeatMs: 100,
+    checkpointMs: 1_000,
+    resumable: true,
     maxAttempts: 5,
     log,
   });

@@ -70,7 +70,7 @@ describe('a malicious worker changes nothing', () => {
     output = await mkdtemp(join(tmpdir(), 'tessera-malicious-'));
     store = new InMemoryRequestStore();
     master = await startTestMaster({ outputDir: output, pollIntervalMs: 50, tileMaxAttempts: 10, maxMessageBytes: 64 * 1024 * 1024, workerToken: TOKEN }, { store });
-    honest = startWorkers(2, master.grpcPort, 'honest', AUTH);
+    honest = startWorkers(2, master.grpcPort, 'honest', { auth: AUTH });
     const row = await waitFinished(store, await store.insert(REQUEST), 60_000);
     assert.equal(row.status, 'completed', row.error ?? '');
     reference = await digests(row.outputDir!);
@@ -116,7 +116,7 @@ describe('a malicious worker changes nothing', () => {
       for (const [name, verdict] of Object.entries(verdicts)) assert.equal(verdict.accepted, false, name);
 
       // Honest workers join; the evil client forges results and errors for their tasks.
-      honest = startWorkers(2, master.grpcPort, 'honest', AUTH);
+      honest = startWorkers(2, master.grpcPort, 'honest', { auth: AUTH });
       const forged = await Promise.all(
         Array.from({ length: 30 }, (_, tile) =>
           Promise.all([

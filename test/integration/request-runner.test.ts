@@ -1,11 +1,11 @@
 /**
  * RequestRunner built from its parts (real PostgreSQL, real dispatcher and gRPC server, real
  * workers): in-flight strips never exceed maxInflightTiles, and a master that stops mid-request puts
- * the row back to pending and leaves no partial output behind.
+ * the row back to pending, publishes nothing, and leaves a checkpoint the next claim resumes from.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
@@ -15,6 +15,7 @@ import { migrate } from '../../master/db/migrate.js';
 import { PostgresRequestStore, type RequestStore } from '../../master/db/request-store.js';
 import { TileDispatcher } from '../../master/dispatch/tile-dispatcher.js';
 import { startTileServer, type TileServer } from '../../master/dispatch/tile-server.js';
+import { readCheckpoint } from '../../master/output/resume-checkpoint.js';
 import { RequestRunner } from '../../master/request-runner.js';
 import { createLogger } from '../../shared/logger.js';
 import { packageRoot } from '../../shared/package-root.js';
@@ -83,6 +84,8 @@ describe('RequestRunner', () => {
       maxRequestPixels: 100_000_000,
       maxInflightTiles: MAX_INFLIGHT,
       heartbeatMs: 1_000,
+      checkpointMs: 1_000,
+      resumable: true,
       maxAttempts: 5,
       log,
     });
@@ -116,7 +119,7 @@ describe('RequestRunner', () => {
     assert.equal(peak, MAX_INFLIGHT, 'the limit was reached (the test exercised it)');
   });
 
-  test('a stop mid-request releases the row to pending and leaves no partial output', async () => {
+  test('a stop mid-request releases the row to pending, publishes nothing, and the next claim resumes from its checkpoint', async () => {
     const row = await claim(3); // 118 strips
     const stop = new AbortController();
     const running = runner().process(row, stop.signal);
@@ -131,7 +134,22 @@ describe('RequestRunner', () => {
     assert.equal(released?.status, 'pending');
     assert.equal(released?.claimedBy, null);
     assert.equal(existsSync(join(outputDir, row.id)), false, 'no output folder for an unfinished request');
-    assert.deepEqual((await readdir(outputDir)).filter((name) => name.startsWith(row.id)), [], 'no staging folder left');
     assert.deepEqual(dispatcher.counts().ready + dispatcher.counts().leased, 0, 'its tiles were withdrawn');
+    const staging = (await readdir(outputDir)).filter((name) => name.startsWith(`${row.id}.partial-`));
+    assert.equal(staging.length, 1, 'the staging folder is kept for the next claim');
+    const checkpoint = await readCheckpoint(join(outputDir, staging[0]!));
+    assert.ok(checkpoint, 'with a checkpoint');
+    // At least 20 strips were accepted; up to MAX_INFLIGHT of them may have waited for one above.
+    assert.ok(checkpoint.writer.strips >= 20 - MAX_INFLIGHT, `the checkpoint covers ${checkpoint.writer.strips} strips`);
+
+    const again = await store.claimNext('m1', 60_000);
+    assert.equal(again?.id, row.id);
+    await runner().process(again!, new AbortController().signal);
+    const done = await store.get(row.id);
+    assert.equal(done?.status, 'completed', done?.error ?? '');
+    assert.equal(done?.tilesDone, 118);
+    const manifest = JSON.parse(await readFile(join(outputDir, row.id, 'manifest.json'), 'utf8')) as { tiles: { resumedStrips: number } };
+    assert.equal(manifest.tiles.resumedStrips, checkpoint.writer.strips, 'the second claim started below the checkpoint');
+    assert.deepEqual((await readdir(outputDir)).filter((name) => name.includes('.partial')), [], 'no staging folder left');
   });
 });

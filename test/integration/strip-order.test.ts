@@ -87,6 +87,8 @@ describe('strip order and worker count do not change a byte', () => {
         maxRequestPixels: 100_000_000,
         maxInflightTiles: 1_000,
         heartbeatMs: 5_000,
+        checkpointMs: 1_000,
+        resumable: true,
         maxAttempts: 5,
         log,
       });

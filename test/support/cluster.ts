@@ -7,7 +7,7 @@ import { loadMasterConfig, type MasterConfig } from '../../shared/config/master-
 import { createLogger } from '../../shared/logger.js';
 import { createTileServiceClient, type ClientAuth } from '../../shared/proto/tile-service.js';
 import { startMaster, type MasterExtras, type RunningMaster } from '../../master/start-master.js';
-import { TileWorker } from '../../worker/tile-worker.js';
+import { TileWorker, type TileWorkerOptions } from '../../worker/tile-worker.js';
 import { spawnCli } from './cli.js';
 
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -28,17 +28,25 @@ export async function startTestMaster(overrides: Partial<MasterConfig>, extras: 
   return startMaster(config, createLogger(config.masterId, config.logLevel), extras);
 }
 
-/** Workers in this process, talking real gRPC over loopback (with `auth`'s token and TLS, if given). */
-export function startWorkers(count: number, port: number, prefix = 'worker', auth?: ClientAuth): TileWorker[] {
+export interface TestWorkerOptions {
+  /** The worker token and TLS; absent: plain gRPC without a token. */
+  readonly auth?: ClientAuth;
+  /** Replaces the tile computation (to hold or alter it). */
+  readonly process?: TileWorkerOptions['process'];
+}
+
+/** Workers in this process, talking real gRPC over loopback. */
+export function startWorkers(count: number, port: number, prefix = 'worker', options: TestWorkerOptions = {}): TileWorker[] {
   return Array.from({ length: count }, (_, i) => {
     const workerId = `${prefix}-${i + 1}`;
     const worker = new TileWorker({
-      client: createTileServiceClient(`127.0.0.1:${port}`, MAX_MESSAGE_BYTES, auth),
+      client: createTileServiceClient(`127.0.0.1:${port}`, MAX_MESSAGE_BYTES, options.auth),
       workerId,
       concurrency: 1,
       pollDeadlineMs: 30_000,
       log: createLogger(workerId, 'silent'),
       backoff: { initialMs: 50, maxMs: 500 },
+      ...(options.process ? { process: options.process } : {}),
     });
     worker.start();
     return worker;

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { colourRamp } from '../../master/output/colour-ramp.js';
+import { saveCheckpoint, takeOverCheckpoint } from '../../master/output/resume-checkpoint.js';
+import { createLogger } from '../../shared/logger.js';
 import { auxXmlText, crsWkt, worldFileText, type OutputGrid } from '../../master/output/georeference.js';
 import {
   IncompleteMosaicError,
@@ -190,6 +192,49 @@ describe('StripMosaicWriter', () => {
     assert.ok(writer.stats().peakBufferedBytes > 0, 'some strips waited in memory');
     await writer.finish({ beforePublish: (staging) => writeFile(join(staging, 'manifest.json'), '{}') });
     assert.deepEqual(await folderBytes(join(root, 'shuffled')), reference);
+  });
+
+  it('(d) a checkpoint taken mid-way, bytes written after it, a new claim resumed from it: same bytes', async () => {
+    const outputDir = join(root, 'resumed');
+    const first = writerFor('resumed', { claimTag: '1-first' });
+    // ndvi runs ahead of ndsi, and strip 5 arrives early: the checkpoint is where both have got to.
+    const early = [...inOrder.filter(({ strip }) => strip < 2), { index: 'ndvi' as IndexName, strip: 2 }, { index: 'ndvi' as IndexName, strip: 3 }, { index: 'ndsi' as IndexName, strip: 5 }];
+    for (const { index, strip } of early) await first.addStrip(index, strip, fixtures[index].strips[strip]!);
+    const at = await first.checkpoint();
+    assert.ok(at);
+    assert.equal(at.strips, 2, 'two strips of every index are written');
+    assert.equal(await first.checkpoint(), undefined, 'nothing new to checkpoint');
+    const records = [{ worker: 'w1', stats: {} }, { worker: 'w2', stats: {} }];
+    await saveCheckpoint(first.stagingFolder, { version: 1, fingerprint: 'job-a', writer: at, strips: records });
+    // The first master goes on writing past its checkpoint, then dies without a word.
+    await first.addStrip('ndsi', 2, fixtures.ndsi.strips[2]!);
+    await appendFile(join(first.stagingFolder, 'ndvi.png'), Buffer.alloc(999, 0xee)); // a torn write
+
+    const stagingOf = (tag: string): string => `${outputDir}.partial-${tag}`;
+    const log = createLogger('test', 'silent');
+    const other = await takeOverCheckpoint({ outputDir, attempt: 2, fingerprint: 'job-b', indices, stagingDir: stagingOf('2-second'), log });
+    assert.equal(other, undefined, 'a checkpoint of another job is not used');
+    const taken = await takeOverCheckpoint({ outputDir, attempt: 2, fingerprint: 'job-a', indices, stagingDir: stagingOf('2-second'), log });
+    assert.ok(taken);
+    assert.deepEqual(taken.checkpoint.strips, records);
+    assert.equal(taken.folder, first.stagingFolder);
+    const second = writerFor('resumed', { claimTag: '2-second', resume: taken.checkpoint.writer });
+    await assert.rejects(second.addStrip('ndvi', 1, fixtures.ndvi.strips[1]!), StripPlacementError, 'strips under the checkpoint are in already');
+    for (const { index, strip } of shuffled(inOrder.filter(({ strip }) => strip >= 2), 4)) await second.addStrip(index, strip, fixtures[index].strips[strip]!);
+    await second.finish({ beforePublish: (staging) => writeFile(join(staging, 'manifest.json'), '{}') });
+    await first.abort();
+    assert.deepEqual(await folderBytes(outputDir), reference, 'byte-identical to (a)');
+  });
+
+  it('a malformed or missing checkpoint is passed over', async () => {
+    const outputDir = join(root, 'no-checkpoint');
+    const log = createLogger('test', 'silent');
+    await mkdir(`${outputDir}.partial-1-aaaa`, { recursive: true });
+    await writeFile(join(`${outputDir}.partial-1-aaaa`, 'checkpoint.json'), '{"version":1,"fingerprint":"f","writer":{"strips":2,"lanes":{}},"strips":[]}');
+    await mkdir(`${outputDir}.partial-2-bbbb`, { recursive: true });
+    await writeFile(join(`${outputDir}.partial-2-bbbb`, 'checkpoint.json'), '{not json');
+    const taken = await takeOverCheckpoint({ outputDir, attempt: 3, fingerprint: 'f', indices, stagingDir: `${outputDir}.partial-3-cccc`, log });
+    assert.equal(taken, undefined);
   });
 
   it('the colour PNG decodes to the ramp’s RGBA for every code 0..255, code 0 transparent', async () => {
