@@ -131,6 +131,7 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
     },
     maxBboxDeg: config.maxBboxDeg,
     maxRequestPixels: config.maxRequestPixels,
+    readTimeoutMs: config.readTimeoutMs,
     stripPixels: config.stripPixels,
     stripBufferBytes: config.stripBufferBytes,
     maxInflightTiles: config.maxInflightTiles,

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { BaseClient, BaseResponse, fromCustomClient, fromFile, type GeoTIFF } from 'geotiff';
 import { redactUrls } from '../../shared/errors.js';
 import { withoutQuery } from '../../shared/urls.js';
+import { ReadDeadline, readBody } from './read-deadline.js';
 
 export const URL_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 
@@ -62,10 +63,15 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = Object.freeze({ retries: 3, initialDelayMs: 200, maxDelayMs: 2_000 });
 
-/** Options for reading over http: a meter to count with, the retry policy, and fetch itself. */
+/** How long one attempt may wait for the server's next bytes (headers or body) before it is given up. */
+export const DEFAULT_READ_TIMEOUT_MS = 30_000;
+
+/** Options for reading over http: a meter to count with, the retry policy, the read timeout, and fetch itself. */
 export interface HttpReadOptions {
   readonly meter?: FetchMeter;
   readonly retry?: RetryPolicy;
+  /** An attempt that receives nothing for this long fails (and is retried as a network error). */
+  readonly readTimeoutMs?: number;
   readonly fetch?: typeof fetch;
 }
 
@@ -120,11 +126,13 @@ class CheckedFetchClient extends BaseClient {
     for (let attempt = 0; ; attempt++) {
       signal?.throwIfAborted();
       let failure: string;
+      const deadline = new ReadDeadline(this.options.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS, signal);
       try {
         this.options.meter?.countRequest();
-        const response = await fetchImpl(this.url, { headers, signal });
+        const response = await fetchImpl(this.url, { headers, signal: deadline.signal });
+        deadline.progress();
         if (response.ok && !(ranged && response.status === 200)) {
-          const data = await response.arrayBuffer();
+          const data = await readBody(response, deadline);
           this.options.meter?.countBytes(data.byteLength);
           return new BufferedResponse(response.status, response.headers, data);
         }
@@ -145,7 +153,11 @@ class CheckedFetchClient extends BaseClient {
         failure = `the server answered HTTP ${status}${statusText}`;
       } catch (error) {
         if (error instanceof PermanentHttpError || signal?.aborted) throw error;
-        failure = `network error: ${this.#networkMessage(error)}`;
+        failure = deadline.expired
+          ? `the server sent nothing for ${deadline.timeoutMs} ms (READ_TIMEOUT_MS)`
+          : `network error: ${this.#networkMessage(error)}`;
+      } finally {
+        deadline.clear();
       }
       if (attempt >= retry.retries) {
         throw new Error(`${failure} (gave up after ${attempt + 1} attempt${attempt === 0 ? '' : 's'})`);
@@ -177,7 +189,8 @@ export function httpTiffOpener(http: HttpReadOptions): TiffOpener {
 
 /**
  * Opens local paths (and file:// URLs) with fromFile, http(s) URLs through CheckedFetchClient
- * (range requests, counted with `http.meter`, retried per `http.retry`). Local files are checked
+ * (range requests, counted with `http.meter`, retried per `http.retry`, each attempt given up after
+ * `http.readTimeoutMs` without data). Local files are checked
  * for a TIFF header first: fromFile keeps its file descriptor open when the header is bad.
  */
 export const openGeoTiff: TiffOpener = async (uri, signal, http = {}) => {

@@ -83,10 +83,17 @@ export const MASTER_VARIABLES = {
     100_000_000,
     1,
     10_000_000_000,
-    'Largest output grid of an EarthDaily request (width × height), so a tiny resolution cannot exhaust the disk.',
+    'Largest output grid of any request (width × height): an EarthDaily box at a tiny resolution, or a Sentinel-2 file declaring a huge image, is refused.',
   ),
   masterId: optionalStringVar('MASTER_ID', 'Identity recorded in claimed_by. Unset: <hostname>-<pid>-<random>.', 'Set MASTER_ID to a non-empty name.'),
   logLevel: logLevelVar,
+  readTimeoutMs: intVar(
+    'READ_TIMEOUT_MS',
+    30_000,
+    100,
+    600_000,
+    'A remote range request that receives nothing (headers or body) for this long fails that attempt, which is retried like a network error.',
+  ),
 } as const;
 
 export interface MasterConfig {
@@ -112,6 +119,7 @@ export interface MasterConfig {
   readonly maxRequestPixels: number;
   readonly masterId: string;
   readonly logLevel: LogLevel;
+  readonly readTimeoutMs: number;
 }
 
 /** A process-unique identity: containers can share a hostname, so add the pid and a random part. */
@@ -146,6 +154,7 @@ export function loadMasterConfig(env: Env, overrides: Partial<MasterConfig> = {}
     maxRequestPixels: v.maxRequestPixels.read(env),
     masterId: v.masterId.read(env) ?? processIdentity('master'),
     logLevel: v.logLevel.read(env),
+    readTimeoutMs: v.readTimeoutMs.read(env),
     ...overrides,
   });
 }

@@ -65,6 +65,7 @@ describe('loadMasterConfig', () => {
       maxBboxDeg: 0.42,
       maxRequestPixels: 100_000_000,
       logLevel: 'info',
+      readTimeoutMs: 30_000,
     });
     assert.ok(masterId.startsWith(`master-${hostname()}-${process.pid}-`), masterId);
     assert.ok(Object.isFrozen(config));
@@ -94,6 +95,7 @@ describe('loadMasterConfig', () => {
       MAX_REQUEST_PIXELS: '1000000',
       MASTER_ID: 'master-a',
       LOG_LEVEL: 'debug',
+      READ_TIMEOUT_MS: '2500',
     });
     assert.deepEqual(
       { ...config },
@@ -120,6 +122,7 @@ describe('loadMasterConfig', () => {
         maxRequestPixels: 1_000_000,
         masterId: 'master-a',
         logLevel: 'debug',
+        readTimeoutMs: 2500,
       },
     );
   });
