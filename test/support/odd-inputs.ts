@@ -21,7 +21,9 @@ export interface OddInputs {
   readonly nir: string;
   /** 64×64, 4 bands (blue, green, red, nir). */
   readonly fourBands: string;
+  /** 1×1 red and nir scenes. */
   readonly onePixel: string;
+  readonly onePixelNir: string;
   /** Every pixel is the no-data value. */
   readonly allNodata: string;
   /** The red scene with its last 2000 bytes cut off. */
@@ -110,6 +112,7 @@ export async function writeOddInputs(dir: string): Promise<OddInputs> {
     'nir.tif': scene(nir),
     'four-bands.tif': fourBands,
     'one-pixel.tif': scene(() => 1000, { size: 1 }),
+    'one-pixel-nir.tif': scene(() => 3000, { size: 1 }),
     'all-nodata.tif': scene(() => 0, { nodata: 0 }),
     'truncated.tif': redBytes.subarray(0, redBytes.length - 2000),
     'sparse-50000.tif': sparseHuge,
@@ -128,6 +131,7 @@ export async function writeOddInputs(dir: string): Promise<OddInputs> {
     nir: path('nir.tif'),
     fourBands: path('four-bands.tif'),
     onePixel: path('one-pixel.tif'),
+    onePixelNir: path('one-pixel-nir.tif'),
     allNodata: path('all-nodata.tif'),
     truncated: path('truncated.tif'),
     sparseHuge: path('sparse-50000.tif'),
