@@ -94,6 +94,13 @@ export const MASTER_VARIABLES = {
     600_000,
     'A remote range request that receives nothing (headers or body) for this long fails that attempt, which is retried like a network error.',
   ),
+  retentionDays: intVar(
+    'RETENTION_DAYS',
+    0,
+    0,
+    36_500,
+    'Completed and failed requests finished more than this many days ago are deleted with their output folders (hourly). 0: keep everything.',
+  ),
 } as const;
 
 export interface MasterConfig {
@@ -120,6 +127,7 @@ export interface MasterConfig {
   readonly masterId: string;
   readonly logLevel: LogLevel;
   readonly readTimeoutMs: number;
+  readonly retentionDays: number;
 }
 
 /** A process-unique identity: containers can share a hostname, so add the pid and a random part. */
@@ -155,6 +163,7 @@ export function loadMasterConfig(env: Env, overrides: Partial<MasterConfig> = {}
     masterId: v.masterId.read(env) ?? processIdentity('master'),
     logLevel: v.logLevel.read(env),
     readTimeoutMs: v.readTimeoutMs.read(env),
+    retentionDays: v.retentionDays.read(env),
     ...overrides,
   });
 }

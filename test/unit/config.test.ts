@@ -66,6 +66,7 @@ describe('loadMasterConfig', () => {
       maxRequestPixels: 100_000_000,
       logLevel: 'info',
       readTimeoutMs: 30_000,
+      retentionDays: 0,
     });
     assert.ok(masterId.startsWith(`master-${hostname()}-${process.pid}-`), masterId);
     assert.ok(Object.isFrozen(config));
@@ -96,6 +97,7 @@ describe('loadMasterConfig', () => {
       MASTER_ID: 'master-a',
       LOG_LEVEL: 'debug',
       READ_TIMEOUT_MS: '2500',
+      RETENTION_DAYS: '30',
     });
     assert.deepEqual(
       { ...config },
@@ -123,6 +125,7 @@ describe('loadMasterConfig', () => {
         masterId: 'master-a',
         logLevel: 'debug',
         readTimeoutMs: 2500,
+        retentionDays: 30,
       },
     );
   });
