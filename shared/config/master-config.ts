@@ -80,10 +80,10 @@ export const MASTER_VARIABLES = {
   maxBboxDeg: numberVar('MAX_BBOX_DEG', 0.42, 0.0001, 180, 'Largest EarthDaily box side, in degrees.'),
   maxRequestPixels: intVar(
     'MAX_REQUEST_PIXELS',
-    100_000_000,
+    250_000_000,
     1,
     10_000_000_000,
-    'Largest output grid of any request (width × height): an EarthDaily box at a tiny resolution, or a Sentinel-2 file declaring a huge image, is refused.',
+    'Largest output grid of any request (width × height), e.g. two Sentinel-2 tiles side by side (21960 × 10980): an EarthDaily box at a tiny resolution, or a file declaring a huge image, is refused.',
   ),
   masterId: optionalStringVar('MASTER_ID', 'Identity recorded in claimed_by. Unset: <hostname>-<pid>-<random>.', 'Set MASTER_ID to a non-empty name.'),
   logLevel: logLevelVar,

@@ -102,7 +102,7 @@ describe('timeouts and limits of the inputs', () => {
     const id = await store.insert({ bands: { red: inputs.sparseHuge, nir: inputs.sparseHuge }, indices: ['ndvi'] });
     const row = await waitFinished(store, id, 30_000);
     assert.equal(row.status, 'failed');
-    assert.match(row.error ?? '', /50000 × 50000 = 2500000000 pixels, more than the 100000000 this master allows \(MAX_REQUEST_PIXELS\)/);
+    assert.match(row.error ?? '', /50000 × 50000 = 2500000000 pixels, more than the 250000000 this master allows \(MAX_REQUEST_PIXELS\)/);
     assert.equal(row.tilesTotal, null, 'nothing was planned');
   });
 

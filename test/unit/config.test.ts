@@ -63,7 +63,7 @@ describe('loadMasterConfig', () => {
       earthdailyMosaicUrl: undefined,
       earthdailyBands: { blue: 1, green: 2, red: 3, nir: 4 },
       maxBboxDeg: 0.42,
-      maxRequestPixels: 100_000_000,
+      maxRequestPixels: 250_000_000,
       logLevel: 'info',
       readTimeoutMs: 30_000,
       retentionDays: 0,

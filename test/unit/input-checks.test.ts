@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fromFile } from 'geotiff';
+import { loadMasterConfig } from '../../shared/config/master-config.js';
 import { InvalidRequestError, SourceReadError } from '../../shared/errors.js';
 import { checkBandChoice } from '../../master/source/band-choice.js';
 import { blockExtent, checkBlocksInFile, TruncatedFileError } from '../../master/source/block-extent.js';
@@ -151,6 +152,13 @@ describe('checkBandChoice', () => {
 });
 
 describe('checkPixelLimit', () => {
+  it('the default MAX_REQUEST_PIXELS lets a Sentinel-2 tile through, and two side by side', () => {
+    const { maxRequestPixels } = loadMasterConfig({});
+    checkPixelLimit({ width: 10_980, height: 10_980 }, maxRequestPixels, 'one tile');
+    checkPixelLimit({ width: 21_960, height: 10_980 }, maxRequestPixels, 'two tiles');
+    assert.throws(() => checkPixelLimit({ width: 50_000, height: 50_000 }, maxRequestPixels, 'the sparse header'), InvalidRequestError);
+  });
+
   it('allows up to the limit and names the grid, the limit and the variable beyond it', () => {
     checkPixelLimit({ width: 100, height: 100 }, 10_000, 'the grid');
     assert.throws(
