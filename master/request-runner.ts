@@ -49,6 +49,8 @@ export interface RequestRunnerOptions {
   readonly stripBufferBytes: number;
   readonly maxBboxDeg: number;
   readonly maxRequestPixels: number;
+  /** Read timeout of remote range requests (READ_TIMEOUT_MS); absent: the opener's default. */
+  readonly readTimeoutMs?: number | undefined;
   /** Absent: outputs stay on the volume only. */
   readonly uploader?: OutputUploader | undefined;
   /** Strips out at once (waiting for a worker or on lease). */

@@ -55,7 +55,8 @@ function parseSource(source: string): SourceKind {
 }
 
 function parseIndices(indices: readonly string[] | null): IndexName[] {
-  const list = (indices ?? []).map((name) => name.trim().toLowerCase()).filter((name) => name !== '');
+  // A text[] may hold NULLs ('{ndvi,NULL}'): they name no index.
+  const list = (indices ?? []).map((name: string | null) => (name ?? '').trim().toLowerCase()).filter((name) => name !== '');
   if (list.length === 0) throw new InvalidRequestError(`no index requested; set indices to one or more of ${INDEX_NAMES.join(', ')}`);
   const unknown = list.filter((name) => !isOneOf(INDEX_NAMES, name));
   if (unknown.length > 0) {
@@ -99,9 +100,10 @@ function usersOf(name: BandName, indices: readonly IndexName[]): string {
 }
 
 function parseCorner(value: number | null | undefined, column: string, limit: number): number {
-  if (value === null || value === undefined || !Number.isFinite(value)) {
+  if (value === null || value === undefined) {
     throw new InvalidRequestError(`${column} is missing; an earthdaily request needs ul_lat, ul_lng, lr_lat and lr_lng in WGS84 degrees`);
   }
+  if (!Number.isFinite(value)) throw new InvalidRequestError(`${column} must be a finite number of WGS84 degrees, got ${String(value)}`);
   if (Math.abs(value) > limit) throw new InvalidRequestError(`${column} = ${value} is not a valid ${limit === 90 ? 'latitude' : 'longitude'} (±${limit}°)`);
   return value;
 }
@@ -170,6 +172,24 @@ function parseSentinel2(fields: RequestFields, base: Omit<Sentinel2Job, 'source'
   return { ...base, source: 'sentinel2', bands: parseBands(fields.bands, base.indices) };
 }
 
+/**
+ * Largest |reflectance_offset|: digital numbers are reflectance × 10000, so an offset beyond ±10000
+ * moves every pixel out of the physical range (and 1e300 would leave no valid pixel at all).
+ */
+export const MAX_REFLECTANCE_OFFSET = 10_000;
+
+function parseReflectanceOffset(value: number | null): number {
+  const offset = value ?? 0;
+  if (!Number.isFinite(offset)) throw new InvalidRequestError(`reflectance_offset must be a finite number (e.g. 0 or -1000), got ${String(offset)}`);
+  if (Math.abs(offset) > MAX_REFLECTANCE_OFFSET) {
+    throw new InvalidRequestError(
+      `reflectance_offset = ${offset} is not a plausible offset: it is added to every digital number (reflectance × 10000), ` +
+        `so it must lie from -${MAX_REFLECTANCE_OFFSET} to ${MAX_REFLECTANCE_OFFSET} (Sentinel-2 L2A since baseline 04.00: -1000; otherwise 0)`,
+    );
+  }
+  return offset;
+}
+
 /** Largest `bands` value a row may carry (as JSON): a handful of paths or URLs fit many times over. */
 export const MAX_BANDS_JSON_BYTES = 64 * 1024;
 /** Longest `url` (a signed URL's query included). */
@@ -184,8 +204,7 @@ export function parseRequest(fields: RequestFields, defaults: RequestDefaults): 
   if ((fields.indices?.length ?? 0) > 16) throw new InvalidRequestError(`${fields.indices?.length} indices requested; tessera computes ${INDEX_NAMES.join(', ')}`);
   const source = parseSource(fields.source);
   const indices = parseIndices(fields.indices);
-  const reflectanceOffset = fields.reflectanceOffset ?? 0;
-  if (!Number.isFinite(reflectanceOffset)) throw new InvalidRequestError('reflectance_offset must be a finite number (e.g. 0 or -1000)');
+  const reflectanceOffset = parseReflectanceOffset(fields.reflectanceOffset);
   const stripRows = fields.stripRows ?? undefined;
   if (stripRows !== undefined) validateStripRows(stripRows);
   const base = { id: fields.id, indices, reflectanceOffset, stripRows };

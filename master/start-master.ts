@@ -16,6 +16,7 @@ import { startTileServer } from './dispatch/tile-server.js';
 import { RequestClaimer } from './request-claimer.js';
 import { MasterEvents } from './master-events.js';
 import { describeDataLakeTarget, type DataLakeSettings } from './output/datalake-config.js';
+import { RetentionTask, type FinishedRequestPurge } from './maintenance/retention-task.js';
 
 /**
  * Reused buffers for the messages carrying source blocks: 2 MiB holds a Sentinel-2 1024² uint16
@@ -40,6 +41,8 @@ interface OpenedStore {
   readonly store: RequestStore;
   readonly url: string | undefined;
   readonly embedded: boolean;
+  /** Where retention deletes finished requests (PostgreSQL only). */
+  readonly purge?: FinishedRequestPurge;
   /** Closes what was opened for the store (not a given store: its owner keeps it). */
   close(): Promise<void>;
 }
@@ -71,7 +74,11 @@ async function openDatabase(
  * given store (a one-shot run) loads neither pg nor PGlite.
  */
 async function openPostgresStore(config: MasterConfig, log: Logger): Promise<OpenedStore> {
-  const [{ migrate }, { PostgresRequestStore }] = await Promise.all([import('./db/migrate.js'), import('./db/request-store.js')]);
+  const [{ migrate }, { PostgresRequestStore }, { PostgresRequestPurge }] = await Promise.all([
+    import('./db/migrate.js'),
+    import('./db/request-store.js'),
+    import('./db/request-purge.js'),
+  ]);
   const database = await openDatabase(config, log);
   const { db } = database;
   const close = async (): Promise<void> => {
@@ -84,7 +91,7 @@ async function openPostgresStore(config: MasterConfig, log: Logger): Promise<Ope
     await close();
     throw error;
   }
-  return { store: new PostgresRequestStore(db), url: database.url, embedded: database.embedded, close };
+  return { store: new PostgresRequestStore(db), purge: new PostgresRequestPurge(db), url: database.url, embedded: database.embedded, close };
 }
 
 export interface MasterExtras {
@@ -140,6 +147,7 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
     },
     maxBboxDeg: config.maxBboxDeg,
     maxRequestPixels: config.maxRequestPixels,
+    readTimeoutMs: config.readTimeoutMs,
     stripPixels: config.stripPixels,
     stripBufferBytes: config.stripBufferBytes,
     maxInflightTiles: config.maxInflightTiles,
@@ -160,6 +168,7 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
     log: log.child({ scope: 'claimer' }),
   });
   await claimer.start();
+  const retention = startRetention(config, database, log);
   log.info({ masterId: config.masterId, grpcPort: server.port, embedded: database.embedded }, 'master started');
 
   return {
@@ -171,10 +180,29 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
     events,
     async stop({ graceful = true, timeoutMs = config.shutdownTimeoutMs } = {}) {
       log.info({ graceful, timeoutMs }, 'master stopping');
+      await retention?.stop();
       await claimer.stop({ graceful, timeoutMs });
       await server.stop({ timeoutMs: graceful ? 5_000 : 0 });
       await database.close();
       log.info('master stopped');
     },
   };
+}
+
+/** RETENTION_DAYS > 0 on a PostgreSQL store: the hourly purge of finished requests (off otherwise). */
+function startRetention(config: MasterConfig, database: OpenedStore, log: Logger): RetentionTask | undefined {
+  if (config.retentionDays <= 0) return undefined;
+  if (!database.purge) {
+    log.info({ retentionDays: config.retentionDays }, 'retention does not apply to an in-memory store');
+    return undefined;
+  }
+  const task = new RetentionTask({
+    purge: database.purge,
+    retentionDays: config.retentionDays,
+    outputDir: resolve(config.outputDir),
+    log: log.child({ scope: 'retention' }),
+  });
+  task.start();
+  log.info({ retentionDays: config.retentionDays }, 'retention on: finished requests older than this are purged hourly');
+  return task;
 }

@@ -11,6 +11,7 @@ import type { OutputGrid } from '../output/georeference.js';
 import { closeTiff, describeBand, fileKey, openTiff, type BandSource, type GeoTransform, type OpenedTiff } from './band-source.js';
 import { sumFetched, type FetchCounts, type RetryPolicy, type TiffOpener } from './geotiff-opener.js';
 import type { ReferenceRows } from './strip-plan.js';
+import { checkBandChoice } from './band-choice.js';
 
 export type { OutputGrid } from '../output/georeference.js';
 
@@ -77,6 +78,10 @@ export async function openBandSet(inputs: readonly BandInput[], options: BandSet
   }
 
   try {
+    checkBandChoice(inputs, (uri) => {
+      const file = files.get(fileKey(uri))!;
+      return { key: file.key, bands: file.image.getSamplesPerPixel() };
+    });
     // One description per file + band number.
     const described = new Map<string, Promise<BandSource>>();
     const bands = await Promise.all(

@@ -4,12 +4,15 @@
  * errors and HTTP 5xx/429, and whose failures say what the server answered without showing the
  * URL's query (a signature).
  */
-import { open } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { BaseClient, BaseResponse, fromCustomClient, fromFile, type GeoTIFF } from 'geotiff';
 import { redactUrls } from '../../shared/errors.js';
 import { backoffDelay, retryPolicy, wait } from '../../shared/retry.js';
 import { withoutQuery } from '../../shared/urls.js';
+import { checkBlocksInFile } from './block-extent.js';
+import { checkLocalTiff } from './local-tiff-check.js';
+import { ReadDeadline, readBody } from './read-deadline.js';
+import { notTiffReason } from './tiff-signature.js';
 
 export const URL_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 
@@ -62,10 +65,15 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = Object.freeze({ retries: 3, initialDelayMs: 200, maxDelayMs: 2_000 });
 
-/** Options for reading over http: a meter to count with, the retry policy, and fetch itself. */
+/** How long one attempt may wait for the server's next bytes (headers or body) before it is given up. */
+export const DEFAULT_READ_TIMEOUT_MS = 30_000;
+
+/** Options for reading over http: a meter to count with, the retry policy, the read timeout, and fetch itself. */
 export interface HttpReadOptions {
   readonly meter?: FetchMeter;
   readonly retry?: RetryPolicy;
+  /** An attempt that receives nothing for this long fails (and is retried as a network error). */
+  readonly readTimeoutMs?: number;
   readonly fetch?: typeof fetch;
 }
 
@@ -105,6 +113,9 @@ class BufferedResponse extends BaseResponse {
  * says "Error fetching data."). Messages show the URL without its query.
  */
 class CheckedFetchClient extends BaseClient {
+  /** The first bytes of the file, once a response starting at byte 0 arrived (to say what a non-TIFF is). */
+  head: Uint8Array | undefined;
+
   constructor(
     url: string,
     private readonly options: HttpReadOptions,
@@ -121,17 +132,23 @@ class CheckedFetchClient extends BaseClient {
     for (let attempt = 0; ; attempt++) {
       signal?.throwIfAborted();
       let failure: string;
+      const deadline = new ReadDeadline(this.options.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS, signal);
       try {
         this.options.meter?.countRequest();
-        const response = await fetchImpl(this.url, { headers, signal });
+        const response = await fetchImpl(this.url, { headers, signal: deadline.signal });
+        deadline.progress();
         if (response.ok && !(ranged && response.status === 200)) {
-          const data = await response.arrayBuffer();
+          const data = await readBody(response, deadline);
           this.options.meter?.countBytes(data.byteLength);
+          if (this.head === undefined && /^bytes=0-/.test(rangeOf(headers))) this.head = new Uint8Array(data, 0, Math.min(16, data.byteLength));
           return new BufferedResponse(response.status, response.headers, data);
         }
         await response.body?.cancel().catch(() => {});
         const { status } = response;
         const statusText = response.statusText ? ` ${response.statusText}` : '';
+        if (status === 200 && /^text\/html\b/i.test(response.headers.get('content-type') ?? '')) {
+          throw new PermanentHttpError('the server answered with a web page (Content-Type text/html), not a GeoTIFF: the URL may lead to a sign-in or error page; check it');
+        }
         if (status === 200) {
           throw new PermanentHttpError('the server ignores HTTP Range requests (it answered a range request with the whole file); tessera reads remote GeoTIFFs in ranges only');
         }
@@ -146,7 +163,11 @@ class CheckedFetchClient extends BaseClient {
         failure = `the server answered HTTP ${status}${statusText}`;
       } catch (error) {
         if (error instanceof PermanentHttpError || signal?.aborted) throw error;
-        failure = `network error: ${this.#networkMessage(error)}`;
+        failure = deadline.expired
+          ? `the server sent nothing for ${deadline.timeoutMs} ms (READ_TIMEOUT_MS)`
+          : `network error: ${this.#networkMessage(error)}`;
+      } finally {
+        deadline.clear();
       }
       if (attempt >= retry.retries) {
         throw new Error(`${failure} (gave up after ${attempt + 1} attempt${attempt === 0 ? '' : 's'})`);
@@ -178,29 +199,39 @@ export function httpTiffOpener(http: HttpReadOptions): TiffOpener {
 
 /**
  * Opens local paths (and file:// URLs) with fromFile, http(s) URLs through CheckedFetchClient
- * (range requests, counted with `http.meter`, retried per `http.retry`). Local files are checked
- * for a TIFF header first: fromFile keeps its file descriptor open when the header is bad.
+ * (range requests, counted with `http.meter`, retried per `http.retry`, each attempt given up after
+ * `http.readTimeoutMs` without data). Local files are checked first (a readable file with a TIFF
+ * header: fromFile keeps its file descriptor open when the header is bad), and refused when shorter
+ * than their blocks.
  */
 export const openGeoTiff: TiffOpener = async (uri, signal, http = {}) => {
   const scheme = URL_SCHEME.test(uri) ? uri.slice(0, uri.indexOf(':')).toLowerCase() : null;
-  if (scheme === 'http' || scheme === 'https') return fromCustomClient(new CheckedFetchClient(uri, http), {}, signal);
+  if (scheme === 'http' || scheme === 'https') {
+    const client = new CheckedFetchClient(uri, http);
+    try {
+      return await fromCustomClient(client, {}, signal);
+    } catch (error) {
+      // geotiff says "Invalid byte order value." of anything but a TIFF: say what the server sent instead.
+      const reason = client.head && notTiffReason(client.head);
+      throw reason ? new Error(reason, { cause: error }) : error;
+    }
+  }
   const path = scheme === 'file' ? fileURLToPath(uri) : uri;
-  await checkTiffHeader(path);
-  return fromFile(path, signal);
+  await checkLocalTiff(path);
+  const tiff = await fromFile(path, signal);
+  try {
+    // A file shorter than its blocks (a cut-short copy) is refused now, not by the workers later.
+    const image = await tiff.getImage(0).catch(() => undefined); // an unreadable image is openTiff's to report
+    if (image) await checkBlocksInFile(image, path);
+    return tiff;
+  } catch (error) {
+    await Promise.resolve(tiff.close()).catch(() => undefined);
+    throw error;
+  }
 };
 
-/** Throws unless the file starts with a TIFF or BigTIFF header. */
-async function checkTiffHeader(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    const header = Buffer.alloc(4);
-    const { bytesRead } = await handle.read(header, 0, 4, 0);
-    const magic = header.toString('latin1', 0, 2);
-    const version = magic === 'II' ? header.readUInt16LE(2) : magic === 'MM' ? header.readUInt16BE(2) : 0;
-    if (bytesRead < 4 || (version !== 42 && version !== 43)) {
-      throw new Error(`not a TIFF file (it starts with ${JSON.stringify(header.subarray(0, bytesRead).toString('latin1'))})`);
-    }
-  } finally {
-    await handle.close();
-  }
+/** The Range header of a request, if any. */
+function rangeOf(headers: Record<string, string> | undefined): string {
+  const entry = Object.entries(headers ?? {}).find(([name]) => name.toLowerCase() === 'range');
+  return entry?.[1] ?? '';
 }

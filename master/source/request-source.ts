@@ -7,6 +7,8 @@ import { withoutQuery } from '../../shared/urls.js';
 import type { Manifest } from '../output/manifest.js';
 import { openBandSet, type BandSet } from './band-set.js';
 import { openEarthDailyBandSet } from './earthdaily-source.js';
+import { httpTiffOpener } from './geotiff-opener.js';
+import { checkPixelLimit } from './pixel-limit.js';
 
 /** An opened input, with what the manifest says about it. */
 export interface OpenedSource {
@@ -17,17 +19,27 @@ export interface OpenedSource {
 
 export interface SourceLimits {
   readonly maxBboxDeg: number;
+  /** Largest output grid (width × height) of any request. */
   readonly maxRequestPixels: number;
+  /** Read timeout of every remote range request (default DEFAULT_READ_TIMEOUT_MS). */
+  readonly readTimeoutMs?: number | undefined;
 }
 
 export async function openRequestSource(job: MosaicJob, limits: SourceLimits, signal: AbortSignal): Promise<OpenedSource> {
+  const open = httpTiffOpener(limits.readTimeoutMs === undefined ? {} : { readTimeoutMs: limits.readTimeoutMs });
   if (job.source === 'sentinel2') {
-    const bandSet = await openBandSet(job.bands, { signal });
+    const bandSet = await openBandSet(job.bands, { open, signal });
+    try {
+      checkPixelLimit(bandSet.grid, limits.maxRequestPixels, `the bands' common grid (${job.bands.map((band) => band.name).join(', ')})`);
+    } catch (error) {
+      await bandSet.close();
+      throw error;
+    }
     return { bandSet, inputs: job.bands.map((band) => ({ ...band, uri: withoutQuery(band.uri) })) };
   }
   const bandSet = await openEarthDailyBandSet(
     { url: job.url, bbox: job.bbox, resolution: job.resolution, bands: job.bands },
-    { maxBboxDeg: limits.maxBboxDeg, maxPixels: limits.maxRequestPixels, signal },
+    { maxBboxDeg: limits.maxBboxDeg, maxPixels: limits.maxRequestPixels, open, signal },
   );
   return {
     bandSet,

@@ -99,13 +99,27 @@ export const MASTER_VARIABLES = {
   maxBboxDeg: numberVar('MAX_BBOX_DEG', 0.42, 0.0001, 180, 'Largest EarthDaily box side, in degrees.'),
   maxRequestPixels: intVar(
     'MAX_REQUEST_PIXELS',
-    100_000_000,
+    250_000_000,
     1,
     10_000_000_000,
-    'Largest output grid of an EarthDaily request (width × height), so a tiny resolution cannot exhaust the disk.',
+    'Largest output grid of any request (width × height), e.g. two Sentinel-2 tiles side by side (21960 × 10980): an EarthDaily box at a tiny resolution, or a file declaring a huge image, is refused.',
   ),
   masterId: optionalStringVar('MASTER_ID', 'Identity recorded in claimed_by. Unset: <hostname>-<pid>-<random>.', 'Set MASTER_ID to a non-empty name.'),
   logLevel: logLevelVar,
+  readTimeoutMs: intVar(
+    'READ_TIMEOUT_MS',
+    30_000,
+    100,
+    600_000,
+    'A remote range request that receives nothing (headers or body) for this long fails that attempt, which is retried like a network error.',
+  ),
+  retentionDays: intVar(
+    'RETENTION_DAYS',
+    0,
+    0,
+    36_500,
+    'Completed and failed requests finished more than this many days ago are deleted with their output folders (hourly). 0: keep everything.',
+  ),
 } as const;
 
 export interface MasterConfig {
@@ -137,6 +151,8 @@ export interface MasterConfig {
   readonly maxRequestPixels: number;
   readonly masterId: string;
   readonly logLevel: LogLevel;
+  readonly readTimeoutMs: number;
+  readonly retentionDays: number;
 }
 
 /** A process-unique identity: containers can share a hostname, so add the pid and a random part. */
@@ -176,6 +192,8 @@ export function loadMasterConfig(env: Env, overrides: Partial<MasterConfig> = {}
     maxRequestPixels: v.maxRequestPixels.read(env),
     masterId: v.masterId.read(env) ?? processIdentity('master'),
     logLevel: v.logLevel.read(env),
+    readTimeoutMs: v.readTimeoutMs.read(env),
+    retentionDays: v.retentionDays.read(env),
     ...overrides,
   });
   checkGrpcSecurity(config);

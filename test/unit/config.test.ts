@@ -71,8 +71,10 @@ describe('loadMasterConfig', () => {
       earthdailyMosaicUrl: undefined,
       earthdailyBands: { blue: 1, green: 2, red: 3, nir: 4 },
       maxBboxDeg: 0.42,
-      maxRequestPixels: 100_000_000,
+      maxRequestPixels: 250_000_000,
       logLevel: 'info',
+      readTimeoutMs: 30_000,
+      retentionDays: 0,
     });
     assert.ok(masterId.startsWith(`master-${hostname()}-${process.pid}-`), masterId);
     assert.ok(Object.isFrozen(config));
@@ -107,6 +109,8 @@ describe('loadMasterConfig', () => {
       MAX_REQUEST_PIXELS: '1000000',
       MASTER_ID: 'master-a',
       LOG_LEVEL: 'debug',
+      READ_TIMEOUT_MS: '2500',
+      RETENTION_DAYS: '30',
     });
     assert.deepEqual(
       { ...config },
@@ -138,6 +142,8 @@ describe('loadMasterConfig', () => {
         maxRequestPixels: 1_000_000,
         masterId: 'master-a',
         logLevel: 'debug',
+        readTimeoutMs: 2500,
+        retentionDays: 30,
       },
     );
   });

@@ -197,6 +197,27 @@ describe('parseRequest: each bad input says what to change', () => {
       rejects(row({ reflectanceOffset }), /reflectance_offset must be a finite number/, /-1000/);
     });
   }
+
+  for (const reflectanceOffset of [1e300, -1e300, 10_001, -10_000.5]) {
+    it(`reflectance offset ${reflectanceOffset}: implausible, refused with the allowed range`, () => {
+      rejects(row({ reflectanceOffset }), new RegExp(`reflectance_offset = ${String(reflectanceOffset).replace(/[+.]/g, '\\$&')} is not a plausible offset`), /from -10000 to 10000/, /-1000/);
+    });
+  }
+
+  it('accepts offsets up to ±10000', () => {
+    assert.equal(sentinel2(row({ reflectanceOffset: -10_000 })).reflectanceOffset, -10_000);
+    assert.equal(sentinel2(row({ reflectanceOffset: 10_000 })).reflectanceOffset, 10_000);
+  });
+
+  it('indices holding NULLs (a text[] typed in psql): the NULLs name nothing', () => {
+    const indices = ['ndvi', null] as unknown as string[];
+    assert.deepEqual(sentinel2(row({ indices })).indices, ['ndvi']);
+    rejects(row({ indices: [null] as unknown as string[] }), /no index requested/);
+  });
+
+  it('a corner that is NaN is said to be no number, not to be missing', () => {
+    rejects(row({ source: 'earthdaily', bands: {}, url: 'https://m.example/m.tif', ulLat: Number.NaN, ulLng: 6.55, lrLat: 46.48, lrLng: 6.62, resolution: 10 }), /ul_lat must be a finite number of WGS84 degrees, got NaN/);
+  });
 });
 
 describe('parseRequest: earthdaily rows', () => {
