@@ -1,7 +1,14 @@
 /**
- * Start-up benchmark (not a test): `node dist/bench/startup.js` after `npm run build`.
+ * Start-up benchmark (not a test): `node dist/bench/startup.js` after `npm run build` (npm run bench
+ * runs it last). Each round, for each tessera tree, in turn:
+ * - `tessera master` on the embedded database, cold (a new data folder) then warm (the same folder
+ *   again): time to ready, idle RSS and peak RSS (bench/embedded-master-startup.ts);
+ * - `tessera run` on the sample (below);
+ * - `npm run demo` in the tree, wall time from spawn to exit, as a user types it (on a built tree it
+ *   must not rebuild).
+ * RUNS rounds (default 5); every figure is also given as the median of the rounds.
  *
- * Runs `tessera run` on the bundled sample (red = band 3, nir = band 4, NDVI, 2 workers) RUNS times
+ * `tessera run` runs on the bundled sample (red = band 3, nir = band 4, NDVI, 2 workers) RUNS times
  * (default 5) as a user would, from spawn to exit, and prints a Markdown table: wall time, and the
  * peak resident memory (VmHWM in /proc/<pid>/status, sampled every SAMPLE_MS while the run lives) of
  * the run process (the master) and of its largest child (a worker), plus the medians.
@@ -19,9 +26,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { packageRoot } from '../shared/package-root.js';
+import { masterTable, median, startMasterOnce, type MasterStart } from './embedded-master-startup.js';
 
 const RUNS = Number(process.env['RUNS'] ?? 5);
 const SAMPLE_MS = Number(process.env['SAMPLE_MS'] ?? 10);
+/** How long the master idles after it is ready before its RSS is read. */
+const IDLE_MS = Number(process.env['IDLE_MS'] ?? 2000);
 const WORKERS = 2;
 
 interface RunFigures {
@@ -30,12 +40,6 @@ interface RunFigures {
   readonly masterKb: number;
   /** Peak RSS of its largest descendant (a worker), in kB. */
   readonly childKb: number;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 /** The VmHWM of `pid` in kB, or undefined once it is gone. */
@@ -125,14 +129,47 @@ function table(root: string, runs: readonly RunFigures[]): string[] {
   ];
 }
 
+/** `npm run demo -- --out <dir>` in `root`: wall time from spawn to exit 0. */
+async function demoOnce(root: string, outDir: string): Promise<number> {
+  const started = performance.now();
+  const child = spawn('npm', ['run', 'demo', '--silent', '--', '--out', outDir], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
+  if (code !== 0) throw new Error(`npm run demo in ${root} exited ${code}:\n${stderr}`);
+  return performance.now() - started;
+}
+
+function demoTable(root: string, wallMs: readonly number[]): string[] {
+  return [
+    `\`npm run demo\` in ${root}, spawn to exit: ${wallMs.map((ms) => `${(ms / 1000).toFixed(2)} s`).join(', ')}; ` +
+      `**median ${(median(wallMs) / 1000).toFixed(2)} s**`,
+    '',
+  ];
+}
+
 const roots = (process.env['BENCH_ROOTS'] ?? packageRoot()).split(',').filter((root) => root.trim() !== '');
 const dir = await mkdtemp(join(tmpdir(), 'tessera-bench-startup-'));
 try {
+  const cold = roots.map((): MasterStart[] => []);
+  const warm = roots.map((): MasterStart[] => []);
   const runs = roots.map((): RunFigures[] => []);
+  const demos = roots.map((): number[] => []);
   for (let i = 0; i < RUNS; i += 1) {
-    for (const [r, root] of roots.entries()) runs[r]!.push(await runOnce(root, join(dir, `out-${r}-${i}`)));
+    for (const [r, root] of roots.entries()) {
+      const dataDir = join(dir, `data-${r}-${i}`);
+      cold[r]!.push(await startMasterOnce(root, dataDir, join(dir, 'master-out'), IDLE_MS));
+      warm[r]!.push(await startMasterOnce(root, dataDir, join(dir, 'master-out'), IDLE_MS));
+      runs[r]!.push(await runOnce(root, join(dir, `out-${r}-${i}`)));
+      demos[r]!.push(await demoOnce(root, join(dir, `demo-${r}-${i}`)));
+    }
   }
-  process.stdout.write(`${roots.flatMap((root, r) => table(root, runs[r]!)).join('\n')}`);
+  const report = roots.flatMap((root, r) => [
+    ...masterTable(root, cold[r]!, warm[r]!, IDLE_MS),
+    ...table(root, runs[r]!),
+    ...demoTable(root, demos[r]!),
+  ]);
+  process.stdout.write(`${report.join('\n')}`);
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

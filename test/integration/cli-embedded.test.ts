@@ -28,8 +28,8 @@ function hasScript(): boolean {
 const sample = join(packageRoot(), 'samples', 'L7_ETMs.tif');
 
 
-/** Resolves once the process has written `pattern` to stderr; rejects if it exits first. */
-function waitForStderr(child: ChildProcess, pattern: RegExp, timeoutMs = 30_000): Promise<void> {
+/** Resolves to what the process wrote to stderr once that holds `pattern`; rejects if it exits first. */
+function waitForStderr(child: ChildProcess, pattern: RegExp, timeoutMs = 30_000): Promise<string> {
   return new Promise((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(() => reject(new Error(`no ${pattern} on stderr within ${timeoutMs} ms:\n${seen}`)), timeoutMs);
@@ -37,7 +37,7 @@ function waitForStderr(child: ChildProcess, pattern: RegExp, timeoutMs = 30_000)
       seen += chunk.toString();
       if (pattern.test(seen)) {
         clearTimeout(timer);
-        resolve();
+        resolve(seen);
       }
     });
     child.once('exit', (code) => {
@@ -86,7 +86,8 @@ describe('tessera master / worker / submit / status on the embedded database', (
       LOG_LEVEL: 'info',
     };
     master = spawnCli(['master'], env);
-    await waitForStderr(master, /master started/);
+    const log = await waitForStderr(master, /master started/);
+    assert.match(log, /"origin":\{"kind":"template"/, 'a new data folder is copied from the build\'s template, not initdb\'d');
     worker = spawnCli(['worker'], env);
   });
 
@@ -122,7 +123,7 @@ describe('tessera master / worker / submit / status on the embedded database', (
     assert.match(stdout, /: completed/);
   });
 
-  test('psql reaches the embedded database; an inserted row is picked up by polling and completes', async () => {
+  test('psql reaches the embedded database of the master started on a new folder; an inserted row is picked up by polling and completes', async () => {
     const insert = `INSERT INTO mosaic_requests (bands, indices, strip_rows) VALUES ('{"red": "${sample}#3", "nir": "${sample}#4"}', '{ndvi}', 256) RETURNING id`;
     const { stdout } = await execFileAsync('psql', ['-h', '127.0.0.1', '-p', String(env['EMBEDDED_DB_PORT']), '-U', 'postgres', '-qAtc', insert]);
     const id = stdout.trim();
@@ -151,7 +152,7 @@ describe('tessera master / worker / submit / status on the embedded database', (
     assert.equal(await exited(master), 0);
 
     master = spawnCli(['master'], env);
-    await waitForStderr(master, /master started/);
+    assert.match(await waitForStderr(master, /master started/), /"origin":\{"kind":"existing"\}/);
     const status = await runCli(['status', '--json'], env);
     assert.equal(status.code, 0, status.stderr);
     const rows = lastJsonLine<Summary[]>(status.stdout);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -57,17 +57,26 @@ function masterDatabase(url: string): Database {
   return connectDatabase({ url, maxConnections: 1, notifications: false, onError: () => {} });
 }
 
-test('serves pg clients and psql on a free port; runs the migrations and the queue', async (t) => {
+async function migrationFiles(dir = defaultMigrationsDir()): Promise<string[]> {
+  return (await readdir(dir)).filter((name) => name.endsWith('.sql')).sort();
+}
+
+async function recordedMigrations(db: Database): Promise<string[]> {
+  return (await db.query<{ name: string }>('SELECT name FROM tessera_migrations ORDER BY name')).rows.map((row) => row.name);
+}
+
+test('serves pg clients and psql on a free port; a new folder is copied from the migrated template', async (t) => {
   const started = performance.now();
   await withServer(async (server) => {
-    t.diagnostic(`first start (with initdb) took ${(performance.now() - started).toFixed(0)} ms`);
+    t.diagnostic(`first start (from the template) took ${(performance.now() - started).toFixed(0)} ms`);
+    assert.equal(server.origin.kind, 'template', 'npm run build made dist/embedded-db-template');
     assert.match(server.url, /^postgres:\/\/postgres@127\.0\.0\.1:[1-9][0-9]*\/postgres$/);
     const port = new URL(server.url).port;
 
     const db = masterDatabase(server.url);
     try {
-      const files = (await readdir(defaultMigrationsDir())).filter((name) => name.endsWith('.sql')).sort();
-      assert.deepEqual(await migrate(db), files);
+      const files = await migrationFiles();
+      assert.deepEqual(await recordedMigrations(db), files, 'the template holds every migration of this tree');
       assert.deepEqual(await migrate(db), []);
 
       // Another program inserts a request on its own connection; the master sees and claims it.
@@ -130,6 +139,7 @@ test('NOTIFY reaches only the connection that caused it (hence polling in this m
 
 test('a restart sees the rows written before it', async () => {
   const id = await withServer(async (server) => {
+    assert.equal(server.origin.kind, 'existing');
     const db = masterDatabase(server.url);
     try {
       await migrate(db);
@@ -186,6 +196,50 @@ test('a lock left behind by a dead process is taken over', async () => {
     assert.equal((await c.query('SELECT 1 AS one')).rows[0]?.one, 1);
     await c.end();
   });
+});
+
+test('a migration added after the folder was made is applied, and only it', async () => {
+  const migrations = await mkdtemp(join(tmpdir(), 'tessera-migrations-'));
+  try {
+    for (const name of await migrationFiles()) await copyFile(join(defaultMigrationsDir(), name), join(migrations, name));
+    await writeFile(join(migrations, '999_later.sql'), 'CREATE TABLE later_addition (id int PRIMARY KEY);\nINSERT INTO later_addition VALUES (7);\n');
+    await withServer(async (server) => {
+      const db = masterDatabase(server.url);
+      try {
+        assert.deepEqual(await migrate(db, migrations), ['999_later.sql']);
+        assert.deepEqual(await migrate(db, migrations), []);
+        assert.equal((await db.query<{ id: number }>('SELECT id FROM later_addition')).rows[0]?.id, 7);
+        assert.deepEqual(await recordedMigrations(db), [...(await migrationFiles()), '999_later.sql']);
+      } finally {
+        await db.close();
+      }
+    });
+  } finally {
+    await rm(migrations, { recursive: true, force: true });
+  }
+});
+
+test('without a template a new folder is made by initdb, and every migration is applied', async (t) => {
+  const ownDir = await mkdtemp(join(tmpdir(), 'tessera-embedded-initdb-'));
+  try {
+    const started = performance.now();
+    const server = await startEmbeddedPostgres({ dataDir: ownDir, port: 0, templateDir: null });
+    t.diagnostic(`first start (with initdb) took ${(performance.now() - started).toFixed(0)} ms`);
+    try {
+      assert.equal(server.origin.kind, 'initdb');
+      const db = masterDatabase(server.url);
+      try {
+        assert.deepEqual(await migrate(db), await migrationFiles());
+        assert.deepEqual(await migrate(db), []);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await rm(ownDir, { recursive: true, force: true });
+  }
 });
 
 /** Runs ESM `code` in a fresh node process (TypeScript imports allowed) and resolves to its trimmed stdout. */

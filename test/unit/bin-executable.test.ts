@@ -1,6 +1,10 @@
 /**
- * `npm run build` leaves dist/cli/bin.js executable, so `npx tessera` works after it (tsc writes
- * the file anew without the exec bit; scripts/make-bin-executable.mjs restores it).
+ * `npm run build` leaves dist/cli/bin.js executable, so it runs by itself and through `npm link`
+ * (tsc writes the file anew without the exec bit; scripts/build.mjs restores it).
+ *
+ * No test runs `npx tessera` here on purpose: in the package folder, npm 11 installs a copy of the
+ * package into its npx cache to run its own bin, and that runs `prepare` — a rebuild that deletes
+ * dist/ while the other test files run from it (the README says so too).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -16,10 +20,5 @@ const bin = join(packageRoot(), 'dist', 'cli', 'bin.js');
 test('dist/cli/bin.js is executable and runs by itself (its #! line)', async () => {
   assert.equal(statSync(bin).mode & 0o111, 0o111, `mode ${(statSync(bin).mode & 0o777).toString(8)}`);
   const { stdout } = await run(bin, ['--help'], { cwd: packageRoot() });
-  assert.match(stdout, /Usage: tessera/);
-});
-
-test('npx tessera --help works in the package folder', { timeout: 60_000 }, async () => {
-  const { stdout } = await run('npx', ['--no-install', 'tessera', '--help'], { cwd: packageRoot() });
   assert.match(stdout, /Usage: tessera/);
 });
