@@ -30,6 +30,7 @@ import { OutputFolderError, asOutputFolderError } from './output/output-folder.j
 import { claimOf } from './store/request-store.js';
 import { DatabaseOutageError, retryThroughOutage, type OutageRetry } from './db/outage-retry.js';
 import { RUN_OUTAGE_RETRY, RequestOutcome } from './request-outcome.js';
+import type { MasterEvents } from './master-events.js';
 
 /** Uploads a finished request's files somewhere else (Azure Data Lake); returns file name → URL. */
 export interface OutputUploader {
@@ -55,6 +56,11 @@ export interface RequestRunnerOptions {
   readonly uploader?: OutputUploader | undefined;
   /** Strips out at once (waiting for a worker or on lease). */
   readonly maxInflightTiles: number;
+  /** Share of strips verified by a second worker (VERIFY_FRACTION), and how long a copy waits for one (VERIFY_WAIT_MS). */
+  readonly verifyFraction?: number;
+  readonly verifyWaitMs?: number;
+  /** Where the run's events go (worker:banned). */
+  readonly events?: MasterEvents | undefined;
   /** Memory for the messages that carry source blocks, reused once sent; absent: a fresh buffer each. */
   readonly messageMemory?: MessageMemory | undefined;
   readonly heartbeatMs: number;
@@ -154,9 +160,9 @@ export class RequestRunner implements RequestProcessor {
       });
       const cpu = process.cpuUsage();
       try {
-        await runStripPipeline({
+        const verification = await runStripPipeline({
           ...options,
-          ...{ job, bandSet, strips, writer, tally, guard, firstStrip, signal, log },
+          ...{ job, bandSet, strips, writer, tally, guard, firstStrip, checkpointer, signal, log },
           maxInflight: options.maxInflightTiles,
           onStripDone: () => checkpointer.poke(),
         });
@@ -197,6 +203,7 @@ export class RequestRunner implements RequestProcessor {
             spilledStrips: buffered.spilledStrips,
             resumedStrips: tally.resumedStrips,
           },
+          ...(verification ? { verification } : {}),
           timings: { ...timings, mergeMs, totalMs: performance.now() - started },
           createdAt: new Date().toISOString(),
         });
@@ -217,6 +224,7 @@ export class RequestRunner implements RequestProcessor {
           tilesDone: tally.tilesDone,
           uploadUrls: upload.urls,
           uploadError: upload.error,
+          verification: verification ?? null,
         }, signal);
         if (!completed) log.warn('request was taken over by another master before it completed; outcome not recorded');
         else log.info({ tiles: strips.length, ms: Math.round(performance.now() - started) }, 'request completed');

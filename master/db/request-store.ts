@@ -7,6 +7,7 @@
 import type { RequestStatus } from '../../shared/types.js';
 import type { RequestClaim, RequestStore, Unsubscribe } from '../store/request-store.js';
 import type { Database } from './database.js';
+import type { VerificationSummary } from '../verification-tally.js';
 
 /** The contract, for the modules that take the row types from here. */
 export type { RequestStore } from '../store/request-store.js';
@@ -41,6 +42,8 @@ export interface MosaicRequestRow {
   outputDir: string | null;
   outputs: unknown;
   workerTiles: Record<string, number> | null;
+  /** What verifying the workers' answers found (VERIFY_FRACTION > 0), once completed. */
+  verification: VerificationSummary | null;
   timings: unknown;
   error: string | null;
   claimedBy: string | null;
@@ -74,6 +77,8 @@ export interface RequestResult {
   tilesDone: number;
   uploadUrls?: Record<string, string> | null;
   uploadError?: string | null;
+  /** Absent or null: verification was off. */
+  verification?: VerificationSummary | null;
 }
 
 /** The columns of a MosaicRequestRow, named as its fields. */
@@ -98,6 +103,7 @@ const ROW = `
   output_dir         AS "outputDir",
   outputs            AS "outputs",
   worker_tiles       AS "workerTiles",
+  verification       AS "verification",
   timings            AS "timings",
   error              AS "error",
   claimed_by         AS "claimedBy",
@@ -155,6 +161,7 @@ const COMPLETE_SQL = `
          tiles_done   = $8,
          upload_urls  = $9::jsonb,
          upload_error = $10,
+         verification = $11::jsonb,
          error        = NULL,
          finished_at  = now()
    WHERE ${FENCE}`;
@@ -244,6 +251,7 @@ export class PostgresRequestStore implements RequestStore {
       result.tilesDone,
       result.uploadUrls ? JSON.stringify(result.uploadUrls) : null,
       result.uploadError ?? null,
+      result.verification ? JSON.stringify(result.verification) : null,
     );
   }
 

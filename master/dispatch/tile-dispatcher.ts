@@ -71,7 +71,7 @@ export class TileDispatcher {
     return new Promise<TileOutcome>((resolve, reject) => {
       const tile = new TileLease(taskId, offer, { resolve, reject });
       this.#tiles.set(taskId, tile);
-      this.#enqueue(tile, 'back');
+      this.#enqueue(tile, offer.urgent ? 'front' : 'back');
     });
   }
 
@@ -163,6 +163,10 @@ export class TileDispatcher {
     this.#bans.ban(run, worker);
     const ofRun = (tile: TileLease): boolean => tile.offer.requestId === run.requestId && tile.offer.claim === run.claim;
     return this.#revoke(holderKey(worker.workerId, worker.connection), ofRun, `worker ${worker.workerId} is banned from the run`);
+  }
+
+  isBanned(run: RunRef, worker: WorkerRef): boolean {
+    return this.#bans.isBanned(run, worker);
   }
 
   /** Withdraws every tile of a request (it failed or the master is stopping). */

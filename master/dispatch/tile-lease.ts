@@ -40,6 +40,8 @@ export interface TileOffer {
    * appended to the task id, which stays unique.
    */
   readonly variant?: string;
+  /** Goes to the front of the ready queue (a verification replica: its first result is held meanwhile). */
+  readonly urgent?: boolean;
   /** Which workers may be handed this tile (besides the run's bans); absent: any. */
   readonly eligible?: (worker: WorkerRef) => boolean;
   /**
