@@ -59,6 +59,8 @@ export interface RequestRunnerOptions {
   /** Share of strips verified by a second worker (VERIFY_FRACTION), and how long a copy waits for one (VERIFY_WAIT_MS). */
   readonly verifyFraction?: number;
   readonly verifyWaitMs?: number;
+  /** Draws which strips are verified (tests); default Math.random. */
+  readonly verifyRandom?: (() => number) | undefined;
   /** Where the run's events go (worker:banned). */
   readonly events?: MasterEvents | undefined;
   /** Memory for the messages that carry source blocks, reused once sent; absent: a fresh buffer each. */

@@ -45,6 +45,8 @@ export interface MasterExtras {
    * not used): a one-shot run's in-memory store. The caller owns it; stop() leaves it be.
    */
   readonly store?: RequestStore | undefined;
+  /** Draws which strips VERIFY_FRACTION samples (a test's seeded sequence); default Math.random. */
+  readonly verifyRandom?: (() => number) | undefined;
 }
 
 export async function startMaster(config: MasterConfig, log: Logger, extras: MasterExtras = {}): Promise<RunningMaster> {
@@ -113,6 +115,7 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
     maxInflightTiles: config.maxInflightTiles,
     verifyFraction: config.verifyFraction,
     verifyWaitMs: config.verifyWaitMs,
+    verifyRandom: extras.verifyRandom,
     events,
     messageMemory: new MessageBuffers(MESSAGE_BUFFERS),
     heartbeatMs: Math.max(250, Math.floor(config.requestStaleMs / 4)),

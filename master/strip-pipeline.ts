@@ -56,8 +56,8 @@ export interface StripPipelineOptions {
   readonly verifyFraction?: number;
   /** How long a verification replica or arbiter waits for an eligible worker (VERIFY_WAIT_MS). */
   readonly verifyWaitMs?: number;
-  /** Picks the sampled strips (default Math.random). */
-  readonly random?: () => number;
+  /** Picks the sampled strips: one draw per strip, sampled when below the fraction (default Math.random). */
+  readonly verifyRandom?: (() => number) | undefined;
   /** Where `worker:banned` goes. */
   readonly events?: MasterEvents;
   /** Where the chunk messages of local blocks get their memory (reused once sent). */
@@ -95,7 +95,7 @@ export async function runStripPipeline(options: StripPipelineOptions): Promise<V
 
   const run = { requestId: job.id, claim: options.guard.claim.attempt };
   const fraction = options.verifyFraction ?? 0;
-  const random = options.random ?? Math.random;
+  const random = options.verifyRandom ?? Math.random;
   const sampled = new Set(options.strips.filter(() => fraction > 0 && random() < fraction).map((strip) => strip.index));
   const verification = new VerificationTally(fraction);
   const gate = new StitchGate();

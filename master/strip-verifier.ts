@@ -4,7 +4,7 @@
  * from the run.
  *
  * - The first result is checked (as every result is) and held, not stitched. A replica, eligible to
- *   any worker but the first (by id and by connection), goes to the front of the queue.
+ *   any worker but the first (by worker id), goes to the front of the queue.
  * - Results are compared by a SHA-256 of what would enter the mosaic and the manifest: each index's
  *   PNG bytes and statistics (not the timings). Equal: the strip is stitched and both workers count
  *   it verified.

@@ -83,9 +83,12 @@ export function workerOf(holder: string): WorkerRef {
   return { workerId: holder.slice(0, at), connection: holder.slice(at + 1) };
 }
 
-/** Whether two refs may be the same worker: the same id, or the same (known) connection. */
+/**
+ * Whether two refs are the same worker: the same id. Not the connection: gRPC clients in one
+ * process share one (a subchannel pool), so two honest workers may come on the same connection.
+ */
 export function sameWorker(a: WorkerRef, b: WorkerRef): boolean {
-  return a.workerId === b.workerId || (a.connection !== '' && a.connection === b.connection);
+  return a.workerId === b.workerId;
 }
 
 /** A worker's result that does not fit its task: the worker's fault, so the tile is handed out again. */

@@ -1,7 +1,7 @@
 /**
  * Workers banned from one run of a request (a claim): caught returning wrong results, they get no
- * more of its tiles and their results for it are refused. A worker is known by its id and by the
- * connection it came on (so a new id on the same connection does not lift the ban).
+ * more of its tiles and their results for it are refused. A worker is known by its id: not by its
+ * connection, which in-process workers (and gRPC's shared subchannels) share with honest ones.
  */
 import type { WorkerRef } from './tile-lease.js';
 
@@ -11,26 +11,18 @@ export interface RunRef {
   readonly claim: number;
 }
 
-interface RunBans {
-  readonly ids: Set<string>;
-  readonly connections: Set<string>;
-}
-
 export class WorkerBans {
-  readonly #runs = new Map<string, RunBans>();
+  readonly #runs = new Map<string, Set<string>>();
 
   ban(run: RunRef, worker: WorkerRef): void {
     const key = runKey(run);
-    const bans = this.#runs.get(key) ?? { ids: new Set<string>(), connections: new Set<string>() };
-    bans.ids.add(worker.workerId);
-    if (worker.connection !== '') bans.connections.add(worker.connection);
-    this.#runs.set(key, bans);
+    const ids = this.#runs.get(key) ?? new Set<string>();
+    ids.add(worker.workerId);
+    this.#runs.set(key, ids);
   }
 
   isBanned(run: RunRef, worker: WorkerRef): boolean {
-    const bans = this.#runs.get(runKey(run));
-    if (!bans) return false;
-    return bans.ids.has(worker.workerId) || (worker.connection !== '' && bans.connections.has(worker.connection));
+    return this.#runs.get(runKey(run))?.has(worker.workerId) ?? false;
   }
 
   /** The run ended: its bans go. */

@@ -165,6 +165,8 @@ export class StripLane {
 
   private async writeOrHold(strip: number, data: StripData, files: LaneFiles): Promise<void> {
     if (strip !== this.next) return this.holding.hold(`${this.name}-${strip}`, data);
+    // Where the files stood before this lane's first write (a rewind may go back there).
+    if (!this.states.has(this.next)) this.states.set(this.next, { grey: files.grey.state(), colour: files.colour.state() });
     let ready: StripData | undefined = data;
     while (ready) {
       await Promise.all([files.grey.append(ready), files.colour.append(ready)]);
