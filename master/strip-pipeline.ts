@@ -117,6 +117,8 @@ export async function runStripPipeline(options: StripPipelineOptions): Promise<V
 
   /** `worker` was outvoted: no more of this run for it, and whatever it did unchecked is done again. */
   const ban = async (worker: WorkerRef, strip: number): Promise<void> => {
+    // Outvoted again (a strip it computed before the ban): its results are refused since, so nothing is new.
+    if (dispatcher.isBanned(run, worker)) return;
     const revoked = dispatcher.banWorker(run, worker);
     verification.banned(worker.workerId);
     log.warn({ workerId: worker.workerId, strip, revoked }, 'worker banned from the run: two other workers agreed on a strip it computed differently');
