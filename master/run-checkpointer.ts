@@ -11,7 +11,7 @@ import type { StripMosaicWriter } from './output/strip-mosaic-writer.js';
 import type { RunTally } from './run-tally.js';
 
 export interface RunCheckpointerOptions {
-  readonly writer: StripMosaicWriter;
+  readonly writer: Pick<StripMosaicWriter, 'checkpoint' | 'stagingFolder' | 'dropStrips'>;
   readonly tally: RunTally;
   readonly fingerprint: string;
   readonly everyMs: number;
