@@ -147,7 +147,7 @@ export class StripVerifier {
   }
 }
 
-/** The digest verification compares: every index's PNG bytes and statistics, in the result's order of indices sorted. */
+/** The digest verification compares: every index's PNG bytes and statistics, indices in name order (timings left out). */
 export function resultDigest(result: SubmitResultRequest__Output): string {
   const hash = createHash('sha256');
   for (const tile of [...result.tiles].sort((a, b) => a.index.localeCompare(b.index))) {

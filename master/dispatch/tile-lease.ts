@@ -77,12 +77,6 @@ export function holderKey(workerId: string, connection = ''): string {
   return `${workerId}\u0000${connection}`;
 }
 
-/** The worker a holderKey names. */
-export function workerOf(holder: string): WorkerRef {
-  const at = holder.indexOf('\u0000');
-  return { workerId: holder.slice(0, at), connection: holder.slice(at + 1) };
-}
-
 /**
  * Whether two refs are the same worker: the same id. Not the connection: gRPC clients in one
  * process share one (a subchannel pool), so two honest workers may come on the same connection.
