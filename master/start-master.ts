@@ -117,6 +117,7 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
     // A given store is a one-shot run's: nobody claims its request again, so a stop leaves nothing.
     resumable: extras.store === undefined,
     maxAttempts: config.requestMaxAttempts,
+    events,
     log: log.child({ scope: 'runner' }),
   });
   const claimer = new RequestClaimer({
