@@ -5,7 +5,7 @@
  * PostgresRequestStore is the RequestStore (master/store/request-store.ts) kept in PostgreSQL.
  */
 import type { RequestStatus } from '../../shared/types.js';
-import type { CancelOutcome, FinishedStatus, RequestClaim, RequestStore, Unsubscribe, WorkerStatsRow } from '../store/request-store.js';
+import { zeroByStatus, type CancelOutcome, FinishedStatus, RequestClaim, RequestStore, Unsubscribe, WorkerStatsRow } from '../store/request-store.js';
 import type { Database } from './database.js';
 import { listWorkers, saveWorkerStats } from './worker-stats-table.js';
 import { parseFinished } from './finished-notice.js';
@@ -188,6 +188,8 @@ const CANCEL_SQL = `
   SELECT EXISTS (SELECT 1 FROM cancelled)                      AS "cancelled",
          EXISTS (SELECT 1 FROM mosaic_requests WHERE id = $1) AS "found"`;
 
+const COUNT_BY_STATUS_SQL = `SELECT status, count(*)::int AS "count" FROM mosaic_requests GROUP BY status`;
+
 const GET_SQL = `SELECT ${ROW} FROM mosaic_requests WHERE id = $1`;
 
 const LIST_SQL = `SELECT ${ROW} FROM mosaic_requests ORDER BY id DESC LIMIT $1`;
@@ -283,6 +285,13 @@ export class PostgresRequestStore implements RequestStore {
     if (!isId(id)) return null;
     const { rows } = await this.db.query<MosaicRequestRow>(GET_SQL, [id]);
     return rows[0] ?? null;
+  }
+
+  async countByStatus(): Promise<Record<RequestStatus, number>> {
+    const { rows } = await this.db.query<{ status: RequestStatus; count: number }>(COUNT_BY_STATUS_SQL);
+    const counts = zeroByStatus();
+    for (const { status, count } of rows) counts[status] = count;
+    return counts;
   }
 
   /** The newest `limit` requests, newest first. */

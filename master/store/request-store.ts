@@ -13,6 +13,7 @@
  * The row types stay beside the SQL that produces them (column ↔ field); they are re-exported here
  * so that code written against the contract needs no database module.
  */
+import { REQUEST_STATUSES, type RequestStatus } from '../../shared/types.js';
 import type { MosaicRequestRow, NewMosaicRequest, RequestResult } from '../db/request-store.js';
 
 export type { MosaicRequestRow, NewMosaicRequest, RequestResult } from '../db/request-store.js';
@@ -56,6 +57,11 @@ export interface WorkerStatsRow {
 /** What cancel did: cancelled it (it was pending or running), found no such request, or found it ended already. */
 export type CancelOutcome = 'cancelled' | 'not-found' | 'finished';
 
+/** Zero of every status, for countByStatus to fill in. */
+export function zeroByStatus(): Record<RequestStatus, number> {
+  return Object.fromEntries(REQUEST_STATUSES.map((status) => [status, 0])) as Record<RequestStatus, number>;
+}
+
 /** The statuses a request ends in. */
 export type FinishedStatus = 'completed' | 'failed' | 'cancelled';
 
@@ -96,6 +102,8 @@ export interface RequestStore {
   cancel(id: string): Promise<CancelOutcome>;
   /** The request, or null when no request has that id (also for a string that is no id at all). */
   get(id: string): Promise<MosaicRequestRow | null>;
+  /** How many requests have each status (every status present, 0 for none): queue depth for metrics. */
+  countByStatus(): Promise<Record<RequestStatus, number>>;
   /** The newest `limit` requests (default 20), newest first. */
   list(limit?: number): Promise<MosaicRequestRow[]>;
   /**
