@@ -14,12 +14,13 @@ import { TesseraError, describeError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { MessageMemory } from '../shared/proto/source-chunk-wire.js';
 import type { SourceChunk, SubmitResultRequest__Output } from '../shared/proto/tile-service.js';
-import type { MosaicJob } from '../shared/types.js';
+import type { IndexName, MosaicJob } from '../shared/types.js';
 import type { ClaimGuard } from './claim-guard.js';
 import type { MasterEvents } from './master-events.js';
 import type { RequestStore } from './store/request-store.js';
 import { RejectedResultError, type TileDispatcher, type WorkerRef } from './dispatch/tile-dispatcher.js';
 import type { StripMosaicWriter } from './output/strip-mosaic-writer.js';
+import type { PreviewGrid } from './output/preview-grid.js';
 import type { RunCheckpointer } from './run-checkpointer.js';
 import type { RunTally } from './run-tally.js';
 import type { BandSet } from './source/band-set.js';
@@ -60,6 +61,8 @@ export interface StripPipelineOptions {
   readonly verifyRandom?: (() => number) | undefined;
   /** Where `worker:banned` goes. */
   readonly events?: MasterEvents;
+  /** Where the web preview's samples go (workers are asked for them); absent: no preview. */
+  readonly preview?: PreviewGrid | undefined;
   /** Where the chunk messages of local blocks get their memory (reused once sent). */
   readonly messageMemory?: MessageMemory | undefined;
   readonly signal: AbortSignal;
@@ -69,10 +72,11 @@ export interface StripPipelineOptions {
 const PROGRESS_EVERY_MS = 250;
 const DEFAULT_VERIFY_WAIT_MS = 30_000;
 
-/** A checked result on its way into the mosaic. */
+/** A checked result on its way into the mosaic (and its preview samples, when a preview is made). */
 interface StripResult {
   readonly result: SubmitResultRequest__Output;
   readonly parsed: CheckedStrip;
+  readonly previews: Map<IndexName, Uint8Array> | undefined;
 }
 
 /** Runs the strips; resolves with what verification found (undefined when it is off). */
@@ -102,7 +106,7 @@ export async function runStripPipeline(options: StripPipelineOptions): Promise<V
   const rounds = new Map<number, number>();
   const schedule = (strip: PlannedStrip): void => void queue.add(() => runStrip(strip)).catch(fail);
 
-  const stitch = (strip: PlannedStrip, { result, parsed }: StripResult, worker: WorkerRef, verified: boolean): Promise<void> =>
+  const stitch = (strip: PlannedStrip, { result, parsed, previews }: StripResult, worker: WorkerRef, verified: boolean): Promise<void> =>
     gate.shared(async () => {
       // A worker banned while its result waited for a rewind to end: nobody vouches for that result.
       if (!verified && dispatcher.isBanned(run, worker)) throw new RejectedResultError(`${worker.workerId} is banned from this run`);
@@ -112,6 +116,7 @@ export async function runStripPipeline(options: StripPipelineOptions): Promise<V
       tally.addResult(strip.index, result, worker.workerId);
       verification.stitched(strip.index, worker.workerId, verified);
       for (const [index, data] of parsed) await writer.addStrip(index, strip.index, data);
+      if (previews) options.preview?.add(strip, previews);
       tally.stitchMs += performance.now() - started;
     });
 
@@ -161,13 +166,15 @@ export async function runStripPipeline(options: StripPipelineOptions): Promise<V
           sources: sources.sources,
           bands: sources.bands,
           sourceBytes: sources.bytes,
+          ...previewFields(options.preview, strip),
         },
         sources: (streamSignal) => metered(sources.chunks(AbortSignal.any([streamSignal, failed.signal])), tally),
       },
       check: (result) => {
         const parsed = checkStripResult(result, strip, options.bandSet.grid.width, job.indices);
+        const previews = checkPreview(options.preview, strip, result);
         tally.addCosts(result);
-        return { data: { result, parsed }, digest: sampled.has(strip.index) ? resultDigest(result) : '' };
+        return { data: { result, parsed, previews }, digest: sampled.has(strip.index) ? resultDigest(result) : '' };
       },
       stitch: (data, worker, verified) => stitch(strip, data, worker, verified),
       recompute: () => runStrip(strip),
@@ -191,6 +198,22 @@ export async function runStripPipeline(options: StripPipelineOptions): Promise<V
   if (firstError !== undefined) throw firstError;
   progress(true);
   return fraction > 0 ? verification.summary() : undefined;
+}
+
+/** The task fields asking a worker for the strip's preview sample (none without a preview). */
+function previewFields(preview: PreviewGrid | undefined, strip: PlannedStrip): { previewStep: number; previewFirstRow: number } | Record<string, never> {
+  if (!preview) return {};
+  const sampling = preview.sampling(strip.top);
+  return { previewStep: sampling.step, previewFirstRow: sampling.firstRow };
+}
+
+/** The result's preview samples, checked for size (a wrong one is the worker's fault); undefined without a preview. */
+function checkPreview(preview: PreviewGrid | undefined, strip: PlannedStrip, result: SubmitResultRequest__Output): Map<IndexName, Uint8Array> | undefined {
+  try {
+    return preview?.check(strip, result.tiles);
+  } catch (error) {
+    throw new RejectedResultError(`strip ${strip.index}: ${describeError(error)}`, { cause: error });
+  }
 }
 
 /** Counts the bytes and the master's read time of a source stream as a worker consumes it. */

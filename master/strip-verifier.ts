@@ -5,8 +5,8 @@
  *
  * - The first result is checked (as every result is) and held, not stitched. A replica, eligible to
  *   any worker but the first (by worker id), goes to the front of the queue.
- * - Results are compared by a SHA-256 of what would enter the mosaic and the manifest: each index's
- *   PNG bytes and statistics (not the timings). Equal: the strip is stitched and both workers count
+ * - Results are compared by a SHA-256 of what would enter the outputs and the manifest: each index's
+ *   PNG bytes, statistics and preview samples (not the timings). Equal: the strip is stitched and both workers count
  *   it verified.
  * - Different: an arbiter, eligible to neither, decides. Its result is stitched if it matches one of
  *   the two; the other worker is in the minority and banned (`onBan`). No match, or no third worker
@@ -147,13 +147,15 @@ export class StripVerifier {
   }
 }
 
-/** The digest verification compares: every index's PNG bytes and statistics, indices in name order (timings left out). */
+/** The digest verification compares: every index's PNG bytes, statistics and preview samples, indices in name order (timings left out). */
 export function resultDigest(result: SubmitResultRequest__Output): string {
   const hash = createHash('sha256');
   for (const tile of [...result.tiles].sort((a, b) => a.index.localeCompare(b.index))) {
     const stats = tile.stats ?? { validPixels: 0, min: 0, max: 0, sum: 0 };
     hash.update(`${tile.index}\u0000${tile.png.length}\u0000${stats.validPixels},${stats.min},${stats.max},${stats.sum}\u0000`);
     hash.update(tile.png);
+    hash.update(`\u0000${tile.preview.length}\u0000`);
+    hash.update(tile.preview);
   }
   return hash.digest('hex');
 }

@@ -5,16 +5,18 @@
  * PostgresRequestStore is the RequestStore (master/store/request-store.ts) kept in PostgreSQL.
  */
 import type { RequestStatus } from '../../shared/types.js';
-import type { RequestClaim, RequestStore, Unsubscribe } from '../store/request-store.js';
+import { zeroByStatus, type CancelOutcome, FinishedStatus, RequestClaim, RequestStore, Unsubscribe, WorkerStatsRow } from '../store/request-store.js';
 import type { Database } from './database.js';
 import type { VerificationSummary } from '../verification-tally.js';
+import { listWorkers, saveWorkerStats } from './worker-stats-table.js';
+import { parseFinished } from './finished-notice.js';
 
 /** The contract, for the modules that take the row types from here. */
 export type { RequestStore } from '../store/request-store.js';
 
 /** NOTIFY channel: payload is the id of a request waiting to be claimed (inserted, or handed back). */
 export const REQUEST_INSERTED_CHANNEL = 'tessera_request_inserted';
-/** NOTIFY channel: payload is JSON `{"id": "<id>", "status": "completed" | "failed"}`. */
+/** NOTIFY channel: payload is JSON `{"id": "<id>", "status": "completed" | "failed" | "cancelled"}`. */
 export const REQUEST_FINISHED_CHANNEL = 'tessera_request_finished';
 
 export interface MosaicRequestRow {
@@ -181,6 +183,20 @@ const RELEASE_SQL = `
          heartbeat_at = NULL
    WHERE ${FENCE}`;
 
+/** Cancels a pending or running request, and says whether the id named a request at all. */
+const CANCEL_SQL = `
+  WITH cancelled AS (
+    UPDATE mosaic_requests
+       SET status      = 'cancelled',
+           error       = NULL,
+           finished_at = now()
+     WHERE id = $1 AND status IN ('pending', 'running')
+    RETURNING id)
+  SELECT EXISTS (SELECT 1 FROM cancelled)                      AS "cancelled",
+         EXISTS (SELECT 1 FROM mosaic_requests WHERE id = $1) AS "found"`;
+
+const COUNT_BY_STATUS_SQL = `SELECT status, count(*)::int AS "count" FROM mosaic_requests GROUP BY status`;
+
 const GET_SQL = `SELECT ${ROW} FROM mosaic_requests WHERE id = $1`;
 
 const LIST_SQL = `SELECT ${ROW} FROM mosaic_requests ORDER BY id DESC LIMIT $1`;
@@ -265,10 +281,25 @@ export class PostgresRequestStore implements RequestStore {
     return this.fenced(RELEASE_SQL, claim);
   }
 
+  async cancel(id: string): Promise<CancelOutcome> {
+    if (!isId(id)) return 'not-found';
+    const { rows } = await this.db.query<{ cancelled: boolean; found: boolean }>(CANCEL_SQL, [id]);
+    const answer = rows[0];
+    if (answer?.cancelled) return 'cancelled';
+    return answer?.found ? 'finished' : 'not-found';
+  }
+
   async get(id: string): Promise<MosaicRequestRow | null> {
     if (!isId(id)) return null;
     const { rows } = await this.db.query<MosaicRequestRow>(GET_SQL, [id]);
     return rows[0] ?? null;
+  }
+
+  async countByStatus(): Promise<Record<RequestStatus, number>> {
+    const { rows } = await this.db.query<{ status: RequestStatus; count: number }>(COUNT_BY_STATUS_SQL);
+    const counts = zeroByStatus();
+    for (const { status, count } of rows) counts[status] = count;
+    return counts;
   }
 
   /** The newest `limit` requests, newest first. */
@@ -280,6 +311,22 @@ export class PostgresRequestStore implements RequestStore {
   /** LISTENs on REQUEST_INSERTED_CHANNEL (the triggers fire it on insert and on release). */
   onPending(listener: (id: string) => void): Promise<Unsubscribe> {
     return this.db.listen(REQUEST_INSERTED_CHANNEL, listener);
+  }
+
+  /** LISTENs on REQUEST_FINISHED_CHANNEL (the trigger fires it when the status becomes a final one). */
+  onFinished(listener: (id: string, status: FinishedStatus) => void): Promise<Unsubscribe> {
+    return this.db.listen(REQUEST_FINISHED_CHANNEL, (payload) => {
+      const note = parseFinished(payload);
+      if (note) listener(note.id, note.status);
+    });
+  }
+
+  saveWorkerStats(rows: readonly WorkerStatsRow[]): Promise<void> {
+    return saveWorkerStats(this.db, rows);
+  }
+
+  listWorkers(seenWithinMs: number): Promise<WorkerStatsRow[]> {
+    return listWorkers(this.db, seenWithinMs);
   }
 
   private async fenced(sql: string, claim: RequestClaim, ...rest: unknown[]): Promise<boolean> {

@@ -4,34 +4,32 @@
  * - A tile offered with `dispatch()` waits in a ready queue until a worker it accepts takes it
  *   (tile-queue.ts: its offer's `eligible`, and the run's bans, worker-bans.ts); an offer with
  *   `maxWaitMs` that no such worker takes in time is given up (UntakenTileError).
- * - Every hand-out carries a lease; when it expires (worker gone, or too slow) the tile goes back to
- *   the front of the queue with attempt + 1. After `maxAttempts` hand-outs the tile fails.
+ * - Every hand-out carries a lease; when it expires the tile goes back to the front of the queue
+ *   with attempt + 1. After `maxAttempts` hand-outs the tile fails (tile-failures.ts).
  * - Only the worker holding the current lease may read the tile's source data (`openSources`).
  * - A result or error report counts only from a worker that was handed that attempt and is not
- *   banned from the run. The first valid result wins, whichever attempt it belongs to; later
- *   duplicates are dropped. "Valid" means the request's own `accept` took it. A result `accept`
- *   rejects (RejectedResultError) is the worker's fault and the tile goes out again; any other
- *   failure of `accept` is the master's own (a full disk, say) and fails the tile at once, without
- *   blaming the worker (tile-failures.ts).
+ *   banned from the run. The first valid result (one the request's `accept` took) wins; later
+ *   duplicates are dropped. A RejectedResultError from `accept` is the worker's fault (the tile goes
+ *   out again); any other failure is the master's own and fails the tile at once.
  * - A long poll that is cancelled is never handed a tile (checked before every hand-out).
  */
 import type { Logger } from '../../shared/logger.js';
 import { MasterEvents } from '../master-events.js';
 import type { SourceChunk, SubmitResultRequest__Output, TileTask } from '../../shared/proto/tile-service.js';
-import { LeaseLostError, RejectedResultError, TileLease, holderKey, reportingFailures, taskIdOf, type LeaseClaim, type SubmitVerdict, type TileOffer, type TileOutcome, type WorkerRef } from './tile-lease.js';
+import { LeaseLostError, RejectedResultError, TileLease, holderKey, reportingFailures, resultReport, taskIdOf, type LeaseClaim, type SubmitVerdict, type TileOffer, type TileOutcome, type WorkerRef } from './tile-lease.js';
 import { TileQueue } from './tile-queue.js';
 import { TileFailures } from './tile-failures.js';
 import { WorkerBans, type RunRef } from './worker-bans.js';
 
-export { LeaseLostError, RejectedResultError, UntakenTileError, sameWorker, taskIdOf, type TaskBody, type TileOffer, type TileOutcome, type WorkerRef } from './tile-lease.js';
+export { LeaseLostError, RejectedResultError, UntakenTileError, sameWorker, taskIdOf } from './tile-lease.js';
+export type { LeaseClaim, SubmitVerdict, TaskBody, TileOffer, TileOutcome, WorkerRef } from './tile-lease.js';
 export type { RunRef } from './worker-bans.js';
-export type { LeaseClaim, SubmitVerdict } from './tile-lease.js';
 
 export interface TileDispatcherOptions {
   readonly leaseMs: number;
   readonly maxAttempts: number;
   readonly log: Logger;
-  /** Where tile and worker events go (tile:leased, tile:done, tile:requeued, worker:gone). */
+  /** Where tile and worker events go (tile:*, worker:*). */
   readonly events?: MasterEvents;
   /** Milliseconds since the epoch; injectable for tests. */
   readonly now?: () => number;
@@ -81,6 +79,7 @@ export class TileDispatcher {
    */
   nextTask(workerId: string, holdMs: number, signal: AbortSignal, connection?: string): Promise<TileTask | null> {
     if (this.#closed || signal.aborted) return Promise.resolve(null);
+    this.#events.emit('worker:polling', { workerId });
     const worker = { workerId, connection: connection ?? '' };
     const ready = this.#queue.takeFor(worker);
     if (ready) return Promise.resolve(this.#lease(ready, worker));
@@ -97,8 +96,8 @@ export class TileDispatcher {
     if (!tile || !tile.holdsCurrent(holderKey(claim.workerId, claim.connection), claim.attempt)) {
       throw new LeaseLostError(`${claim.workerId} does not hold attempt ${claim.attempt} of tile ${claim.taskId} (expired, handed out again, or done)`);
     }
-    const chunks = tile.offer.sources(signal);
-    return reportingFailures(chunks, (error) => {
+    const { taskId, workerId, attempt } = claim;
+    return reportingFailures(tile.offer.sources(signal), (bytes) => this.#events.emit('tile:streamed', { taskId, workerId, attempt, bytes }), (error) => {
       if (signal.aborted || this.#tiles.get(tile.taskId) !== tile) return;
       this.#settle(tile);
       tile.reject(error instanceof Error ? error : new Error(String(error)));
@@ -135,13 +134,19 @@ export class TileDispatcher {
     } catch (error) {
       if (!(error instanceof RejectedResultError)) return this.#failures.masterError(tile, error, log);
       log.warn({ error: error.message }, 'result rejected');
+      this.#events.emit('tile:rejected', { taskId: tile.taskId, workerId: result.workerId, attempt: result.attempt, reason: error.message });
       this.#failures.afterRejected(tile, { wasQueued, heldAttempt, resultAttempt: result.attempt }, `invalid result from ${result.workerId}: ${error.message}`);
       return { accepted: false, reason: error.message };
     }
     this.#settle(tile);
     tile.resolve({ workerId: result.workerId, attempt: result.attempt });
-    this.#events.emit('tile:done', { taskId: tile.taskId, workerId: result.workerId, attempt: result.attempt });
+    this.#events.emit('tile:done', { taskId: tile.taskId, workerId: result.workerId, attempt: result.attempt, ...resultReport(result) });
     return { accepted: true, reason: '' };
+  }
+
+  /** The worker opened its Attend call (it is connected until releaseWorker). */
+  workerAttending(workerId: string): void {
+    this.#events.emit('worker:attending', { workerId });
   }
 
   /**
@@ -149,7 +154,8 @@ export class TileDispatcher {
    * back to the queue now, as a failed attempt, rather than when the lease would expire.
    */
   releaseWorker(workerId: string, connection?: string): number {
-    const released = this.#revoke(holderKey(workerId, connection), () => true, `worker ${workerId} disconnected`);
+    const holder = holderKey(workerId, connection);
+    const released = this.#revoke((tile) => tile.currentHolder() === holder, `worker ${workerId} disconnected`);
     if (released > 0) this.#log.warn({ workerId, released }, 'worker disconnected; its tiles go back to the queue');
     this.#events.emit('worker:gone', { workerId, released });
     return released;
@@ -161,8 +167,10 @@ export class TileDispatcher {
    */
   banWorker(run: RunRef, worker: WorkerRef): number {
     this.#bans.ban(run, worker);
+    // By id, whatever connection it holds them on: a ban is by id.
     const ofRun = (tile: TileLease): boolean => tile.offer.requestId === run.requestId && tile.offer.claim === run.claim;
-    return this.#revoke(holderKey(worker.workerId, worker.connection), ofRun, `worker ${worker.workerId} is banned from the run`);
+    const held = (tile: TileLease): boolean => tile.currentHolder()?.startsWith(holderKey(worker.workerId, '')) === true;
+    return this.#revoke((tile) => ofRun(tile) && held(tile), `worker ${worker.workerId} is banned from the run`);
   }
 
   isBanned(run: RunRef, worker: WorkerRef): boolean {
@@ -201,11 +209,11 @@ export class TileDispatcher {
     }
   }
 
-  /** Every lease `holder` holds on tiles `which` accepts goes back as a failed attempt; returns how many. */
-  #revoke(holder: string, which: (tile: TileLease) => boolean, failure: string): number {
+  /** Every lease out on the tiles `which` picks goes back as a failed attempt; returns how many. */
+  #revoke(which: (tile: TileLease) => boolean, failure: string): number {
     let revoked = 0;
     for (const tile of [...this.#tiles.values()]) {
-      if (tile.currentHolder() !== holder || !which(tile)) continue;
+      if (!which(tile)) continue;
       revoked += 1;
       this.#failures.retry(tile, tile.attempt, failure);
     }
@@ -230,14 +238,7 @@ export class TileDispatcher {
     tile.leaseTimer = setTimeout(() => this.#failures.leaseExpired(tile, attempt, workerId, this.#leaseMs), this.#leaseMs);
     this.#log.debug({ taskId: tile.taskId, workerId, attempt }, 'tile leased');
     this.#events.emit('tile:leased', { taskId: tile.taskId, workerId, attempt });
-    return {
-      ...tile.offer.task,
-      taskId: tile.taskId,
-      requestId: tile.offer.requestId,
-      tileIndex: tile.offer.tileIndex,
-      attempt,
-      leaseExpiresAtMs,
-    };
+    return tile.taskFor(attempt, leaseExpiresAtMs);
   }
 
   /** Forgets a tile: no timer, not in the ready queue, not in the map. */

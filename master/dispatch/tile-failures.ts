@@ -58,6 +58,7 @@ export class TileFailures {
     }
     if (tile.state !== 'leased') return;
     this.#options.log.warn({ taskId: tile.taskId, workerId, attempt }, 'tile lease expired; handing it out again');
+    this.#options.events.emit('tile:lease-expired', { taskId: tile.taskId, workerId, attempt });
     this.retry(tile, attempt, `lease of worker ${workerId} expired after ${leaseMs} ms`);
   }
 

@@ -5,6 +5,7 @@
  */
 import type { SourceChunk, SubmitResultRequest__Output, TileTask } from '../../shared/proto/tile-service.js';
 import { TesseraError } from '../../shared/errors.js';
+import type { WorkerTileTimes } from '../master-events.js';
 
 /** The task body a runner offers; the dispatcher adds the id, attempt and lease. */
 export type TaskBody = Omit<TileTask, 'taskId' | 'requestId' | 'tileIndex' | 'attempt' | 'leaseExpiresAtMs'>;
@@ -102,20 +103,35 @@ export interface TileOutcome {
 }
 
 /**
- * `chunks`, calling `onError` with whatever fails reading them (before passing it on): the
- * dispatcher fails the tile then, as the input could not be read.
+ * `chunks`, calling `onError` with whatever fails reading them (before passing it on: the
+ * dispatcher fails the tile then, as the input could not be read), and `onEnd` with the bytes
+ * shipped when the stream ends (also when the reader stopped early).
  */
-export function reportingFailures(chunks: AsyncIterable<SourceChunk>, onError: (error: unknown) => void): AsyncIterable<SourceChunk> {
+export function reportingFailures(chunks: AsyncIterable<SourceChunk>, onEnd: (bytes: number) => void, onError: (error: unknown) => void): AsyncIterable<SourceChunk> {
   return {
     async *[Symbol.asyncIterator]() {
+      let bytes = 0;
       try {
-        yield* chunks;
+        for await (const chunk of chunks) {
+          bytes += chunk.data?.length ?? 0;
+          yield chunk;
+        }
       } catch (error) {
         onError(error);
         throw error;
+      } finally {
+        onEnd(bytes);
       }
     },
   };
+}
+
+/** What tile:done tells of an accepted result: its PNG bytes, and the times the worker reported. */
+export function resultReport(result: SubmitResultRequest__Output): { resultBytes: number; timings?: WorkerTileTimes } {
+  const resultBytes = result.tiles.reduce((sum, indexTile) => sum + indexTile.png.length, 0);
+  if (!result.timings) return { resultBytes };
+  const { decodeMs, computeMs, encodeMs } = result.timings;
+  return { resultBytes, timings: { decodeMs, computeMs, encodeMs } };
 }
 
 export class TileLease {
@@ -146,6 +162,12 @@ export class TileLease {
     this.state = 'leased';
     this.#holders.set(this.attempt, holder);
     return this.attempt;
+  }
+
+  /** The task a worker is handed for `attempt`, its lease running out at `leaseExpiresAtMs`. */
+  taskFor(attempt: number, leaseExpiresAtMs: number): TileTask {
+    const { task, requestId, tileIndex } = this.offer;
+    return { ...task, taskId: this.taskId, requestId, tileIndex, attempt, leaseExpiresAtMs };
   }
 
   /** Whether `holder` was given `attempt` of this tile. */
