@@ -9,6 +9,9 @@
  * REQUEST_STALE_MS. A database that does not answer is not a lost claim: the run goes on (heartbeats
  * fail quietly), `confirm` waits for the database to come back (retryThroughOutage), and if another
  * master took the request over meanwhile, the first write after the outage finds the claim gone.
+ * Once the run has ended (`stop`), answers still in flight are ignored: a progress update or
+ * heartbeat that reaches the row after the run recorded its outcome touches nothing, which means
+ * the run is over, not that the claim was lost.
  */
 import { TesseraError, describeError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -37,6 +40,7 @@ export class ClaimGuard {
   readonly #timer: NodeJS.Timeout;
   readonly #outageRetry: OutageRetry;
   readonly #stopSignal: AbortSignal;
+  #stopped = false;
 
   constructor(options: ClaimGuardOptions) {
     this.#claim = options.claim;
@@ -61,9 +65,9 @@ export class ClaimGuard {
     return this.#lost.signal;
   }
 
-  /** Takes the result of a fenced write: false means the claim is gone. */
+  /** Takes the result of a fenced write: false means the claim is gone (unless the run has ended). */
   note(held: boolean, what: string): void {
-    if (held || this.#lost.signal.aborted) return;
+    if (held || this.#stopped || this.#lost.signal.aborted) return;
     const { id, masterId, attempt } = this.#claim;
     this.#log.warn({ masterId, attempt, noticedBy: what }, 'lost the claim on the request (another master took it over, or it ended): stopping, writing nothing more');
     this.#lost.abort(new ClaimLostError(`master ${masterId} no longer holds request ${id} (claim ${attempt})`));
@@ -84,7 +88,9 @@ export class ClaimGuard {
     this.#lost.signal.throwIfAborted();
   }
 
+  /** The run has ended (its outcome recorded, or given up): no more heartbeats, late answers ignored. */
   stop(): void {
+    this.#stopped = true;
     clearInterval(this.#timer);
   }
 }
