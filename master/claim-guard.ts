@@ -9,14 +9,16 @@
  * REQUEST_STALE_MS. A database that does not answer is not a lost claim: the run goes on (heartbeats
  * fail quietly), `confirm` waits for the database to come back (retryThroughOutage), and if another
  * master took the request over meanwhile, the first write after the outage finds the claim gone.
- * Once the run has ended (`stop`), answers still in flight are ignored: a progress update or
- * heartbeat that reaches the row after the run recorded its outcome touches nothing, which means
- * the run is over, not that the claim was lost.
+ * A fenced write that touches no row because the request has *ended* under this very claim is no
+ * takeover: a progress update or heartbeat sent before the run recorded its outcome can reach the
+ * row after it (another connection, a busy server). The run is stopped all the same, but the
+ * warning is only for a claim that another master (or anyone) really took; once the runner has
+ * stopped the guard, late answers are ignored altogether.
  */
 import { TesseraError, describeError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { retryThroughOutage, type OutageRetry } from './db/outage-retry.js';
-import type { RequestClaim, RequestStore } from './store/request-store.js';
+import { endedUnderClaim, type RequestClaim, type RequestStore } from './store/request-store.js';
 
 /** The master no longer holds the request it was running. Not the request's fault: nothing is recorded. */
 export class ClaimLostError extends TesseraError {}
@@ -65,12 +67,23 @@ export class ClaimGuard {
     return this.#lost.signal;
   }
 
-  /** Takes the result of a fenced write: false means the claim is gone (unless the run has ended). */
+  /** Takes the result of a fenced write: false means the claim is gone (ignored once the guard is stopped). */
   note(held: boolean, what: string): void {
     if (held || this.#stopped || this.#lost.signal.aborted) return;
     const { id, masterId, attempt } = this.#claim;
-    this.#log.warn({ masterId, attempt, noticedBy: what }, 'lost the claim on the request (another master took it over, or it ended): stopping, writing nothing more');
     this.#lost.abort(new ClaimLostError(`master ${masterId} no longer holds request ${id} (claim ${attempt})`));
+    void this.#explainLoss(what);
+  }
+
+  /** Says why the claim's writes touch nothing: taken over (a warning), or the request ended under this claim. */
+  async #explainLoss(what: string): Promise<void> {
+    const { id, masterId, attempt } = this.#claim;
+    const row = await this.#store.get(id).catch(() => null);
+    if (row && endedUnderClaim(row, this.#claim)) {
+      this.#log.debug({ noticedBy: what, status: row.status }, 'a write sent before the request ended reached it after: nothing more to write');
+      return;
+    }
+    this.#log.warn({ masterId, attempt, noticedBy: what, heldBy: row?.claimedBy ?? null, status: row?.status ?? null }, 'lost the claim on the request (another master took it over, or it ended): stopping, writing nothing more');
   }
 
   /**
