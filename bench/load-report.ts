@@ -28,7 +28,7 @@ const complaints = (counts: ReadonlyMap<string, number>): string =>
 
 export function formatLoadReport(report: LoadReport): string {
   const { settings, figures } = report;
-  const marks = [0, 1, 10, 25, 50, 75, 100, 200, 500].filter((mark) => mark <= settings.requests);
+  const marks = [...new Set([0, 1, 10, 25, 50, 75, 100, 200, 500, 1000].filter((mark) => mark < settings.requests)).add(settings.requests)];
   const half = Math.floor(settings.requests / 2);
   const slope = rssSlope(report.rss, half);
   const problems = [
