@@ -5,7 +5,7 @@
  * PostgresRequestStore is the RequestStore (master/store/request-store.ts) kept in PostgreSQL.
  */
 import type { RequestStatus } from '../../shared/types.js';
-import type { RequestClaim, RequestStore, Unsubscribe } from '../store/request-store.js';
+import { checkListQuery, type RequestClaim, type RequestListQuery, type RequestStore, type Unsubscribe } from '../store/request-store.js';
 import type { Database } from './database.js';
 
 /** The contract, for the modules that take the row types from here. */
@@ -176,7 +176,11 @@ const RELEASE_SQL = `
 
 const GET_SQL = `SELECT ${ROW} FROM mosaic_requests WHERE id = $1`;
 
-const LIST_SQL = `SELECT ${ROW} FROM mosaic_requests ORDER BY id DESC LIMIT $1`;
+const LIST_SQL = `
+  SELECT ${ROW} FROM mosaic_requests
+   WHERE ($2::text IS NULL OR status = $2) AND ($3::bigint IS NULL OR id < $3::bigint)
+   ORDER BY id DESC
+   LIMIT $1`;
 
 /** Ids are bigints carried as decimal strings; anything else names no request. */
 const isId = (id: string): boolean => /^[0-9]{1,18}$/.test(id);
@@ -263,9 +267,10 @@ export class PostgresRequestStore implements RequestStore {
     return rows[0] ?? null;
   }
 
-  /** The newest `limit` requests, newest first. */
-  async list(limit = 20): Promise<MosaicRequestRow[]> {
-    const { rows } = await this.db.query<MosaicRequestRow>(LIST_SQL, [limit]);
+  /** A page of requests, newest first. */
+  async list(query: RequestListQuery = {}): Promise<MosaicRequestRow[]> {
+    const { status, limit, before } = checkListQuery(query);
+    const { rows } = await this.db.query<MosaicRequestRow>(LIST_SQL, [limit, status, before]);
     return rows;
   }
 

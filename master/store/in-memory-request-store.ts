@@ -8,7 +8,16 @@
  * returns them (asJsonb). Nothing outlives the process.
  */
 import { asJsonb } from './jsonb.js';
-import type { MosaicRequestRow, NewMosaicRequest, RequestClaim, RequestResult, RequestStore, Unsubscribe } from './request-store.js';
+import {
+  checkListQuery,
+  type MosaicRequestRow,
+  type NewMosaicRequest,
+  type RequestClaim,
+  type RequestListQuery,
+  type RequestResult,
+  type RequestStore,
+  type Unsubscribe,
+} from './request-store.js';
 
 export interface InMemoryRequestStoreOptions {
   /** The clock, in ms since the epoch; read on every operation (default: Date.now). */
@@ -139,9 +148,13 @@ export class InMemoryRequestStore implements RequestStore {
     return row ? copyOf(row) : null;
   }
 
-  async list(limit = 20): Promise<MosaicRequestRow[]> {
-    if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`list: limit must be a whole number ≥ 0, not ${limit}`);
-    return [...this.#rows.values()].reverse().slice(0, limit).map(copyOf);
+  async list(query: RequestListQuery = {}): Promise<MosaicRequestRow[]> {
+    const { status, limit, before } = checkListQuery(query);
+    return [...this.#rows.values()]
+      .reverse()
+      .filter((row) => (status === null || row.status === status) && (before === null || BigInt(row.id) < BigInt(before)))
+      .slice(0, limit)
+      .map(copyOf);
   }
 
   async onPending(listener: (id: string) => void): Promise<Unsubscribe> {

@@ -14,6 +14,7 @@
  * so that code written against the contract needs no database module.
  */
 import type { MosaicRequestRow, NewMosaicRequest, RequestResult } from '../db/request-store.js';
+import type { RequestStatus } from '../../shared/types.js';
 
 export type { MosaicRequestRow, NewMosaicRequest, RequestResult } from '../db/request-store.js';
 
@@ -29,6 +30,22 @@ export interface RequestClaim {
 export function claimOf(row: Pick<MosaicRequestRow, 'id' | 'claimedBy' | 'attempts'>): RequestClaim {
   if (row.claimedBy === null) throw new RangeError(`request ${row.id} is not claimed`);
   return { id: row.id, masterId: row.claimedBy, attempt: row.attempts };
+}
+
+/** Which requests list() returns: newest first, at most `limit` (default 20), older than `before`, of one status. */
+export interface RequestListQuery {
+  readonly status?: RequestStatus | undefined;
+  readonly limit?: number | undefined;
+  /** An id: only requests with a smaller one (the next page after a page ending with it). */
+  readonly before?: string | undefined;
+}
+
+/** The query with its default, or a RangeError naming what is wrong (both stores check alike). */
+export function checkListQuery(query: RequestListQuery): { status: RequestStatus | null; limit: number; before: string | null } {
+  const limit = query.limit ?? 20;
+  if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`list: limit must be a whole number ≥ 0, not ${limit}`);
+  if (query.before !== undefined && !/^[0-9]{1,18}$/.test(query.before)) throw new RangeError(`list: before must be a request id, not ${JSON.stringify(query.before)}`);
+  return { status: query.status ?? null, limit, before: query.before ?? null };
 }
 
 /** Ends a subscription; resolves once nothing more is delivered to it. */
@@ -61,8 +78,8 @@ export interface RequestStore {
   release(claim: RequestClaim): Promise<boolean>;
   /** The request, or null when no request has that id (also for a string that is no id at all). */
   get(id: string): Promise<MosaicRequestRow | null>;
-  /** The newest `limit` requests (default 20), newest first. */
-  list(limit?: number): Promise<MosaicRequestRow[]>;
+  /** A page of requests, newest first (see RequestListQuery); a RangeError for a malformed query. */
+  list(query?: RequestListQuery): Promise<MosaicRequestRow[]>;
   /**
    * Calls `listener` with the id of each request that becomes pending (inserted, or released);
    * resolves once that is in effect, to its unsubscribe. A wake-up, not a guarantee: PostgreSQL
