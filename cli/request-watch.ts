@@ -1,5 +1,5 @@
 /**
- * Follows one request until it is completed or failed, drawing a progress bar (tiles done / total)
+ * Follows one request until it is completed, failed or cancelled, drawing a progress bar (tiles done / total)
  * on stderr when asked. Polls the row: it works the same on the central and the embedded database.
  * While the database is unreachable it says so once on stderr and keeps asking (backing off to 5 s),
  * until the database is back or the signal fires.
@@ -37,7 +37,7 @@ export async function watchRequest(store: RequestStore, id: string, options: Wat
         bar.setTotal(Math.max(total, 1));
         bar.update(row.tilesDone, { status: row.status });
       }
-      if (row.status === 'completed' || row.status === 'failed') return row;
+      if (row.status === 'completed' || row.status === 'failed' || row.status === 'cancelled') return row;
       await sleep(options.intervalMs ?? 250);
     }
   } finally {

@@ -22,7 +22,7 @@ export const INDEX_BANDS: Readonly<Record<IndexName, readonly [BandName, BandNam
 export const SOURCE_KINDS = ['sentinel2', 'earthdaily'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 
-export const REQUEST_STATUSES = ['pending', 'running', 'completed', 'failed'] as const;
+export const REQUEST_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type RequestStatus = (typeof REQUEST_STATUSES)[number];
 
 /** One band of a request: a GeoTIFF (local path or http(s) URL) and the 1-based band number in it. */

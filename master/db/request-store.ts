@@ -5,15 +5,26 @@
  * PostgresRequestStore is the RequestStore (master/store/request-store.ts) kept in PostgreSQL.
  */
 import type { RequestStatus } from '../../shared/types.js';
-import { checkListQuery, type RequestClaim, type RequestListQuery, type RequestStore, type Unsubscribe } from '../store/request-store.js';
+import {
+  checkListQuery,
+  type CancelOutcome,
+  type FinishedStatus,
+  type RequestClaim,
+  type RequestListQuery,
+  type RequestStore,
+  type Unsubscribe,
+  type WorkerStatsRow,
+} from '../store/request-store.js';
 import type { Database } from './database.js';
+import { listWorkers, saveWorkerStats } from './worker-stats-table.js';
+import { parseFinished } from './finished-notice.js';
 
 /** The contract, for the modules that take the row types from here. */
 export type { RequestStore } from '../store/request-store.js';
 
 /** NOTIFY channel: payload is the id of a request waiting to be claimed (inserted, or handed back). */
 export const REQUEST_INSERTED_CHANNEL = 'tessera_request_inserted';
-/** NOTIFY channel: payload is JSON `{"id": "<id>", "status": "completed" | "failed"}`. */
+/** NOTIFY channel: payload is JSON `{"id": "<id>", "status": "completed" | "failed" | "cancelled"}`. */
 export const REQUEST_FINISHED_CHANNEL = 'tessera_request_finished';
 
 export interface MosaicRequestRow {
@@ -174,6 +185,18 @@ const RELEASE_SQL = `
          heartbeat_at = NULL
    WHERE ${FENCE}`;
 
+/** Cancels a pending or running request, and says whether the id named a request at all. */
+const CANCEL_SQL = `
+  WITH cancelled AS (
+    UPDATE mosaic_requests
+       SET status      = 'cancelled',
+           error       = NULL,
+           finished_at = now()
+     WHERE id = $1 AND status IN ('pending', 'running')
+    RETURNING id)
+  SELECT EXISTS (SELECT 1 FROM cancelled)                      AS "cancelled",
+         EXISTS (SELECT 1 FROM mosaic_requests WHERE id = $1) AS "found"`;
+
 const GET_SQL = `SELECT ${ROW} FROM mosaic_requests WHERE id = $1`;
 
 const LIST_SQL = `
@@ -261,6 +284,14 @@ export class PostgresRequestStore implements RequestStore {
     return this.fenced(RELEASE_SQL, claim);
   }
 
+  async cancel(id: string): Promise<CancelOutcome> {
+    if (!isId(id)) return 'not-found';
+    const { rows } = await this.db.query<{ cancelled: boolean; found: boolean }>(CANCEL_SQL, [id]);
+    const answer = rows[0];
+    if (answer?.cancelled) return 'cancelled';
+    return answer?.found ? 'finished' : 'not-found';
+  }
+
   async get(id: string): Promise<MosaicRequestRow | null> {
     if (!isId(id)) return null;
     const { rows } = await this.db.query<MosaicRequestRow>(GET_SQL, [id]);
@@ -277,6 +308,22 @@ export class PostgresRequestStore implements RequestStore {
   /** LISTENs on REQUEST_INSERTED_CHANNEL (the triggers fire it on insert and on release). */
   onPending(listener: (id: string) => void): Promise<Unsubscribe> {
     return this.db.listen(REQUEST_INSERTED_CHANNEL, listener);
+  }
+
+  /** LISTENs on REQUEST_FINISHED_CHANNEL (the trigger fires it when the status becomes a final one). */
+  onFinished(listener: (id: string, status: FinishedStatus) => void): Promise<Unsubscribe> {
+    return this.db.listen(REQUEST_FINISHED_CHANNEL, (payload) => {
+      const note = parseFinished(payload);
+      if (note) listener(note.id, note.status);
+    });
+  }
+
+  saveWorkerStats(rows: readonly WorkerStatsRow[]): Promise<void> {
+    return saveWorkerStats(this.db, rows);
+  }
+
+  listWorkers(seenWithinMs: number): Promise<WorkerStatsRow[]> {
+    return listWorkers(this.db, seenWithinMs);
   }
 
   private async fenced(sql: string, claim: RequestClaim, ...rest: unknown[]): Promise<boolean> {

@@ -56,10 +56,28 @@ export interface Manifest {
     /** Strips taken over from a crashed master's checkpoint instead of computed again. */
     readonly resumedStrips: number;
   };
+  /** The web previews, by index (absent: none was written, e.g. the workers sent no preview copy). */
+  readonly preview?: Partial<Record<IndexName, ManifestPreview>>;
   /** Durations in milliseconds, by phase name. */
   readonly timings: Readonly<Record<string, number>>;
   /** ISO 8601. */
   readonly createdAt: string;
+}
+
+/**
+ * A small web preview of one index's colour mosaic (<index>_preview.png beside it): at most 2048 px
+ * on its long side, reprojected to Web Mercator, RGBA with no-data transparent, coloured with the
+ * index's ramp. `latLngBounds` are its outer edges, so that Leaflet's
+ * `L.imageOverlay(url, latLngBounds)` lands it where it belongs.
+ */
+export interface ManifestPreview {
+  /** The file name, in the request's folder. */
+  readonly file: string;
+  readonly width: number;
+  readonly height: number;
+  readonly crs: 'EPSG:3857';
+  /** [[south, west], [north, east]], WGS84 degrees. */
+  readonly latLngBounds: readonly [readonly [south: number, west: number], readonly [north: number, east: number]];
 }
 
 /** Mosaic-wide IndexStats (e.g. merged with mergeIndexStats) → the manifest's summary. */

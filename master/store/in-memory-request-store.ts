@@ -4,12 +4,15 @@
  * semantics (one contract test suite runs against both): ids "1", "2", …; the column defaults; a
  * claim takes the lowest pending id or a running one with a stale heartbeat; every mutation by a
  * master is fenced on its claim (id, claimed by it in that attempt, running); updated_at follows every change; onPending
- * listeners hear of inserts and releases. Rows go in and come out as copies, jsonb columns as jsonb
+ * listeners hear of inserts and releases, onFinished listeners of every end; worker statistics are
+ * kept by (worker id, master id) as in the worker_stats table. Rows go in and come out as copies, jsonb columns as jsonb
  * returns them (asJsonb). Nothing outlives the process.
  */
 import { asJsonb } from './jsonb.js';
 import {
   checkListQuery,
+  type CancelOutcome,
+  type FinishedStatus,
   type MosaicRequestRow,
   type NewMosaicRequest,
   type RequestClaim,
@@ -17,6 +20,7 @@ import {
   type RequestResult,
   type RequestStore,
   type Unsubscribe,
+  type WorkerStatsRow,
 } from './request-store.js';
 
 export interface InMemoryRequestStoreOptions {
@@ -36,6 +40,9 @@ export class InMemoryRequestStore implements RequestStore {
   /** By id, in insertion order, which is id order. */
   readonly #rows = new Map<string, MosaicRequestRow>();
   readonly #pendingListeners = new Set<(id: string) => void>();
+  readonly #finishedListeners = new Set<(id: string, status: FinishedStatus) => void>();
+  /** By worker id and master id (a NUL between them: neither may hold one in the table's text either). */
+  readonly #workers = new Map<string, WorkerStatsRow>();
   readonly #now: () => number;
   readonly #onError: (error: Error) => void;
   #lastId = 0;
@@ -119,7 +126,7 @@ export class InMemoryRequestStore implements RequestStore {
   }
 
   async complete(claim: RequestClaim, result: RequestResult): Promise<boolean> {
-    return this.#fenced(claim, (at) => ({
+    return this.#finishing(claim, 'completed', (at) => ({
       status: 'completed',
       outputDir: result.outputDir,
       outputs: asJsonb(result.outputs ?? null),
@@ -134,13 +141,23 @@ export class InMemoryRequestStore implements RequestStore {
   }
 
   async fail(claim: RequestClaim, error: string): Promise<boolean> {
-    return this.#fenced(claim, (at) => ({ status: 'failed', error, finishedAt: at }));
+    return this.#finishing(claim, 'failed', (at) => ({ status: 'failed', error, finishedAt: at }));
   }
 
   async release(claim: RequestClaim): Promise<boolean> {
     const released = this.#fenced(claim, () => ({ status: 'pending', claimedBy: null, startedAt: null, heartbeatAt: null }));
     if (released) this.#announcePending(claim.id);
     return released;
+  }
+
+  async cancel(id: string): Promise<CancelOutcome> {
+    const row = isId(id) ? this.#rows.get(id) : undefined;
+    if (!row) return 'not-found';
+    if (row.status !== 'pending' && row.status !== 'running') return 'finished';
+    const at = new Date(this.#now());
+    this.#change(row, at, { status: 'cancelled', error: null, finishedAt: at });
+    this.#announce(this.#finishedListeners, (listener) => listener(id, 'cancelled'));
+    return 'cancelled';
   }
 
   async get(id: string): Promise<MosaicRequestRow | null> {
@@ -158,12 +175,35 @@ export class InMemoryRequestStore implements RequestStore {
   }
 
   async onPending(listener: (id: string) => void): Promise<Unsubscribe> {
-    // Wrapped, so the same function may subscribe twice and unsubscribe each independently.
-    const subscriber = (id: string): void => listener(id);
-    this.#pendingListeners.add(subscriber);
-    return async () => {
-      this.#pendingListeners.delete(subscriber);
-    };
+    return subscribe(this.#pendingListeners, (id: string) => listener(id));
+  }
+
+  async onFinished(listener: (id: string, status: FinishedStatus) => void): Promise<Unsubscribe> {
+    return subscribe(this.#finishedListeners, (id: string, status: FinishedStatus) => listener(id, status));
+  }
+
+  async saveWorkerStats(rows: readonly WorkerStatsRow[]): Promise<void> {
+    for (const row of rows) {
+      const key = `${row.workerId}\0${row.masterId}`;
+      const firstSeen = this.#workers.get(key)?.firstSeen ?? row.firstSeen;
+      this.#workers.set(key, structuredClone({ ...row, firstSeen }));
+    }
+  }
+
+  async listWorkers(seenWithinMs: number): Promise<WorkerStatsRow[]> {
+    if (!Number.isFinite(seenWithinMs) || seenWithinMs < 0) throw new RangeError(`listWorkers: seenWithinMs must be a number ≥ 0, not ${seenWithinMs}`);
+    const since = this.#now() - seenWithinMs;
+    return [...this.#workers.values()]
+      .filter((row) => row.lastSeen.getTime() >= since)
+      .sort((a, b) => b.lastSeen.getTime() - a.lastSeen.getTime() || a.workerId.localeCompare(b.workerId) || a.masterId.localeCompare(b.masterId))
+      .map((row) => structuredClone(row));
+  }
+
+  /** A fenced write that ends the request, told to the onFinished listeners once it landed. */
+  #finishing(claim: RequestClaim, status: FinishedStatus, changes: (at: Date) => Partial<MosaicRequestRow>): boolean {
+    const landed = this.#fenced(claim, changes);
+    if (landed) this.#announce(this.#finishedListeners, (listener) => listener(claim.id, status));
+    return landed;
   }
 
   /** Applies `changes` when the claim is held (running, claimed by that master in that attempt); false otherwise. */
@@ -185,16 +225,28 @@ export class InMemoryRequestStore implements RequestStore {
    * NOTIFY after COMMIT): a listener that throws or calls back into the store cannot break it.
    */
   #announcePending(id: string): void {
-    const subscribers = [...this.#pendingListeners];
+    this.#announce(this.#pendingListeners, (listener) => listener(id));
+  }
+
+  #announce<L>(listeners: Set<L>, call: (listener: L) => void): void {
+    const subscribers = [...listeners];
     queueMicrotask(() => {
       for (const subscriber of subscribers) {
-        if (!this.#pendingListeners.has(subscriber)) continue; // unsubscribed meanwhile
+        if (!listeners.has(subscriber)) continue; // unsubscribed meanwhile
         try {
-          subscriber(id);
+          call(subscriber);
         } catch (error) {
           this.#onError(error instanceof Error ? error : new Error(String(error)));
         }
       }
     });
   }
+}
+
+/** Adds a wrapped `listener` (the same function may subscribe twice and unsubscribe each on its own). */
+function subscribe<L>(listeners: Set<L>, wrapped: L): Unsubscribe {
+  listeners.add(wrapped);
+  return async () => {
+    listeners.delete(wrapped);
+  };
 }

@@ -48,6 +48,34 @@ export function checkListQuery(query: RequestListQuery): { status: RequestStatus
   return { status: query.status ?? null, limit, before: query.before ?? null };
 }
 
+/** One worker's contribution as one master saw it: a row of the worker_stats table (006_worker_stats.sql). */
+export interface WorkerStatsRow {
+  readonly workerId: string;
+  readonly masterId: string;
+  /** It held a tile when the row was written. */
+  readonly busy: boolean;
+  /** Tiles whose result the master accepted from it. */
+  readonly tilesDone: number;
+  /** Tiles accepted over the minute before the row was written. */
+  readonly tilesPerMinute: number;
+  /** Totals of the times the worker reported in its accepted results, ms. */
+  readonly decodeMs: number;
+  readonly computeMs: number;
+  readonly encodeMs: number;
+  /** Source bytes streamed to it. */
+  readonly bytesIn: number;
+  /** Result bytes it sent back in accepted results. */
+  readonly bytesOut: number;
+  readonly firstSeen: Date;
+  readonly lastSeen: Date;
+}
+
+/** What cancel did: cancelled it (it was pending or running), found no such request, or found it ended already. */
+export type CancelOutcome = 'cancelled' | 'not-found' | 'finished';
+
+/** The statuses a request ends in. */
+export type FinishedStatus = 'completed' | 'failed' | 'cancelled';
+
 /** Ends a subscription; resolves once nothing more is delivered to it. */
 export type Unsubscribe = () => Promise<void>;
 
@@ -76,6 +104,13 @@ export interface RequestStore {
   fail(claim: RequestClaim, error: string): Promise<boolean>;
   /** Hands the request back (pending, unclaimed) for a master that stops before finishing it. */
   release(claim: RequestClaim): Promise<boolean>;
+  /**
+   * Cancels a pending or running request for a user: `cancelled`, finished_at set, error null. A
+   * pending one is never claimed; the master running one finds its claim gone (its fenced writes
+   * answer false) and stops, recording nothing more. 'finished' when it had ended already
+   * (completed, failed or cancelled); 'not-found' when no request has that id.
+   */
+  cancel(id: string): Promise<CancelOutcome>;
   /** The request, or null when no request has that id (also for a string that is no id at all). */
   get(id: string): Promise<MosaicRequestRow | null>;
   /** A page of requests, newest first (see RequestListQuery); a RangeError for a malformed query. */
@@ -87,4 +122,17 @@ export interface RequestStore {
    * a claimer also polls.
    */
   onPending(listener: (id: string) => void): Promise<Unsubscribe>;
+  /**
+   * Calls `listener` with each request that ends (completed, failed, cancelled) and how; resolves
+   * once that is in effect, to its unsubscribe. A wake-up, like onPending: the embedded database
+   * delivers none, so whoever must know also reads the row (a running master's fenced writes).
+   */
+  onFinished(listener: (id: string, status: FinishedStatus) => void): Promise<Unsubscribe>;
+  /**
+   * Upserts the worker_stats rows of these workers (key: worker id and master id); first_seen
+   * keeps its first value, every other column takes the one given.
+   */
+  saveWorkerStats(rows: readonly WorkerStatsRow[]): Promise<void>;
+  /** The workers seen (last_seen) within the last `seenWithinMs`, by any master, newest last_seen first. */
+  listWorkers(seenWithinMs: number): Promise<WorkerStatsRow[]>;
 }

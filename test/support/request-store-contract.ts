@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
-import type { MosaicRequestRow, RequestClaim, RequestResult, RequestStore } from '../../master/store/request-store.js';
+import type { FinishedStatus, MosaicRequestRow, RequestClaim, RequestResult, RequestStore, WorkerStatsRow } from '../../master/store/request-store.js';
 
 /** The claim `masterId` holds on request `id` as its `attempt`-th claim (a request's first claim is 1). */
 export function claimBy(id: string, masterId: string, attempt = 1): RequestClaim {
@@ -406,6 +406,135 @@ export function requestStoreContract(name: string, open: OpenHarness): void {
       assert.deepEqual(await store.list({ status: 'completed' }), []);
       await assert.rejects(store.list({ before: 'abc' }), /before must be a request id/);
       await assert.rejects(store.list({ limit: 1.5 }), /limit must be a whole number/);
+    });
+
+    test('cancel: a pending request is never claimed; a running one stops being held; an ended one is left alone', async (t) => {
+      const { store, now } = await open(t);
+      const pending = await store.insert({ bands: BANDS, indices: ['ndvi'] });
+      const running = await store.insert({ bands: BANDS, indices: ['ndvi'] });
+      assert.equal(await store.cancel(pending), 'cancelled');
+      const claimed = await store.claimNext('master-a', STALE_MS);
+      assert.equal(claimed?.id, running, 'the cancelled pending request is skipped');
+      assert.equal(await store.setTilesTotal(claimBy(running, 'master-a'), 4), true);
+      assert.equal(await store.cancel(running), 'cancelled');
+
+      for (const id of [pending, running]) {
+        const cancelled = await row(store, id);
+        assert.equal(cancelled.status, 'cancelled');
+        assert.equal(cancelled.error, null);
+        assert.ok(cancelled.finishedAt instanceof Date && Math.abs(now() - cancelled.finishedAt.getTime()) < 10_000);
+      }
+      const before = await row(store, running);
+      const claim = claimBy(running, 'master-a');
+      assert.equal(await store.heartbeat(claim), false, 'the master running it finds its claim gone');
+      assert.equal(await store.recordProgress(claim, 3), false);
+      assert.equal(await store.complete(claim, RESULT), false);
+      assert.equal(await store.fail(claim, 'late'), false);
+      assert.equal(await store.release(claim), false);
+      assert.deepEqual(await row(store, running), before, 'nothing more is recorded');
+      assert.equal(await store.claimNext('master-b', 0), null, 'a cancelled request is never claimed again, stale or not');
+
+      assert.equal(await store.cancel(running), 'finished', 'cancelled already');
+      const done = await store.insert({ bands: BANDS, indices: ['ndvi'] });
+      const failed = await store.insert({ bands: BANDS, indices: ['ndvi'] });
+      await store.claimNext('master-a', STALE_MS);
+      await store.claimNext('master-a', STALE_MS);
+      assert.equal(await store.complete(claimBy(done, 'master-a'), RESULT), true);
+      assert.equal(await store.fail(claimBy(failed, 'master-a'), 'boom'), true);
+      assert.equal(await store.cancel(done), 'finished');
+      assert.equal(await store.cancel(failed), 'finished');
+      assert.equal((await row(store, done)).status, 'completed');
+      assert.deepEqual([(await row(store, failed)).status, (await row(store, failed)).error], ['failed', 'boom']);
+      assert.equal(await store.cancel('987654321'), 'not-found');
+      assert.equal(await store.cancel('not-an-id'), 'not-found');
+    });
+
+    test('onFinished hears every end with its status, and nothing else', async (t) => {
+      const { store } = await open(t);
+      const heard: [string, FinishedStatus][] = [];
+      let onHeard = (): void => {};
+      const stop = await store.onFinished((id, status) => {
+        heard.push([id, status]);
+        onHeard();
+      });
+      t.after(stop);
+      const until = (count: number): Promise<void> =>
+        new Promise((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`heard ${JSON.stringify(heard)}, wanted ${count}`)), 2_000);
+          onHeard = () => {
+            if (heard.length < count) return;
+            clearTimeout(timer);
+            resolve();
+          };
+          onHeard();
+        });
+      const [a, b, c] = [
+        await store.insert({ bands: BANDS, indices: ['ndvi'] }),
+        await store.insert({ bands: BANDS, indices: ['ndvi'] }),
+        await store.insert({ bands: BANDS, indices: ['ndvi'] }),
+      ];
+      for (let i = 0; i < 3; i += 1) await store.claimNext('master-a', STALE_MS);
+      await store.heartbeat(claimBy(a, 'master-a'));
+      await store.recordProgress(claimBy(a, 'master-a'), 1);
+      await store.complete(claimBy(a, 'master-a'), RESULT);
+      await store.fail(claimBy(b, 'master-a'), 'nope');
+      await store.cancel(c);
+      await store.cancel(c); // ended already: tells nobody
+      const marker = await store.insert({ bands: BANDS, indices: ['ndvi'] });
+      await store.cancel(marker);
+      await until(4);
+      assert.deepEqual(heard, [
+        [a, 'completed'],
+        [b, 'failed'],
+        [c, 'cancelled'],
+        [marker, 'cancelled'],
+      ]);
+    });
+
+    test('worker statistics: upserted by worker and master, first_seen kept, listed newest first within the window', async (t) => {
+      const { store, now } = await open(t);
+      const at = (agoMs: number): Date => new Date(Math.floor((now() - agoMs) / 1000) * 1000);
+      const stats = (workerId: string, masterId: string, tilesDone: number, firstSeen: Date, lastSeen: Date): WorkerStatsRow => ({
+        workerId,
+        masterId,
+        busy: tilesDone % 2 === 1,
+        tilesDone,
+        tilesPerMinute: tilesDone / 2,
+        decodeMs: tilesDone * 1.5,
+        computeMs: tilesDone * 2.25,
+        encodeMs: tilesDone * 0.5,
+        bytesIn: tilesDone * 1_000_000_000,
+        bytesOut: tilesDone * 1000,
+        firstSeen,
+        lastSeen,
+      });
+      assert.deepEqual(await store.listWorkers(60_000), []);
+      await store.saveWorkerStats([]);
+      await store.saveWorkerStats([
+        stats('w1', 'master-a', 3, at(50_000), at(40_000)),
+        stats('w2', 'master-a', 5, at(50_000), at(30_000)),
+        stats('w1', 'master-b', 7, at(50_000), at(20_000)),
+        stats('w-old', 'master-a', 9, at(3_600_000), at(1_800_000)),
+      ]);
+      // A later write of w1 on master-a: every column but first_seen takes the new value.
+      const later = stats('w1', 'master-a', 4, at(5_000), at(10_000));
+      await store.saveWorkerStats([later]);
+      const listed = await store.listWorkers(5 * 60_000);
+      assert.deepEqual(
+        listed.map((r) => [r.workerId, r.masterId]),
+        [
+          ['w1', 'master-a'],
+          ['w1', 'master-b'],
+          ['w2', 'master-a'],
+        ],
+        'newest last_seen first; the worker seen half an hour ago is left out',
+      );
+      assert.deepEqual(listed[0], { ...later, firstSeen: at(50_000) });
+      assert.equal(typeof listed[0]?.bytesIn, 'number', 'bigint columns come back as numbers');
+      assert.equal((await store.listWorkers(3_600_000 + 60_000)).length, 4);
+      listed[0]!.lastSeen.setTime(0);
+      assert.notEqual((await store.listWorkers(5 * 60_000))[0]?.lastSeen.getTime(), 0, 'rows come out as copies');
+      await assert.rejects(store.listWorkers(-1));
     });
 
     test('onPending hears every insert and release, and nothing else; unsubscribing ends it', async (t) => {
