@@ -7,14 +7,13 @@ import type { Env } from '../shared/config/env.js';
 import { TesseraError, redactUrls } from '../shared/errors.js';
 import { MASTER_VARIABLES } from '../shared/config/master-config.js';
 import type { RequestStore } from '../master/store/request-store.js';
-import type { Database } from '../master/db/database.js';
 
 /** `maxConnections`: 1 for a command; `tessera web` serves several pages at once. */
 export async function openClientStore(
   env: Env,
   flag: string | undefined,
   options: { maxConnections?: number } = {},
-): Promise<{ store: RequestStore; db: Database; close(): Promise<void> }> {
+): Promise<{ store: RequestStore; close(): Promise<void> }> {
   const [{ connectDatabase }, { PostgresRequestStore }, { embeddedDatabaseUrl }] = await Promise.all([
     import('../master/db/database.js'),
     import('../master/db/request-store.js'),
@@ -35,5 +34,5 @@ export async function openClientStore(
         : 'start `tessera master` here (it serves its embedded database on EMBEDDED_DB_PORT), or point DATABASE_URL / --database-url at the central database';
     throw new TesseraError(`cannot reach the database at ${where} (${error instanceof Error ? error.message : String(error)}): ${hint}`);
   }
-  return { store: new PostgresRequestStore(db), db, close: () => db.close() };
+  return { store: new PostgresRequestStore(db), close: () => db.close() };
 }

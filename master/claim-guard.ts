@@ -9,19 +9,29 @@
  * REQUEST_STALE_MS. A database that does not answer is not a lost claim: the run goes on (heartbeats
  * fail quietly), `confirm` waits for the database to come back (retryThroughOutage), and if another
  * master took the request over meanwhile, the first write after the outage finds the claim gone.
+ *
+ * A user cancelling the request (RequestStore.cancel) ends the claim too: the guard hears it at once
+ * from the store's onFinished wake-up (NOTIFY), else from reading the row every `cancelCheckMs`
+ * (the embedded database delivers no NOTIFY), else from the next fenced write; `signal` then aborts
+ * with a RequestCancelledError, a ClaimLostError like any other: the run writes nothing more.
  */
 import { TesseraError, describeError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { retryThroughOutage, type OutageRetry } from './db/outage-retry.js';
-import type { RequestClaim, RequestStore } from './store/request-store.js';
+import type { RequestClaim, RequestStore, Unsubscribe } from './store/request-store.js';
 
 /** The master no longer holds the request it was running. Not the request's fault: nothing is recorded. */
 export class ClaimLostError extends TesseraError {}
+
+/** A user cancelled the request this master was running: nothing more is written, nothing published. */
+export class RequestCancelledError extends ClaimLostError {}
 
 export interface ClaimGuardOptions {
   readonly claim: RequestClaim;
   readonly store: RequestStore;
   readonly heartbeatMs: number;
+  /** How often the row is read to notice a cancellation without a NOTIFY. */
+  readonly cancelCheckMs: number;
   /** How `confirm` waits for an unreachable database. */
   readonly outageRetry: OutageRetry;
   /** The master is stopping: `confirm` stops waiting for the database. */
@@ -35,6 +45,8 @@ export class ClaimGuard {
   readonly #log: Logger;
   readonly #lost = new AbortController();
   readonly #timer: NodeJS.Timeout;
+  readonly #cancelCheck: NodeJS.Timeout;
+  readonly #unlisten: Promise<Unsubscribe | undefined>;
   readonly #outageRetry: OutageRetry;
   readonly #stopSignal: AbortSignal;
 
@@ -50,6 +62,15 @@ export class ClaimGuard {
         (error: unknown) => this.#log.warn({ error: describeError(error) }, 'heartbeat failed; the run goes on'),
       );
     }, options.heartbeatMs);
+    this.#cancelCheck = setInterval(() => void this.#checkCancelled(), options.cancelCheckMs);
+    this.#unlisten = this.#store
+      .onFinished((id, status) => {
+        if (id === this.#claim.id && status === 'cancelled') this.#cancelled('cancel notice');
+      })
+      .catch((error: unknown) => {
+        this.#log.warn({ error: describeError(error) }, 'cannot listen for cancellation; reading the row instead');
+        return undefined;
+      });
   }
 
   get claim(): RequestClaim {
@@ -84,7 +105,37 @@ export class ClaimGuard {
     this.#lost.signal.throwIfAborted();
   }
 
+  /**
+   * Whether the claim ended because a user cancelled the request: the signal says so, or (a fenced
+   * write found the claim gone first) the row does. False when the row cannot be read.
+   */
+  async wasCancelled(): Promise<boolean> {
+    if (this.#lost.signal.reason instanceof RequestCancelledError) return true;
+    try {
+      return (await this.#store.get(this.#claim.id))?.status === 'cancelled';
+    } catch {
+      return false;
+    }
+  }
+
   stop(): void {
     clearInterval(this.#timer);
+    clearInterval(this.#cancelCheck);
+    void this.#unlisten.then((unlisten) => unlisten?.()).catch(() => undefined);
+  }
+
+  async #checkCancelled(): Promise<void> {
+    if (this.#lost.signal.aborted) return;
+    try {
+      if ((await this.#store.get(this.#claim.id))?.status === 'cancelled') this.#cancelled('status check');
+    } catch (error) {
+      this.#log.debug({ error: describeError(error) }, 'cannot read the row to check for cancellation; the run goes on');
+    }
+  }
+
+  #cancelled(noticedBy: string): void {
+    if (this.#lost.signal.aborted) return;
+    this.#log.info({ noticedBy }, 'request cancelled: stopping, dropping its tiles, publishing nothing');
+    this.#lost.abort(new RequestCancelledError(`request ${this.#claim.id} was cancelled`));
   }
 }

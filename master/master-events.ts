@@ -5,11 +5,47 @@
  */
 import { EventEmitter } from 'node:events';
 
+/** A worker's own account of one tile (TileTimings), ms. */
+export interface WorkerTileTimes {
+  readonly decodeMs: number;
+  readonly computeMs: number;
+  readonly encodeMs: number;
+}
+
 export interface MasterEventMap {
+  /** This master claimed a request (`attempt`: the row's attempts, 1 for its first claim). */
+  'request:claimed': { readonly requestId: string; readonly masterId: string; readonly attempt: number };
+  /** A request was planned into `tilesTotal` tiles. */
+  'request:planned': { readonly requestId: string; readonly tilesTotal: number };
+  /** One more of the request's tiles is in the mosaic. */
+  'request:progress': { readonly requestId: string; readonly tilesDone: number; readonly tilesTotal: number };
+  /** The request is recorded completed. */
+  'request:completed': { readonly requestId: string; readonly tilesDone: number; readonly ms: number };
+  /** The request is recorded failed with `error`, the user's message. */
+  'request:failed': { readonly requestId: string; readonly error: string };
+  /** A user cancelled the request while this master ran it: its tiles were dropped, nothing published. */
+  'request:cancelled': { readonly requestId: string };
   /** A tile was handed to a worker. */
   'tile:leased': { readonly taskId: string; readonly workerId: string; readonly attempt: number };
   /** A worker's result for a tile was accepted. */
-  'tile:done': { readonly taskId: string; readonly workerId: string; readonly attempt: number };
+  'tile:done': {
+    readonly taskId: string;
+    readonly workerId: string;
+    readonly attempt: number;
+    /** The result's PNG bytes, and the times the worker reported (absent: it reported none). */
+    readonly resultBytes?: number;
+    readonly timings?: WorkerTileTimes;
+  };
+  /** A worker's result was refused (invalid); the tile goes out again while it has attempts left. */
+  'tile:rejected': { readonly taskId: string; readonly workerId: string; readonly attempt: number; readonly reason: string };
+  /** A lease ran out before its worker answered. */
+  'tile:lease-expired': { readonly taskId: string; readonly workerId: string; readonly attempt: number };
+  /** A worker finished reading a tile's source data: `bytes` shipped to it (also when it stopped early). */
+  'tile:streamed': { readonly taskId: string; readonly workerId: string; readonly attempt: number; readonly bytes: number };
+  /** A worker asked for work (a long poll began): it is alive. */
+  'worker:polling': { readonly workerId: string };
+  /** A worker opened its Attend call: it is connected until 'worker:gone'. */
+  'worker:attending': { readonly workerId: string };
   /** A tile went back to the queue after a failed attempt (lease expired, worker error, worker gone). */
   'tile:requeued': { readonly taskId: string; readonly attempt: number; readonly reason: string };
   /** A worker's Attend call ended; `released` of its tiles went back to the queue. */

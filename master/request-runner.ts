@@ -7,7 +7,7 @@
  * writes it must make (the plan, the claim's renewal before publishing, the outcome) wait for the
  * database to come back (request-outcome.ts).
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { cpuMsSince } from '../shared/cpu-time.js';
@@ -26,6 +26,7 @@ import { openRequestSource } from './source/request-source.js';
 import { planStrips } from './source/strip-plan.js';
 import { StopRequested, runStripPipeline } from './strip-pipeline.js';
 import { ClaimGuard, ClaimLostError } from './claim-guard.js';
+import { MasterEvents } from './master-events.js';
 import { OutputFolderError, asOutputFolderError } from './output/output-folder.js';
 import { claimOf } from './store/request-store.js';
 import { DatabaseOutageError, retryThroughOutage, type OutageRetry } from './db/outage-retry.js';
@@ -58,6 +59,10 @@ export interface RequestRunnerOptions {
   /** Memory for the messages that carry source blocks, reused once sent; absent: a fresh buffer each. */
   readonly messageMemory?: MessageMemory | undefined;
   readonly heartbeatMs: number;
+  /** How often a run reads its row to notice a cancellation the store sent no wake-up for (default 1 s). */
+  readonly cancelCheckMs?: number | undefined;
+  /** Where the run says what happens (request:*); absent: nobody listens. */
+  readonly events?: MasterEvents | undefined;
   /** How often (at most) a run checkpoints its written strips, so a takeover redoes no more than that. */
   readonly checkpointMs: number;
   /** A run the master stops keeps its staging folder and checkpoint for the next claim (false for a one-shot run: there is none). */
@@ -69,13 +74,18 @@ export interface RequestRunnerOptions {
   readonly log: Logger;
 }
 
+/** A cancelled request is noticed within this long even without a NOTIFY (the embedded database). */
+const CANCEL_CHECK_MS = 1_000;
+
 export class RequestRunner implements RequestProcessor {
   readonly #options: RequestRunnerOptions;
   readonly #outageRetry: OutageRetry;
+  readonly #events: MasterEvents;
 
   constructor(options: RequestRunnerOptions) {
     this.#options = options;
     this.#outageRetry = options.outageRetry ?? RUN_OUTAGE_RETRY;
+    this.#events = options.events ?? new MasterEvents();
   }
 
   async process(row: MosaicRequestRow, signal: AbortSignal): Promise<void> {
@@ -83,10 +93,12 @@ export class RequestRunner implements RequestProcessor {
     const log = baseLog.child({ requestId: row.id, claim: row.attempts });
     const outageRetry = this.#outageRetry;
     const claim = claimOf(row);
-    const guard = new ClaimGuard({ claim, store, heartbeatMs: this.#options.heartbeatMs, outageRetry, stopSignal: signal, log });
+    this.#events.emit('request:claimed', { requestId: row.id, masterId: claim.masterId, attempt: claim.attempt });
+    const cancelCheckMs = this.#options.cancelCheckMs ?? CANCEL_CHECK_MS;
+    const guard = new ClaimGuard({ claim, store, heartbeatMs: this.#options.heartbeatMs, cancelCheckMs, outageRetry, stopSignal: signal, log });
     const outcome = new RequestOutcome({ store, claim, retry: outageRetry, log });
     try {
-      // Stopping the master, or losing the claim, ends the run.
+      // Stopping the master, losing the claim, or a user cancelling the request ends the run.
       await this.#run(row, guard, outcome, AbortSignal.any([signal, guard.signal]), log);
     } catch (error) {
       await this.#recordFailure(guard, outcome, error, signal, log);
@@ -97,7 +109,10 @@ export class RequestRunner implements RequestProcessor {
 
   async #recordFailure(guard: ClaimGuard, outcome: RequestOutcome, error: unknown, signal: AbortSignal, log: Logger): Promise<void> {
     // The claim is gone: whoever holds the request now records its outcome; this run writes nothing.
-    if (guard.signal.aborted || error instanceof ClaimLostError) return;
+    if (guard.signal.aborted || error instanceof ClaimLostError) {
+      if (await guard.wasCancelled()) this.#events.emit('request:cancelled', { requestId: guard.claim.id });
+      return;
+    }
     try {
       if (signal.aborted || error instanceof StopRequested) {
         const released = await outcome.release();
@@ -111,7 +126,7 @@ export class RequestRunner implements RequestProcessor {
       const message = describeError(explained);
       if (explained instanceof RequestError || explained instanceof OutputFolderError) log.warn({ error: message }, 'request failed');
       else log.error({ err: error }, 'request failed unexpectedly');
-      await outcome.fail(message, AbortSignal.any([signal, guard.signal]));
+      if (await outcome.fail(message, AbortSignal.any([signal, guard.signal]))) this.#events.emit('request:failed', { requestId: guard.claim.id, error: message });
     } catch (recordError) {
       if (guard.signal.aborted) return; // the claim was found gone meanwhile (the guard said so)
       // The row stays `running` and is claimed again once its heartbeat is REQUEST_STALE_MS old.
@@ -137,6 +152,7 @@ export class RequestRunner implements RequestProcessor {
       const total = () => options.store.setTilesTotal(guard.claim, strips.length);
       guard.note(await retryThroughOutage('recording the plan', total, { retry: this.#outageRetry, signal, log }), 'planning');
       log.info({ tiles: strips.length, rows: strips[0]?.rows, grid: bandSet.grid }, 'request planned');
+      this.#events.emit('request:planned', { requestId: row.id, tilesTotal: strips.length });
 
       const finalDir = join(options.outputDir, row.id);
       const wkt = crsWkt(bandSet.grid.epsg);
@@ -158,7 +174,10 @@ export class RequestRunner implements RequestProcessor {
           ...options,
           ...{ job, bandSet, strips, writer, tally, guard, firstStrip, signal, log },
           maxInflight: options.maxInflightTiles,
-          onStripDone: () => checkpointer.poke(),
+          onStripDone: () => {
+            checkpointer.poke();
+            this.#events.emit('request:progress', { requestId: row.id, tilesDone: tally.tilesDone, tilesTotal: strips.length });
+          },
         });
         await checkpointer.settle();
         const tilesAt = performance.now();
@@ -218,8 +237,15 @@ export class RequestRunner implements RequestProcessor {
           uploadUrls: upload.urls,
           uploadError: upload.error,
         }, signal);
-        if (!completed) log.warn('request was taken over by another master before it completed; outcome not recorded');
-        else log.info({ tiles: strips.length, ms: Math.round(performance.now() - started) }, 'request completed');
+        if (completed) {
+          log.info({ tiles: strips.length, ms: Math.round(performance.now() - started) }, 'request completed');
+          this.#events.emit('request:completed', { requestId: row.id, tilesDone: tally.tilesDone, ms: performance.now() - started });
+        } else if (await guard.wasCancelled()) {
+          // Cancelled between publishing and recording: the folder is this claim's; take it back.
+          await rm(finalDir, { recursive: true, force: true });
+          log.info('request cancelled as it completed: its published folder removed');
+          this.#events.emit('request:cancelled', { requestId: row.id });
+        } else log.warn('request was taken over by another master before it completed; outcome not recorded');
       } catch (error) {
         await abandon(signal.aborted && !(error instanceof ClaimLostError) ? new StopRequested('master stopping') : error);
         throw error;

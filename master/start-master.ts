@@ -17,6 +17,7 @@ import { MasterEvents } from './master-events.js';
 import { beginOpeningPostgresStore, type OpenedStore } from './open-store.js';
 import { describeDataLakeTarget, type DataLakeSettings } from './output/datalake-config.js';
 import { RetentionTask } from './maintenance/retention-task.js';
+import { startObservers } from './observe/observers.js';
 
 /**
  * Reused buffers for the messages carrying source blocks: 2 MiB holds a Sentinel-2 1024² uint16
@@ -34,6 +35,8 @@ export interface RunningMaster {
   readonly store: RequestStore;
   /** Typed events of the master's work (master-events.ts), for metrics and tests. */
   readonly events: MasterEvents;
+  /** The port of GET /metrics (METRICS_LISTEN); undefined when it is off. */
+  readonly metricsPort: number | undefined;
   stop(options?: { graceful?: boolean; timeoutMs?: number }): Promise<void>;
 }
 
@@ -117,6 +120,7 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
     // A given store is a one-shot run's: nobody claims its request again, so a stop leaves nothing.
     resumable: extras.store === undefined,
     maxAttempts: config.requestMaxAttempts,
+    events,
     log: log.child({ scope: 'runner' }),
   });
   const claimer = new RequestClaimer({
@@ -126,6 +130,11 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
     pollIntervalMs: database.embedded ? Math.min(config.pollIntervalMs, 250) : config.pollIntervalMs,
     requestStaleMs: config.requestStaleMs,
     log: log.child({ scope: 'claimer' }),
+  });
+  const observers = await startObservers(config, { events, store, log }).catch(async (error: unknown) => {
+    await server.stop({ timeoutMs: 0 });
+    await database.close();
+    throw error;
   });
   await claimer.start();
   const retention = startRetention(config, database, log);
@@ -138,11 +147,13 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
     embedded: database.embedded,
     store,
     events,
+    metricsPort: observers.metricsPort,
     async stop({ graceful = true, timeoutMs = config.shutdownTimeoutMs } = {}) {
       log.info({ graceful, timeoutMs }, 'master stopping');
       await retention?.stop();
       await claimer.stop({ graceful, timeoutMs });
       await server.stop({ timeoutMs: graceful ? 5_000 : 0 });
+      await observers.stop(); // the last worker statistics, before the database closes
       await database.close();
       log.info('master stopped');
     },

@@ -1,6 +1,5 @@
 /** Starts tessera web on a RequestStore: builds the server and listens on WEB_LISTEN; resolves to its address and a stop. */
 import type { Logger } from 'pino';
-import type { Queryable } from '../master/db/database.js';
 import type { RequestStore } from '../master/store/request-store.js';
 import { hostOf } from '../shared/config/loopback.js';
 import type { WebConfig } from '../shared/config/web-config.js';
@@ -14,7 +13,7 @@ export interface RunningWeb {
 }
 
 export async function startWeb(
-  deps: { store: RequestStore; db: Queryable; config: WebConfig; defaults: ClientRequestDefaults; log: Logger; feedIntervalMs?: number },
+  deps: { store: RequestStore; config: WebConfig; defaults: ClientRequestDefaults; log: Logger; feedIntervalMs?: number },
 ): Promise<RunningWeb> {
   const app = await buildWebServer(deps);
   const host = hostOf(deps.config.webListen);

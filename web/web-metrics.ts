@@ -4,10 +4,9 @@
  * HPA) reads to add masters or workers. One registry per server: nothing global.
  */
 import { Gauge, Registry } from 'prom-client';
-import type { Queryable } from '../master/db/database.js';
-import { countRequestsByStatus } from './request-counts.js';
+import type { RequestStore } from '../master/store/request-store.js';
 
-export function webMetrics(db: Queryable): Registry {
+export function webMetrics(store: Pick<RequestStore, 'countByStatus'>): Registry {
   const registry = new Registry();
   new Gauge({
     name: 'tessera_requests',
@@ -15,7 +14,7 @@ export function webMetrics(db: Queryable): Registry {
     labelNames: ['status'],
     registers: [registry],
     async collect() {
-      for (const [status, n] of Object.entries(await countRequestsByStatus(db))) this.set({ status }, n);
+      for (const [status, n] of Object.entries(await store.countByStatus())) this.set({ status }, n);
     },
   });
   new Gauge({
@@ -23,7 +22,7 @@ export function webMetrics(db: Queryable): Registry {
     help: 'Mosaic requests waiting for a master (status pending): the queue depth to autoscale on.',
     registers: [registry],
     async collect() {
-      this.set((await countRequestsByStatus(db)).pending);
+      this.set((await store.countByStatus()).pending);
     },
   });
   return registry;

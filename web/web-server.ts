@@ -8,7 +8,6 @@ import { dirname, join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Queryable } from '../master/db/database.js';
 import type { RequestStore } from '../master/store/request-store.js';
 import type { WebConfig } from '../shared/config/web-config.js';
 import { InvalidRequestError, describeError } from '../shared/errors.js';
@@ -24,7 +23,6 @@ import { webMetrics } from './web-metrics.js';
 
 export interface WebServerDeps {
   readonly store: RequestStore;
-  readonly db: Queryable;
   readonly config: Pick<WebConfig, 'webToken' | 'webBasemapUrl' | 'webWorkersSeenS'>;
   readonly defaults: ClientRequestDefaults;
   readonly log: Logger;
@@ -52,7 +50,7 @@ function answerErrors(app: FastifyInstance, log: Logger): void {
 }
 
 export async function buildWebServer(deps: WebServerDeps): Promise<FastifyInstance> {
-  const { store, db, config, log } = deps;
+  const { store, config, log } = deps;
   const app = Fastify({ bodyLimit: 1024 * 1024, forceCloseConnections: true }) // no logger: only failures are logged (answerErrors);
   answerErrors(app, log);
   const feed = new RequestFeed({
@@ -79,7 +77,7 @@ export async function buildWebServer(deps: WebServerDeps): Promise<FastifyInstan
     token_required: config.webToken !== undefined,
     legends: allLegends(),
   }));
-  const metrics = webMetrics(db);
+  const metrics = webMetrics(store);
   app.get('/metrics', async (_request, reply) => reply.header('content-type', metrics.contentType).send(await metrics.metrics()));
   return app;
 }

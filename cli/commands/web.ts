@@ -17,8 +17,8 @@ export function webCommand(program: Command): void {
       const config = loadWebConfig(env);
       const log = createLogger('tessera-web', config.logLevel);
       const { startWeb } = await import('../../web/start-web.js'); // the web server's packages, loaded on use
-      const { store, db, close } = await openClientStore(env, options.databaseUrl, { maxConnections: 4 });
-      const web = await startWeb({ store, db, config, defaults: clientRequestDefaults(env), log }).catch(async (error: unknown) => {
+      const { store, close } = await openClientStore(env, options.databaseUrl, { maxConnections: 4 });
+      const web = await startWeb({ store, config, defaults: clientRequestDefaults(env), log }).catch(async (error: unknown) => {
         await close();
         throw error;
       });

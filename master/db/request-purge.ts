@@ -1,5 +1,5 @@
 /**
- * Retention's one statement: deletes up to `limit` completed or failed requests that finished more
+ * Retention's one statement: deletes up to `limit` completed, failed or cancelled requests that finished more
  * than a number of days ago, and returns their output folders for the caller to remove. The rows
  * are locked FOR UPDATE SKIP LOCKED, so masters purging at the same time take disjoint batches and
  * every folder is handed to exactly one of them; pending and running rows are never chosen (and a
@@ -18,7 +18,7 @@ export const PURGE_FINISHED_SQL = `
   WITH doomed AS (
     SELECT id
       FROM mosaic_requests
-     WHERE status IN ('completed', 'failed')
+     WHERE status IN ('completed', 'failed', 'cancelled')
        AND COALESCE(finished_at, updated_at) < now() - $1::double precision * interval '1 day'
      ORDER BY id
      LIMIT $2
@@ -26,7 +26,7 @@ export const PURGE_FINISHED_SQL = `
   DELETE FROM mosaic_requests AS r
    USING doomed
    WHERE r.id = doomed.id
-     AND r.status IN ('completed', 'failed')
+     AND r.status IN ('completed', 'failed', 'cancelled')
   RETURNING r.id::text AS "id", r.output_dir AS "outputDir"`;
 
 /** The finished requests of the mosaic_requests table, purged a batch at a time. */

@@ -7,6 +7,7 @@
 import type { RequestStatus } from '../../shared/types.js';
 import {
   checkListQuery,
+  zeroByStatus,
   type CancelOutcome,
   type FinishedStatus,
   type RequestClaim,
@@ -197,6 +198,8 @@ const CANCEL_SQL = `
   SELECT EXISTS (SELECT 1 FROM cancelled)                      AS "cancelled",
          EXISTS (SELECT 1 FROM mosaic_requests WHERE id = $1) AS "found"`;
 
+const COUNT_BY_STATUS_SQL = `SELECT status, count(*)::int AS "count" FROM mosaic_requests GROUP BY status`;
+
 const GET_SQL = `SELECT ${ROW} FROM mosaic_requests WHERE id = $1`;
 
 const LIST_SQL = `
@@ -296,6 +299,13 @@ export class PostgresRequestStore implements RequestStore {
     if (!isId(id)) return null;
     const { rows } = await this.db.query<MosaicRequestRow>(GET_SQL, [id]);
     return rows[0] ?? null;
+  }
+
+  async countByStatus(): Promise<Record<RequestStatus, number>> {
+    const { rows } = await this.db.query<{ status: RequestStatus; count: number }>(COUNT_BY_STATUS_SQL);
+    const counts = zeroByStatus();
+    for (const { status, count } of rows) counts[status] = count;
+    return counts;
   }
 
   /** A page of requests, newest first. */

@@ -38,7 +38,7 @@ export interface TileDispatcherOptions {
   readonly leaseMs: number;
   readonly maxAttempts: number;
   readonly log: Logger;
-  /** Where tile and worker events go (tile:leased, tile:done, tile:requeued, worker:gone). */
+  /** Where tile and worker events go (tile:*, worker:*). */
   readonly events?: MasterEvents;
   /** Milliseconds since the epoch; injectable for tests. */
   readonly now?: () => number;
@@ -96,6 +96,7 @@ export class TileDispatcher {
    */
   nextTask(workerId: string, holdMs: number, signal: AbortSignal, connection?: string): Promise<TileTask | null> {
     if (this.#closed || signal.aborted) return Promise.resolve(null);
+    this.#events.emit('worker:polling', { workerId });
     const holder = holderKey(workerId, connection);
     const tile = this.#ready.shift();
     if (tile) return Promise.resolve(this.#lease(tile, holder));
@@ -132,13 +133,20 @@ export class TileDispatcher {
       this.#settle(tile);
       tile.reject(error instanceof Error ? error : new Error(String(error)));
     };
+    const events = this.#events;
     return {
       async *[Symbol.asyncIterator]() {
+        let bytes = 0;
         try {
-          yield* chunks;
+          for await (const chunk of chunks) {
+            bytes += chunk.data?.length ?? 0;
+            yield chunk;
+          }
         } catch (error) {
           failTile(error);
           throw error;
+        } finally {
+          events.emit('tile:streamed', { taskId: claim.taskId, workerId: claim.workerId, attempt: claim.attempt, bytes });
         }
       },
     };
@@ -170,12 +178,15 @@ export class TileDispatcher {
     } catch (error) {
       if (!(error instanceof RejectedResultError)) return this.#failOnMasterError(tile, error, log);
       log.warn({ error: error.message }, 'result rejected');
+      this.#events.emit('tile:rejected', { taskId: tile.taskId, workerId: result.workerId, attempt: result.attempt, reason: error.message });
       this.#afterRejectedResult(tile, wasQueued, heldAttempt, result, `invalid result from ${result.workerId}: ${error.message}`);
       return { accepted: false, reason: error.message };
     }
     this.#settle(tile);
     tile.resolve({ workerId: result.workerId, attempt: result.attempt });
-    this.#events.emit('tile:done', { taskId: tile.taskId, workerId: result.workerId, attempt: result.attempt });
+    const resultBytes = result.tiles.reduce((sum, indexTile) => sum + indexTile.png.length, 0);
+    const timings = result.timings ? { decodeMs: result.timings.decodeMs, computeMs: result.timings.computeMs, encodeMs: result.timings.encodeMs } : undefined;
+    this.#events.emit('tile:done', { taskId: tile.taskId, workerId: result.workerId, attempt: result.attempt, resultBytes, ...(timings ? { timings } : {}) });
     return { accepted: true, reason: '' };
   }
 
@@ -183,6 +194,11 @@ export class TileDispatcher {
    * The worker is gone (its Attend call on `connection` ended): every lease it holds there goes
    * back to the queue now, as a failed attempt, rather than when the lease would expire.
    */
+  /** The worker opened its Attend call (it is connected until releaseWorker). */
+  workerAttending(workerId: string): void {
+    this.#events.emit('worker:attending', { workerId });
+  }
+
   releaseWorker(workerId: string, connection?: string): number {
     const holder = holderKey(workerId, connection);
     let released = 0;
@@ -261,6 +277,7 @@ export class TileDispatcher {
     }
     if (tile.state !== 'leased') return;
     this.#log.warn({ taskId: tile.taskId, workerId, attempt }, 'tile lease expired; handing it out again');
+    this.#events.emit('tile:lease-expired', { taskId: tile.taskId, workerId, attempt });
     this.#retryAfterFailure(tile, attempt, `lease of worker ${workerId} expired after ${this.#leaseMs} ms`);
   }
 

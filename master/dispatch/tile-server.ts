@@ -59,6 +59,7 @@ function handlers(options: TileServerOptions, attending: AttendCalls): TileServi
       const { workerId } = call.request;
       const connection = call.getPeer();
       attending.add(call);
+      dispatcher.workerAttending(workerId);
       let ended = false;
       const gone = (): void => {
         if (ended) return;

@@ -22,6 +22,8 @@ import {
   type Unsubscribe,
   type WorkerStatsRow,
 } from './request-store.js';
+import { zeroByStatus } from './request-store.js';
+import type { RequestStatus } from '../../shared/types.js';
 
 export interface InMemoryRequestStoreOptions {
   /** The clock, in ms since the epoch; read on every operation (default: Date.now). */
@@ -163,6 +165,12 @@ export class InMemoryRequestStore implements RequestStore {
   async get(id: string): Promise<MosaicRequestRow | null> {
     const row = isId(id) ? this.#rows.get(id) : undefined;
     return row ? copyOf(row) : null;
+  }
+
+  async countByStatus(): Promise<Record<RequestStatus, number>> {
+    const counts = zeroByStatus();
+    for (const row of this.#rows.values()) counts[row.status] += 1;
+    return counts;
   }
 
   async list(query: RequestListQuery = {}): Promise<MosaicRequestRow[]> {

@@ -13,8 +13,8 @@
  * The row types stay beside the SQL that produces them (column ↔ field); they are re-exported here
  * so that code written against the contract needs no database module.
  */
+import { REQUEST_STATUSES, type RequestStatus } from '../../shared/types.js';
 import type { MosaicRequestRow, NewMosaicRequest, RequestResult } from '../db/request-store.js';
-import type { RequestStatus } from '../../shared/types.js';
 
 export type { MosaicRequestRow, NewMosaicRequest, RequestResult } from '../db/request-store.js';
 
@@ -73,6 +73,11 @@ export interface WorkerStatsRow {
 /** What cancel did: cancelled it (it was pending or running), found no such request, or found it ended already. */
 export type CancelOutcome = 'cancelled' | 'not-found' | 'finished';
 
+/** Zero of every status, for countByStatus to fill in. */
+export function zeroByStatus(): Record<RequestStatus, number> {
+  return Object.fromEntries(REQUEST_STATUSES.map((status) => [status, 0])) as Record<RequestStatus, number>;
+}
+
 /** The statuses a request ends in. */
 export type FinishedStatus = 'completed' | 'failed' | 'cancelled';
 
@@ -113,6 +118,8 @@ export interface RequestStore {
   cancel(id: string): Promise<CancelOutcome>;
   /** The request, or null when no request has that id (also for a string that is no id at all). */
   get(id: string): Promise<MosaicRequestRow | null>;
+  /** How many requests have each status (every status present, 0 for none): queue depth for metrics. */
+  countByStatus(): Promise<Record<RequestStatus, number>>;
   /** A page of requests, newest first (see RequestListQuery); a RangeError for a malformed query. */
   list(query?: RequestListQuery): Promise<MosaicRequestRow[]>;
   /**

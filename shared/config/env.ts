@@ -126,6 +126,18 @@ export const addressVar = (name: string, defaultValue: string, description: stri
     { default: defaultValue, description, fix: `Set ${name} to host:port, for example ${defaultValue}.` },
   );
 
+/** host:port as addressVar, or unset (the feature it configures is off). */
+export const optionalAddressVar = (name: string, example: string, description: string): VariableSpec<string | undefined> =>
+  declare(
+    name,
+    z
+      .string()
+      .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/, 'must be host:port')
+      .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'port must be 0..65535')
+      .optional(),
+    { description, fix: `Set ${name} to host:port, for example ${example}, or unset it.` },
+  );
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 

@@ -11,6 +11,7 @@ import {
   logLevelVar,
   maxMessageBytesVar,
   numberVar,
+  optionalAddressVar,
   optionalStringVar,
   pemFileVar,
   postgresUrlVar,
@@ -120,6 +121,18 @@ export const MASTER_VARIABLES = {
     36_500,
     'Completed and failed requests finished more than this many days ago are deleted with their output folders (hourly). 0: keep everything.',
   ),
+  workerStatsMs: intVar(
+    'WORKER_STATS_MS',
+    2_000,
+    100,
+    600_000,
+    'How often the master writes each worker\'s contribution (tiles, times, bytes, last seen) to the worker_stats table; also at the end of every request.',
+  ),
+  metricsListen: optionalAddressVar(
+    'METRICS_LISTEN',
+    '127.0.0.1:9464',
+    'Address of the master\'s Prometheus metrics (GET /metrics), e.g. 127.0.0.1:9464. Unset: no metrics server. Unauthenticated: expose it only to Prometheus.',
+  ),
 } as const;
 
 export interface MasterConfig {
@@ -153,6 +166,8 @@ export interface MasterConfig {
   readonly logLevel: LogLevel;
   readonly readTimeoutMs: number;
   readonly retentionDays: number;
+  readonly workerStatsMs: number;
+  readonly metricsListen: string | undefined;
 }
 
 /** A process-unique identity: containers can share a hostname, so add the pid and a random part. */
@@ -194,6 +209,8 @@ export function loadMasterConfig(env: Env, overrides: Partial<MasterConfig> = {}
     logLevel: v.logLevel.read(env),
     readTimeoutMs: v.readTimeoutMs.read(env),
     retentionDays: v.retentionDays.read(env),
+    workerStatsMs: v.workerStatsMs.read(env),
+    metricsListen: v.metricsListen.read(env),
     ...overrides,
   });
   checkGrpcSecurity(config);

@@ -491,6 +491,18 @@ export function requestStoreContract(name: string, open: OpenHarness): void {
       ]);
     });
 
+    test('countByStatus counts every status, zero for none', async (t) => {
+      const { store } = await open(t);
+      assert.deepEqual(await store.countByStatus(), { pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 });
+      const ids = [];
+      for (let i = 0; i < 6; i += 1) ids.push(await store.insert({ bands: BANDS, indices: ['ndvi'] }));
+      for (let i = 0; i < 4; i += 1) await store.claimNext('master-a', STALE_MS);
+      await store.complete(claimBy(ids[0]!, 'master-a'), RESULT);
+      await store.fail(claimBy(ids[1]!, 'master-a'), 'nope');
+      await store.cancel(ids[5]!);
+      assert.deepEqual(await store.countByStatus(), { pending: 1, running: 2, completed: 1, failed: 1, cancelled: 1 });
+    });
+
     test('worker statistics: upserted by worker and master, first_seen kept, listed newest first within the window', async (t) => {
       const { store, now } = await open(t);
       const at = (agoMs: number): Date => new Date(Math.floor((now() - agoMs) / 1000) * 1000);

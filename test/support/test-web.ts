@@ -24,7 +24,7 @@ export async function startTestWeb(env: Record<string, string> = {}, database?: 
   await migrate(db);
   const store = new PostgresRequestStore(db);
   const config = loadWebConfig({ WEB_LISTEN: '127.0.0.1:0', LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent', ...env });
-  const web = await startWeb({ store, db, config, defaults: clientRequestDefaults({}), log: createLogger('test-web', config.logLevel), feedIntervalMs: 200 });
+  const web = await startWeb({ store, config, defaults: clientRequestDefaults({}), log: createLogger('test-web', config.logLevel), feedIntervalMs: 200 });
   return {
     url: web.url,
     database: own,

@@ -1,4 +1,4 @@
-/** Polls a request row until it is completed or failed. */
+/** Polls a request row until it is completed, failed or cancelled. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MosaicRequestRow } from '../../master/db/request-store.js';
 
@@ -10,7 +10,7 @@ export async function waitFinished(store: RowSource, id: string, timeoutMs = 120
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const row = await store.get(id);
-    if (row && (row.status === 'completed' || row.status === 'failed')) return row;
+    if (row && (row.status === 'completed' || row.status === 'failed' || row.status === 'cancelled')) return row;
     if (Date.now() > deadline) throw new Error(`request ${id} still ${row?.status ?? 'missing'} after ${timeoutMs} ms`);
     await sleep(50);
   }
