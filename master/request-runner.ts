@@ -28,6 +28,8 @@ import { StopRequested, runStripPipeline } from './strip-pipeline.js';
 import { ClaimGuard, ClaimLostError } from './claim-guard.js';
 import { MasterEvents } from './master-events.js';
 import { OutputFolderError, asOutputFolderError } from './output/output-folder.js';
+import { PreviewGrid } from './output/preview-grid.js';
+import { tryWriteWebPreviews } from './output/web-preview.js';
 import { claimOf } from './store/request-store.js';
 import { DatabaseOutageError, retryThroughOutage, type OutageRetry } from './db/outage-retry.js';
 import { RUN_OUTAGE_RETRY, RequestOutcome } from './request-outcome.js';
@@ -168,11 +170,13 @@ export class RequestRunner implements RequestProcessor {
         resumable: options.resumable,
         log,
       });
+      // A resumed run has no samples of the strips it took over: no preview then.
+      const preview = firstStrip === 0 ? new PreviewGrid(bandSet.grid, job.indices) : undefined;
       const cpu = process.cpuUsage();
       try {
         await runStripPipeline({
           ...options,
-          ...{ job, bandSet, strips, writer, tally, guard, firstStrip, signal, log },
+          ...{ job, bandSet, strips, writer, tally, guard, firstStrip, preview, signal, log },
           maxInflight: options.maxInflightTiles,
           onStripDone: () => {
             checkpointer.poke();
@@ -195,7 +199,7 @@ export class RequestRunner implements RequestProcessor {
           masterCpuMs: cpuMsSince(cpu),
           workerCpuMs: tally.workerTimings.cpuMs,
         };
-        const manifest = (mergeMs: number): Manifest => ({
+        const manifest = (mergeMs: number, previews: Manifest['preview']): Manifest => ({
           requestId: row.id,
           source: job.source,
           inputs: source.inputs,
@@ -216,12 +220,14 @@ export class RequestRunner implements RequestProcessor {
             spilledStrips: buffered.spilledStrips,
             resumedStrips: tally.resumedStrips,
           },
+          ...(previews ? { preview: previews } : {}),
           timings: { ...timings, mergeMs, totalMs: performance.now() - started },
           createdAt: new Date().toISOString(),
         });
         const outputs = await writer.finish({
           beforePublish: async (stagingDir) => {
-            await writeManifest(join(stagingDir, 'manifest.json'), manifest(performance.now() - tilesAt));
+            const previews = await tryWriteWebPreviews(stagingDir, bandSet.grid, preview, job.indices, log);
+            await writeManifest(join(stagingDir, 'manifest.json'), manifest(performance.now() - tilesAt, previews));
             await guard.confirm('publishing'); // only the claim's holder replaces the request's folder
           },
         });

@@ -17,6 +17,7 @@ import type { ClaimGuard } from './claim-guard.js';
 import type { RequestStore } from './store/request-store.js';
 import { RejectedResultError, type TileDispatcher } from './dispatch/tile-dispatcher.js';
 import type { StripMosaicWriter } from './output/strip-mosaic-writer.js';
+import type { PreviewGrid } from './output/preview-grid.js';
 import type { RunTally } from './run-tally.js';
 import type { BandSet } from './source/band-set.js';
 import type { PlannedStrip } from './source/strip-plan.js';
@@ -40,6 +41,8 @@ export interface StripPipelineOptions {
   readonly firstStrip?: number;
   /** Called after each strip is accepted (the run's checkpointer). */
   readonly onStripDone?: () => void;
+  /** Where the web preview's samples go (workers are asked for them); absent: no preview. */
+  readonly preview?: PreviewGrid | undefined;
   /** Where the chunk messages of local blocks get their memory (reused once sent). */
   readonly messageMemory?: MessageMemory | undefined;
   readonly signal: AbortSignal;
@@ -81,6 +84,7 @@ export async function runStripPipeline(options: StripPipelineOptions): Promise<v
         sources: sources.sources,
         bands: sources.bands,
         sourceBytes: sources.bytes,
+        ...previewFields(options.preview, strip),
       },
       sources: (streamSignal) => metered(sources.chunks(AbortSignal.any([streamSignal, failed.signal])), tally),
       accept: (result) => acceptResult(options, strip, result),
@@ -105,6 +109,7 @@ async function acceptResult(options: StripPipelineOptions, strip: PlannedStrip, 
   const started = performance.now();
   const { job, writer, tally, bandSet } = options;
   const parsed = new Map<IndexName, StripData>();
+  let previews: Map<IndexName, Uint8Array> | undefined;
   try {
     for (const tile of result.tiles) {
       const index = tile.index as IndexName;
@@ -118,6 +123,7 @@ async function acceptResult(options: StripPipelineOptions, strip: PlannedStrip, 
     }
     const missing = job.indices.filter((index) => !parsed.has(index));
     if (missing.length > 0) throw new TesseraError(`result lacks ${missing.join(', ')}`);
+    previews = options.preview?.check(strip, result.tiles);
   } catch (error) {
     throw new RejectedResultError(`strip ${strip.index}: ${describeError(error)}`, { cause: error });
   }
@@ -125,7 +131,15 @@ async function acceptResult(options: StripPipelineOptions, strip: PlannedStrip, 
   // checkpoint may cover the strip as soon as it is written.
   tally.addResult(strip.index, result);
   for (const [index, data] of parsed) await writer.addStrip(index, strip.index, data);
+  if (previews) options.preview?.add(strip, previews);
   tally.stitchMs += performance.now() - started;
+}
+
+/** The task fields asking a worker for the strip's preview sample (none without a preview). */
+function previewFields(preview: PreviewGrid | undefined, strip: PlannedStrip): { previewStep: number; previewFirstRow: number } | Record<string, never> {
+  if (!preview) return {};
+  const sampling = preview.sampling(strip.top);
+  return { previewStep: sampling.step, previewFirstRow: sampling.firstRow };
 }
 
 /**

@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { cpuMsSince } from '../shared/cpu-time.js';
 import { InvalidRequestError } from '../shared/errors.js';
 import { encodeStripPng } from '../shared/png/strip-png.js';
+import { samplePreview } from '../shared/raster/preview-sample.js';
 import type { BandSampling__Output, IndexTile, SourceChunk__Output, TileTask__Output } from '../shared/proto/tile-service.js';
 import { computeIndexTile, type BandSamples } from '../shared/raster/index-math.js';
 import { INDEX_BANDS, INDEX_NAMES, type IndexName, type SampleArray, type TileTimings } from '../shared/types.js';
@@ -77,8 +78,10 @@ export async function processTile(task: TileTask__Output, sources: SourceStream,
   const tiles = await Promise.all(
     computed.map(async ({ index, codes, stats }): Promise<IndexTile> => {
       const filtered = scratch?.bytes(task.height * (task.width + 1));
+      // The web preview's sample is taken before encoding: the codes array may be reused for it.
+      const preview = task.previewStep > 0 ? samplePreview(codes, task.width, task.height, { step: task.previewStep, firstRow: task.previewFirstRow }) : undefined;
       const png = await encodeStripPng(codes, task.width, task.height, filtered ? { filtered } : {});
-      return { index, png, stats };
+      return { index, png, stats, ...(preview ? { preview } : {}) };
     }),
   );
   const encodedAt = performance.now();

@@ -141,6 +141,12 @@ interface EpsgEntry {
   readonly kind: string;
   readonly name: string;
   readonly wkt: string | null;
+  readonly proj4: string | null;
+}
+
+/** The proj4 definition epsg-index has for `epsg` (undefined when it has none), e.g. to reproject a preview. */
+export function crsProj4(epsg: number): string | undefined {
+  return loadEpsgEntry(epsg)?.proj4 ?? undefined;
 }
 
 const requireJson = createRequire(import.meta.url);
@@ -159,6 +165,7 @@ function loadEpsgEntry(epsg: number): EpsgEntry | undefined {
     kind: typeof record['kind'] === 'string' ? record['kind'] : 'unknown',
     name: typeof record['name'] === 'string' ? record['name'] : `EPSG:${epsg}`,
     wkt: typeof record['wkt'] === 'string' && record['wkt'] !== '' ? record['wkt'] : null,
+    proj4: typeof record['proj4'] === 'string' && record['proj4'] !== '' ? record['proj4'] : null,
   };
 }
 
