@@ -98,7 +98,7 @@ test('the web client, in chromium: submit, watch, look at the map and the worker
   await page.fill('#opacity', '0.5');
   assert.match((await overlay.getAttribute('style')) ?? '', /opacity: 0\.5/);
   assert.match((await page.getAttribute('#legend-ramp', 'style')) ?? '', /linear-gradient/);
-  assert.equal(await page.locator('#files a', { hasText: 'ndvi_color.png' }).count(), 1);
+  assert.equal(await page.locator('#files a', { hasText: /^ndvi_color\.png$/ }).count(), 1);
   assert.equal(await page.locator('#stats tbody tr').count(), 2);
   assert.equal(await page.isHidden('#cancel'), true, 'no cancel button once completed');
   await shot('4-request-map.png');
@@ -110,7 +110,7 @@ test('the web client, in chromium: submit, watch, look at the map and the worker
     `document.querySelectorAll('${workerRows}').length === 2 &&
      [...document.querySelectorAll('${workerRows}')].reduce((sum, tr) => sum + Number(tr.dataset.tilesDone), 0) === ${manifest.tiles.total}`,
   );
-  const perWorker = await page.locator(workerRows).evaluateAll('(rows) => rows.map((tr) => Number(tr.dataset.tilesDone))') as number[];
+  const perWorker = await Promise.all((await page.locator(workerRows).all()).map(async (tr) => Number(await tr.getAttribute('data-tiles-done'))));
   assert.equal(perWorker.length, 2);
   assert.equal(perWorker.reduce((a, b) => a + b, 0), manifest.tiles.total);
   assert.equal(manifest.tiles.total, 6);
