@@ -222,6 +222,25 @@ describe('tessera web HTTP API', () => {
     assert.match(text, /^tessera_requests\{status="failed"\} 0$/m);
   });
 
+  test('/api/events streams a request event when a row changes', async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${web.url}/api/events`, { signal: controller.signal });
+    assert.equal(response.headers.get('content-type'), 'text/event-stream');
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const id = (await post(GOOD)).body['id'] as string;
+    let text = '';
+    while (!text.includes(`"id":"${id}"`)) {
+      const { value, done } = await reader.read();
+      assert.ok(!done, 'the stream ended');
+      text += value;
+    }
+    const event = text.split('\n\n').find((block) => block.includes(`"id":"${id}"`)) ?? '';
+    assert.match(event, /^event: request\ndata: /);
+    const row = JSON.parse(event.slice(event.indexOf('data: ') + 6)) as Record<string, unknown>;
+    assert.deepEqual([row['id'], row['status'], row['indices']], [id, 'pending', ['ndvi']]);
+    controller.abort();
+  });
+
   test('the pages and their assets come from the package, nothing from elsewhere', async () => {
     for (const page of ['/', '/new.html', '/request.html', '/workers.html']) {
       const answer = await call('GET', page);

@@ -79,6 +79,9 @@ test('the web client, in chromium: submit, watch, look at the map and the worker
   await page.waitForSelector(`${row}[data-tiles-done="1"][data-tiles-total="6"][data-status="running"]`);
   assert.equal(await page.getAttribute(`${row} .bar > span`, 'style'), `width: ${((1 / 6) * 100).toFixed(1)}%`);
   await shot('2-requests-running.png');
+  const scraped = await (await fetch(`${web.url}/metrics`)).text(); // the autoscaling signal, from the table, mid-run
+  assert.match(scraped, /^tessera_requests\{status="running"\} 1$/m);
+  assert.match(scraped, /^tessera_requests_pending 0$/m);
   gate.allow(Infinity);
   await page.waitForSelector(`${row}[data-status="completed"][data-tiles-done="6"]`);
   assert.equal(await page.getAttribute(`${row} .bar > span`, 'style'), 'width: 100.0%');
