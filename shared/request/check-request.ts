@@ -28,20 +28,8 @@ export function clientRequestDefaults(env: Env): ClientRequestDefaults {
 /** Throws the InvalidRequestError the master would record for this request; returns nothing otherwise. */
 export function checkNewRequest(request: NewMosaicRequest, defaults: ClientRequestDefaults): void {
   parseRequest(
-    {
-      id: 'new',
-      source: request.source ?? 'sentinel2',
-      bands: request.bands ?? {},
-      indices: request.indices,
-      reflectanceOffset: request.reflectanceOffset ?? null,
-      stripRows: request.stripRows ?? null,
-      url: request.url ?? null,
-      ulLat: request.ulLat ?? null,
-      ulLng: request.ulLng ?? null,
-      lrLat: request.lrLat ?? null,
-      lrLng: request.lrLng ?? null,
-      resolution: request.resolution ?? null,
-    },
+    // The row as the table would hold it: the columns a request leaves out take their defaults.
+    { ...request, id: 'new', source: request.source ?? 'sentinel2', bands: request.bands ?? {}, reflectanceOffset: request.reflectanceOffset ?? null, stripRows: request.stripRows ?? null },
     { earthdailyBands: defaults.earthdailyBands, earthdailyUrl: URL_LEFT_TO_MASTER },
   );
 }

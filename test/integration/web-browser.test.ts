@@ -30,6 +30,7 @@ test('the web client, in chromium: submit, watch, look at the map and the worker
   const database = await createTestDatabase();
   const outputDir = await mkdtemp(join(tmpdir(), 'tessera-web-browser-'));
   const screens = await mkdtemp(join(tmpdir(), 'tessera-web-screenshots-'));
+  process.stderr.write(`web client screenshots go to ${screens}\n`); // at once: a failing run shows how far it got
   const master = await startTestMaster({ databaseUrl: database.url, outputDir, pollIntervalMs: 100, workerStatsMs: 200 });
   let gate = new Turnstile(); // replaced for the second request; the workers read it per tile
   const workers = startWorkers(2, master.grpcPort, 'browser-worker', {
@@ -143,6 +144,5 @@ test('the web client, in chromium: submit, watch, look at the map and the worker
 
   assert.deepEqual(elsewhere, [], 'nothing fetched from anywhere but tessera web');
   assert.deepEqual(pageErrors, [], 'no script error on any page');
-  t.diagnostic(`screenshots: ${screens}`);
-  process.stdout.write(`# web client screenshots: ${screens}\n`);
+  t.diagnostic(`web client screenshots: ${screens}`);
 });
