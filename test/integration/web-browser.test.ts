@@ -146,3 +146,49 @@ test('the web client, in chromium: submit, watch, look at the map and the worker
   assert.deepEqual(pageErrors, [], 'no script error on any page');
   t.diagnostic(`web client screenshots: ${screens}`);
 });
+
+test('the new-request form, in chromium: an EarthDaily box drawn on the map fills the corners; a refused request shows the API\'s words', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (.ci/run installs Debian's chromium)`, timeout: 120_000 }, async (t) => {
+  const web = await startTestWeb({ WEB_BASEMAP_URL: 'none' });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking'] });
+  t.after(async () => {
+    await browser.close();
+    await web.stop();
+  });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.goto(`${web.url}/new.html`);
+  assert.equal(await page.isHidden('#token-field'), true, 'no token asked for when WEB_TOKEN is unset');
+  await page.check('input[name=source][value=earthdaily]');
+  await page.waitForSelector('#box-map .leaflet-pm-icon-rectangle');
+
+  // Drawn with Geoman's rectangle tool: two clicks, north-west then south-east.
+  await page.click('#box-map .leaflet-pm-icon-rectangle');
+  const box = await page.locator('#box-map').boundingBox();
+  assert.ok(box);
+  await page.mouse.click(box.x + box.width * 0.4, box.y + box.height * 0.3);
+  await page.mouse.click(box.x + box.width * 0.6, box.y + box.height * 0.6);
+  await page.waitForFunction(`document.querySelector('input[name=ul_lat]').value !== ''`);
+  const corner = async (name: string) => Number(await page.inputValue(`input[name=${name}]`));
+  const [ulLat, ulLng, lrLat, lrLng] = [await corner('ul_lat'), await corner('ul_lng'), await corner('lr_lat'), await corner('lr_lng')];
+  assert.ok(ulLat > lrLat && ulLng < lrLng, `north-west over south-east: ${[ulLat, ulLng, lrLat, lrLng].join(', ')}`);
+
+  // Typed corners in the wrong order: refused in the request rules' words, nothing inserted.
+  await page.fill('input[name=ul_lat]', '46.48');
+  await page.fill('input[name=lr_lat]', '46.52');
+  await page.fill('input[name=ul_lng]', '6.55');
+  await page.fill('input[name=lr_lng]', '6.62');
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#form-error:not(:empty)');
+  assert.match((await page.textContent('#form-error')) ?? '', /^the corners are in the wrong order: the upper-left corner \(46\.48, 6\.55\) must be north-west/);
+  assert.deepEqual(await web.store.list(), []);
+
+  // Put right, it is inserted with the typed corners, and the page moves to the table.
+  await page.fill('input[name=ul_lat]', '46.52');
+  await page.fill('input[name=lr_lat]', '46.48');
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/\?submitted=\d+$/);
+  const [row] = await web.store.list();
+  assert.deepEqual([row?.source, row?.ulLat, row?.ulLng, row?.lrLat, row?.lrLng, row?.resolution], ['earthdaily', 46.52, 6.55, 46.48, 6.62, 10]);
+  assert.deepEqual(pageErrors, []);
+});
