@@ -7,7 +7,7 @@
  * writes it must make (the plan, the claim's renewal before publishing, the outcome) wait for the
  * database to come back (request-outcome.ts).
  */
-import { readdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { cpuMsSince } from '../shared/cpu-time.js';
@@ -33,11 +33,9 @@ import { tryWriteWebPreviews } from './output/web-preview.js';
 import { claimOf } from './store/request-store.js';
 import { DatabaseOutageError, retryThroughOutage, type OutageRetry } from './db/outage-retry.js';
 import { RUN_OUTAGE_RETRY, RequestOutcome } from './request-outcome.js';
+import { uploadOutputs, type OutputUploader } from './run-upload.js';
 
-/** Uploads a finished request's files somewhere else (Azure Data Lake); returns file name → URL. */
-export interface OutputUploader {
-  upload(requestId: string, files: readonly string[], options?: { signal?: AbortSignal }): Promise<Record<string, string>>;
-}
+export type { OutputUploader } from './run-upload.js';
 
 export interface RequestRunnerOptions {
   readonly store: RequestStore;
@@ -233,7 +231,7 @@ export class RequestRunner implements RequestProcessor {
         });
         const mergeMs = performance.now() - tilesAt;
         await guard.confirm('uploading');
-        const upload = await this.#upload(row.id, finalDir, signal, log);
+        const upload = await uploadOutputs(options.uploader, row.id, finalDir, signal, log);
         const completed = await outcome.complete({
           outputDir: finalDir,
           outputs: { ...outputs, manifest: join(finalDir, 'manifest.json') },
@@ -258,26 +256,6 @@ export class RequestRunner implements RequestProcessor {
       }
     } finally {
       await bandSet.close();
-    }
-  }
-
-  /**
-   * Uploads the published folder when an uploader is configured. A failure (after the uploader's
-   * own retries) is recorded, not thrown: the mosaic is safe on the volume either way.
-   */
-  async #upload(requestId: string, folder: string, signal: AbortSignal, log: Logger): Promise<{ urls: Record<string, string> | null; error: string | null; ms: number }> {
-    const { uploader } = this.#options;
-    if (!uploader) return { urls: null, error: null, ms: 0 };
-    const started = performance.now();
-    const files = (await readdir(folder)).sort().map((name) => join(folder, name));
-    try {
-      const urls = await uploader.upload(requestId, files, { signal });
-      log.info({ files: files.length }, 'outputs uploaded');
-      return { urls, error: null, ms: performance.now() - started };
-    } catch (error) {
-      const message = describeError(error);
-      log.error({ error: message }, 'upload failed; the outputs stay on the volume');
-      return { urls: null, error: message, ms: performance.now() - started };
     }
   }
 }

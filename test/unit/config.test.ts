@@ -40,6 +40,12 @@ describe('loadMasterConfig: EarthDaily variables', () => {
     configError(() => loadMasterConfig({ MAX_BBOX_DEG: 'wide' }), 'MAX_BBOX_DEG', /must be a number/);
     configError(() => loadMasterConfig({ EARTHDAILY_MOSAIC_URL: 'mosaic.tif' }), 'EARTHDAILY_MOSAIC_URL', /http\(s\) URL/);
   });
+
+  it('rejects a malformed METRICS_LISTEN or WORKER_STATS_MS, naming the fix', () => {
+    configError(() => loadMasterConfig({ METRICS_LISTEN: '9464' }), 'METRICS_LISTEN', /host:port/, /127\.0\.0\.1:9464, or unset it/);
+    configError(() => loadMasterConfig({ METRICS_LISTEN: 'localhost:99999' }), 'METRICS_LISTEN', /port must be/);
+    configError(() => loadMasterConfig({ WORKER_STATS_MS: '10' }), 'WORKER_STATS_MS', /at least 100/);
+  });
 });
 
 describe('loadMasterConfig', () => {
@@ -75,6 +81,8 @@ describe('loadMasterConfig', () => {
       logLevel: 'info',
       readTimeoutMs: 30_000,
       retentionDays: 0,
+      workerStatsMs: 2_000,
+      metricsListen: undefined,
     });
     assert.ok(masterId.startsWith(`master-${hostname()}-${process.pid}-`), masterId);
     assert.ok(Object.isFrozen(config));
@@ -111,6 +119,8 @@ describe('loadMasterConfig', () => {
       LOG_LEVEL: 'debug',
       READ_TIMEOUT_MS: '2500',
       RETENTION_DAYS: '30',
+      WORKER_STATS_MS: ' 500 ',
+      METRICS_LISTEN: ' 0.0.0.0:9464 ',
     });
     assert.deepEqual(
       { ...config },
@@ -144,6 +154,8 @@ describe('loadMasterConfig', () => {
         logLevel: 'debug',
         readTimeoutMs: 2500,
         retentionDays: 30,
+        workerStatsMs: 500,
+        metricsListen: '0.0.0.0:9464',
       },
     );
   });
