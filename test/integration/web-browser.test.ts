@@ -25,8 +25,12 @@ import { Turnstile } from '../support/turnstile.js';
 const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'browser-test-token-0123456789abcdef';
 const sample = join(packageRoot(), 'samples', 'L7_ETMs.tif');
+const NO_CHROMIUM = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (.ci/run installs Debian's chromium)`;
 
-test('the web client, in chromium: submit, watch, look at the map and the workers, cancel', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (.ci/run installs Debian's chromium)`, timeout: 180_000 }, async (t) => {
+/** Headless chromium that reaches out to nothing by itself. */
+const launchChromium = () => chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking'] });
+
+test('the web client, in chromium: submit, watch, look at the map and the workers, cancel', { skip: NO_CHROMIUM, timeout: 180_000 }, async (t) => {
   const database = await createTestDatabase();
   const outputDir = await mkdtemp(join(tmpdir(), 'tessera-web-browser-'));
   const screens = await mkdtemp(join(tmpdir(), 'tessera-web-screenshots-'));
@@ -40,7 +44,7 @@ test('the web client, in chromium: submit, watch, look at the map and the worker
     },
   });
   const web = await startTestWeb({ WEB_TOKEN: TOKEN, WEB_BASEMAP_URL: 'none' }, database);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking'] });
+  const browser = await launchChromium();
   t.after(async () => {
     gate.allow(Infinity);
     await browser.close();
@@ -147,9 +151,9 @@ test('the web client, in chromium: submit, watch, look at the map and the worker
   t.diagnostic(`web client screenshots: ${screens}`);
 });
 
-test('the new-request form, in chromium: an EarthDaily box drawn on the map fills the corners; a refused request shows the API\'s words', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (.ci/run installs Debian's chromium)`, timeout: 120_000 }, async (t) => {
+test('the new-request form, in chromium: an EarthDaily box drawn on the map fills the corners; a refused request shows the API\'s words', { skip: NO_CHROMIUM, timeout: 120_000 }, async (t) => {
   const web = await startTestWeb({ WEB_BASEMAP_URL: 'none' });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking'] });
+  const browser = await launchChromium();
   t.after(async () => {
     await browser.close();
     await web.stop();
