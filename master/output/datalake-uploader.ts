@@ -15,18 +15,12 @@ import { stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import {
-  AnonymousCredential,
-  DataLakeServiceClient,
-  RestError,
-  StorageSharedKeyCredential,
-  type DataLakeFileSystemClient,
-  type StoragePipelineOptions,
-} from '@azure/storage-file-datalake';
+import { RestError, type DataLakeFileSystemClient } from '@azure/storage-file-datalake';
 
-import { TesseraError, describeError, redactUrls } from '../../shared/errors.js';
+import { TesseraError, describeError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { retry, retryPolicy, type RetryPolicy } from '../../shared/retry.js';
+import { redactSecrets, serviceClient } from './datalake-client.js';
 import type { DataLakeSettings } from './datalake-config.js';
 
 export interface DataLakeUploaderOptions {
@@ -66,8 +60,6 @@ const CHUNK_CONCURRENCY = 4;
 const BASE_TIMEOUT_MS = 60_000;
 /** Slowest throughput tolerated before a file attempt is given up. */
 const MIN_BYTES_PER_SECOND = 256 * 1024;
-/** The SDK's own retry policy: one try per request, so our backoff is the one in charge. */
-const SDK_PIPELINE_OPTIONS: StoragePipelineOptions = { retryOptions: { maxTries: 1 } };
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.png': 'image/png',
@@ -247,39 +239,4 @@ async function localFiles(files: readonly string[]): Promise<Map<string, LocalFi
     byName.set(name, { path, size });
   }
   return byName;
-}
-
-function serviceClient(settings: DataLakeSettings): DataLakeServiceClient {
-  switch (settings.kind) {
-    case 'connection-string':
-      return DataLakeServiceClient.fromConnectionString(settings.connectionString, { ...SDK_PIPELINE_OPTIONS });
-    case 'shared-key':
-      return new DataLakeServiceClient(
-        settings.accountUrl,
-        new StorageSharedKeyCredential(settings.accountName, settings.accountKey),
-        { ...SDK_PIPELINE_OPTIONS },
-      );
-    case 'sas':
-      return new DataLakeServiceClient(settings.sasUrl, new AnonymousCredential(), { ...SDK_PIPELINE_OPTIONS });
-  }
-}
-
-/** Hides account keys, SAS signatures and SharedKey signatures in a message, then URL queries and passwords. */
-export function redactSecrets(text: string, settings: DataLakeSettings): string {
-  const secrets: string[] = [];
-  if (settings.kind === 'shared-key') secrets.push(settings.accountKey);
-  if (settings.kind === 'connection-string') {
-    const key = /AccountKey=([^;]+)/.exec(settings.connectionString)?.[1];
-    const sas = /SharedAccessSignature=([^;]+)/.exec(settings.connectionString)?.[1];
-    if (key) secrets.push(key);
-    if (sas) secrets.push(sas);
-  }
-  if (settings.kind === 'sas') secrets.push(new URL(settings.sasUrl).search.slice(1));
-  let out = text;
-  for (const secret of secrets) if (secret.length >= 8) out = out.split(secret).join('***');
-  out = out
-    .replace(/\b(AccountKey|SharedAccessSignature)=[^;\s]*/gi, '$1=***')
-    .replace(/\bsig=[^&\s"']*/gi, 'sig=***')
-    .replace(/\bSharedKey ([^:\s]+):\S+/g, 'SharedKey $1:***');
-  return redactUrls(out);
 }

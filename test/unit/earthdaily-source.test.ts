@@ -15,16 +15,8 @@ import { openBandSet, referenceRowsFor, type BandSet } from '../../master/source
 import { openTiff, closeTiff, type GeoTransform } from '../../master/source/band-source.js';
 import { httpTiffOpener, type RetryPolicy, type TiffOpener } from '../../master/source/geotiff-opener.js';
 import { boxEnvelope, crsTransform, edgePoints, metresToDegrees, proj4Definition } from '../../master/source/crs-transform.js';
-import {
-  chooseLevel,
-  openEarthDailyBandSet,
-  outputPixelSize,
-  overviewTransform,
-  planBoxGrid,
-  validateEarthDailyInput,
-  type EarthDailyInput,
-  type MosaicLevel,
-} from '../../master/source/earthdaily-source.js';
+import { openEarthDailyBandSet, validateEarthDailyInput, type EarthDailyInput } from '../../master/source/earthdaily-source.js';
+import { chooseLevel, outputPixelSize, overviewTransform, planBoxGrid, type MosaicLevel } from '../../master/source/earthdaily-grid.js';
 import { InvalidRequestError, SourceReadError, describeError } from '../../shared/errors.js';
 import type { BoundingBox } from '../../shared/types.js';
 import { hasGdal } from '../support/gdal.js';
