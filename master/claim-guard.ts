@@ -14,11 +14,16 @@
  * from the store's onFinished wake-up (NOTIFY), else from reading the row every `cancelCheckMs`
  * (the embedded database delivers no NOTIFY), else from the next fenced write; `signal` then aborts
  * with a RequestCancelledError, a ClaimLostError like any other: the run writes nothing more.
+ * A fenced write that touches no row because the request has *ended* under this very claim is no
+ * takeover: a progress update or heartbeat sent before the run recorded its outcome can reach the
+ * row after it (another connection, a busy server). The run is stopped all the same, but the
+ * warning is only for a claim that another master (or anyone) really took; once the runner has
+ * stopped the guard, late answers are ignored altogether.
  */
 import { TesseraError, describeError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { retryThroughOutage, type OutageRetry } from './db/outage-retry.js';
-import type { RequestClaim, RequestStore, Unsubscribe } from './store/request-store.js';
+import { endedUnderClaim, type RequestClaim, type RequestStore, type Unsubscribe } from './store/request-store.js';
 
 /** The master no longer holds the request it was running. Not the request's fault: nothing is recorded. */
 export class ClaimLostError extends TesseraError {}
@@ -49,6 +54,7 @@ export class ClaimGuard {
   readonly #unlisten: Promise<Unsubscribe | undefined>;
   readonly #outageRetry: OutageRetry;
   readonly #stopSignal: AbortSignal;
+  #stopped = false;
 
   constructor(options: ClaimGuardOptions) {
     this.#claim = options.claim;
@@ -82,12 +88,27 @@ export class ClaimGuard {
     return this.#lost.signal;
   }
 
-  /** Takes the result of a fenced write: false means the claim is gone. */
+  /** Takes the result of a fenced write: false means the claim is gone (ignored once the guard is stopped). */
   note(held: boolean, what: string): void {
-    if (held || this.#lost.signal.aborted) return;
+    if (held || this.#stopped || this.#lost.signal.aborted) return;
     const { id, masterId, attempt } = this.#claim;
-    this.#log.warn({ masterId, attempt, noticedBy: what }, 'lost the claim on the request (another master took it over, or it ended): stopping, writing nothing more');
     this.#lost.abort(new ClaimLostError(`master ${masterId} no longer holds request ${id} (claim ${attempt})`));
+    void this.#explainLoss(what);
+  }
+
+  /** Says why the claim's writes touch nothing: taken over (a warning), or the request ended under this claim. */
+  async #explainLoss(what: string): Promise<void> {
+    const { id, masterId, attempt } = this.#claim;
+    const row = await this.#store.get(id).catch(() => null);
+    if (row && endedUnderClaim(row, this.#claim)) {
+      this.#log.debug({ noticedBy: what, status: row.status }, 'a write sent before the request ended reached it after: nothing more to write');
+      return;
+    }
+    if (row?.status === 'cancelled') {
+      this.#log.info({ noticedBy: what }, 'request cancelled: stopping, dropping its tiles, publishing nothing');
+      return;
+    }
+    this.#log.warn({ masterId, attempt, noticedBy: what, heldBy: row?.claimedBy ?? null, status: row?.status ?? null }, 'lost the claim on the request (another master took it over, or it ended): stopping, writing nothing more');
   }
 
   /**
@@ -118,7 +139,9 @@ export class ClaimGuard {
     }
   }
 
+  /** The run has ended (its outcome recorded, or given up): no more heartbeats, late answers ignored. */
   stop(): void {
+    this.#stopped = true;
     clearInterval(this.#timer);
     clearInterval(this.#cancelCheck);
     void this.#unlisten.then((unlisten) => unlisten?.()).catch(() => undefined);

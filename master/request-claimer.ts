@@ -3,6 +3,12 @@
  * so several masters can share a database), runs it to the end, and claims the next. The store's
  * onPending wake-up (NOTIFY on insert or release) makes it claim at once; a polling interval covers
  * stores without wake-ups (the embedded database) and missed ones.
+ *
+ * Each request runs under a signal of its own, aborted when the claimer abandons its work, and
+ * unlinked from it once the run ends. The run combines it with others (AbortSignal.any), and on
+ * Node 20 every AbortSignal.any keeps an entry on each source signal for as long as that source
+ * lives, even after the combined signal is gone: built on the master-long abandon signal itself,
+ * that was a few entries per request (and one per remote range read) that were never freed.
  */
 import { describeError } from '../shared/errors.js';
 import { settleWithin } from '../shared/settle-within.js';
@@ -73,7 +79,7 @@ export class RequestClaimer {
   }
 
   async #run(): Promise<void> {
-    const { store, processor, masterId, requestStaleMs, log } = this.#options;
+    const { store, masterId, requestStaleMs, log } = this.#options;
     while (!this.#stopClaiming.signal.aborted) {
       let row: MosaicRequestRow | null;
       try {
@@ -98,7 +104,21 @@ export class RequestClaimer {
         continue;
       }
       log.info({ requestId: row.id, attempts: row.attempts }, 'claimed request');
-      await processor.process(row, this.#abandon.signal);
+      await this.#processUnderOwnSignal(row);
+    }
+  }
+
+  /** Runs `row` under a signal that follows the claimer's abandon signal only while the run lasts. */
+  async #processUnderOwnSignal(row: MosaicRequestRow): Promise<void> {
+    const abandon = this.#abandon.signal;
+    const run = new AbortController();
+    const follow = (): void => run.abort(abandon.reason);
+    if (abandon.aborted) follow();
+    else abandon.addEventListener('abort', follow, { once: true });
+    try {
+      await this.#options.processor.process(row, run.signal);
+    } finally {
+      abandon.removeEventListener('abort', follow);
     }
   }
 

@@ -9,7 +9,7 @@
 import { describeError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { OUTAGE_POLICY, retryThroughOutage, type OutageRetry } from './db/outage-retry.js';
-import type { RequestClaim, RequestResult, RequestStore } from './store/request-store.js';
+import { endedUnderClaim, type RequestClaim, type RequestResult, type RequestStore } from './store/request-store.js';
 
 /** A run's writes wait up to 10 minutes for the database; the mosaic is on the volume meanwhile. */
 export const RUN_OUTAGE_RETRY: OutageRetry = Object.freeze({ policy: OUTAGE_POLICY, maxElapsedMs: 10 * 60_000 });
@@ -62,7 +62,7 @@ export class RequestOutcome {
     const { store, claim, log } = this.#options;
     try {
       const row = await store.get(claim.id);
-      const ours = row?.status === status && row.claimedBy === claim.masterId && row.attempts === claim.attempt;
+      const ours = row !== null && endedUnderClaim(row, claim, status);
       if (ours) log.info({ status }, 'the outcome had been recorded by an earlier try whose answer was lost');
       return ours;
     } catch (error) {

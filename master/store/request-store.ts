@@ -81,6 +81,15 @@ export function zeroByStatus(): Record<RequestStatus, number> {
 /** The statuses a request ends in. */
 export type FinishedStatus = 'completed' | 'failed' | 'cancelled';
 
+/**
+ * Whether `row` is completed or failed (`status`, if given) under `claim`: the status was written
+ * while that claim held the request, by its holder, and nobody has claimed it since.
+ */
+export function endedUnderClaim(row: Pick<MosaicRequestRow, 'status' | 'claimedBy' | 'attempts'>, claim: RequestClaim, status?: 'completed' | 'failed'): boolean {
+  const ended = status === undefined ? row.status === 'completed' || row.status === 'failed' : row.status === status;
+  return ended && row.claimedBy === claim.masterId && row.attempts === claim.attempt;
+}
+
 /** Ends a subscription; resolves once nothing more is delivered to it. */
 export type Unsubscribe = () => Promise<void>;
 

@@ -12,7 +12,6 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { pino } from 'pino';
 import { connectDatabase, type Database } from '../../master/db/database.js';
 import { migrate } from '../../master/db/migrate.js';
 import { PostgresRequestStore } from '../../master/db/request-store.js';
@@ -27,6 +26,7 @@ import { processTile, type SourceStream } from '../../worker/tile-processor.js';
 import type { ScratchArrays } from '../../worker/scratch-arrays.js';
 import { TileWorker } from '../../worker/tile-worker.js';
 import { startTestMaster, startWorkers } from '../support/cluster.js';
+import { captureLog } from '../support/log-capture.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { waitFinished } from '../support/wait-finished.js';
 
@@ -79,11 +79,6 @@ interface Master {
   readonly runner: RequestRunner;
   readonly server: TileServer;
   readonly worker: TileWorker;
-}
-
-function recordingLogger(): { log: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  return { log: pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) }), lines };
 }
 
 async function master(id: string, store: RequestStore, outputDir: string, log: Logger, process: (task: TileTask__Output, sources: SourceStream, scratch: ScratchArrays) => ReturnType<typeof processTile>): Promise<Master> {
@@ -144,11 +139,11 @@ describe('fenced claims with one database and one OUTPUT_DIR', () => {
   test('a master that lost its claim mid-request writes nothing when it resumes; the new owner\'s outputs and row stay intact', async () => {
     const store = new PostgresRequestStore(db);
     const held = gate();
-    const recorded = recordingLogger();
+    const recorded = captureLog();
     let started!: () => void;
     const aStarted = new Promise<void>((resolve) => (started = resolve));
     // A's worker takes a strip, then is paused with the rest of A.
-    const a = await master('master-a', gatedStore(store, held), outputDir, recorded.log, async (task, sources, scratch) => {
+    const a = await master('master-a', gatedStore(store, held), outputDir, recorded.logger, async (task, sources, scratch) => {
       started();
       await held.wait();
       return processTile(task, sources, scratch);
@@ -179,8 +174,9 @@ describe('fenced claims with one database and one OUTPUT_DIR', () => {
       assert.deepEqual(await digests(join(outputDir, id)), outputsOfB, 'B\'s bytes are untouched');
       assert.deepEqual(await identities(join(outputDir, id)), filesOfB, 'B\'s very files: A published nothing over them');
       assert.deepEqual((await readdir(outputDir)).filter((name) => name.startsWith(`${id}.`)), [], 'no staging folder of A is left');
-      assert.ok(recorded.lines.some((line) => /lost the claim/.test(String(line['msg']))), 'A says it lost the claim');
-      assert.ok(!recorded.lines.some((line) => line['msg'] === 'request completed'), 'A did not complete it');
+      const said = await recorded.seen((line) => /lost the claim/.test(String(line['msg']))); // A says so (once it has read the row)
+      assert.equal(said['heldBy'], 'master-b');
+      assert.ok(!recorded.records().some((line) => line['msg'] === 'request completed'), 'A did not complete it');
     } finally {
       held.open();
       for (const m of [a, b]) {
