@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The `tessera` command line: master, worker, submit, status, run, demo. */
+/** The `tessera` command line: master, worker, submit, status, run, demo, health, web. */
 import { Command, CommanderError } from 'commander';
 import { config as loadDotenv } from 'dotenv';
 import { ConfigError, RequestError, describeError } from '../shared/errors.js';
@@ -9,6 +9,7 @@ import { masterCommand } from './commands/master.js';
 import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
 import { submitCommand } from './commands/submit.js';
+import { webCommand } from './commands/web.js';
 import { workerCommand } from './commands/worker.js';
 import { UsageError } from './usage-error.js';
 
@@ -20,7 +21,7 @@ const program = new Command()
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [masterCommand, workerCommand, submitCommand, statusCommand, runCommand, demoCommand, healthCommand]) register(program);
+for (const register of [masterCommand, workerCommand, submitCommand, statusCommand, runCommand, demoCommand, healthCommand, webCommand]) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -8,7 +8,12 @@ import { TesseraError, redactUrls } from '../shared/errors.js';
 import { MASTER_VARIABLES } from '../shared/config/master-config.js';
 import type { RequestStore } from '../master/store/request-store.js';
 
-export async function openClientStore(env: Env, flag: string | undefined): Promise<{ store: RequestStore; close(): Promise<void> }> {
+/** `maxConnections`: 1 for a command; `tessera web` serves several pages at once. */
+export async function openClientStore(
+  env: Env,
+  flag: string | undefined,
+  options: { maxConnections?: number } = {},
+): Promise<{ store: RequestStore; close(): Promise<void> }> {
   const [{ connectDatabase }, { PostgresRequestStore }, { embeddedDatabaseUrl }] = await Promise.all([
     import('../master/db/database.js'),
     import('../master/db/request-store.js'),
@@ -17,7 +22,7 @@ export async function openClientStore(env: Env, flag: string | undefined): Promi
   const url = flag || MASTER_VARIABLES.databaseUrl.read(env) || embeddedDatabaseUrl('127.0.0.1', MASTER_VARIABLES.embeddedDbPort.read(env));
   // A pooled connection that drops (the server restarts) is replaced at the next query, whose own
   // error says what happened: no process warning for it.
-  const db = connectDatabase({ url, maxConnections: 1, notifications: false, onError: () => undefined });
+  const db = connectDatabase({ url, maxConnections: options.maxConnections ?? 1, notifications: false, onError: () => undefined });
   try {
     await db.query('SELECT 1');
   } catch (error) {

@@ -1,14 +1,17 @@
 /**
  * The request options `submit` and `run` share: `--source sentinel2 --band NAME=PATH[#N] …
  * --index ndvi,ndsi [--reflectance-offset -1000] [--strip-rows N]`, parsed into a new request row.
+ * This module reads the flags; what a request may hold is the request rules' (shared/request),
+ * applied before anything is inserted, so a bad request is a usage error in the master's words.
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { UsageError } from './usage-error.js';
-import { LAYOUT_BAND_NAMES } from '../shared/config/env.js';
-import { BAND_NAMES, INDEX_NAMES } from '../shared/types.js';
+import { INDEX_NAMES } from '../shared/types.js';
 import { isAbsolute, resolve } from 'node:path';
 import type { NewMosaicRequest } from '../master/db/request-store.js';
-import { validateStripRows } from '../master/source/strip-plan.js';
+import { InvalidRequestError } from '../shared/errors.js';
+import { checkNewRequest, clientRequestDefaults, type ClientRequestDefaults } from '../shared/request/check-request.js';
+import { validateStripRows } from '../shared/request/request-limits.js';
 
 export interface RequestCliOptions {
   readonly source: string;
@@ -98,27 +101,18 @@ function bandPairs(specs: readonly string[]): [string, string][] {
   });
 }
 
-/** --index a,b: known index names only (the master checks again; this answers at once). */
+/** --index a,b: the names (which ones tessera knows is the request rules' to say). */
 function indexList(index: string): string[] {
   const names = index.split(',').map((name) => name.trim().toLowerCase()).filter((name) => name !== '');
   if (names.length === 0) throw new UsageError(`--index needs one or more of ${INDEX_NAMES.join(', ')}`);
-  const unknown = names.filter((name) => !(INDEX_NAMES as readonly string[]).includes(name));
-  if (unknown.length > 0) throw new UsageError(`unknown index ${unknown.map((n) => `"${n}"`).join(', ')}; tessera computes ${INDEX_NAMES.join(', ')}`);
   return names;
-}
-
-function checkBandNames(names: readonly string[], allowed: readonly string[]): void {
-  const unknown = names.filter((name) => !allowed.includes(name));
-  if (unknown.length > 0) throw new UsageError(`unknown band ${unknown.map((n) => `"${n}"`).join(', ')}; use the STAC names ${allowed.join(', ')}`);
 }
 
 function earthdailyRequest(options: RequestCliOptions): NewMosaicRequest {
   if (!options.ul || !options.lr) throw new UsageError('--source earthdaily needs both corners: --ul=LAT,LNG --lr=LAT,LNG');
   if (options.resolution === undefined) throw new UsageError('--source earthdaily needs --resolution METRES, e.g. --resolution 10');
   // For a mosaic, --band NAME=N overrides the band number of NAME in the layout (EARTHDAILY_BANDS).
-  const pairs = bandPairs(options.band);
-  checkBandNames(pairs.map(([name]) => name), LAYOUT_BAND_NAMES);
-  const bands = Object.fromEntries(pairs);
+  const bands = Object.fromEntries(bandPairs(options.band));
   return {
     source: 'earthdaily',
     bands,
@@ -134,14 +128,11 @@ function earthdailyRequest(options: RequestCliOptions): NewMosaicRequest {
   };
 }
 
-export function requestFromOptions(options: RequestCliOptions): NewMosaicRequest {
-  if (options.source.trim().toLowerCase() === 'earthdaily') return earthdailyRequest(options);
+function sentinel2Request(options: RequestCliOptions): NewMosaicRequest {
   if (options.band.length === 0) {
     throw new UsageError('give at least one --band NAME=PATH, e.g. --band red=B04.tif --band nir=B08.tif');
   }
-  const pairs = bandPairs(options.band);
-  checkBandNames(pairs.map(([name]) => name), BAND_NAMES);
-  const bands = Object.fromEntries(pairs.map(([name, path]) => [name, absoluteReference(path)]));
+  const bands = Object.fromEntries(bandPairs(options.band).map(([name, path]) => [name, absoluteReference(path)]));
   return {
     source: options.source,
     bands,
@@ -149,4 +140,19 @@ export function requestFromOptions(options: RequestCliOptions): NewMosaicRequest
     reflectanceOffset: options.reflectanceOffset ?? 0,
     stripRows: options.stripRows ?? null,
   };
+}
+
+/**
+ * The request row the flags describe, checked by the request rules (against `defaults`, e.g.
+ * clientRequestDefaults(process.env)); a request the master would refuse is a UsageError saying why.
+ */
+export function requestFromOptions(options: RequestCliOptions, defaults: ClientRequestDefaults = clientRequestDefaults({})): NewMosaicRequest {
+  const request = options.source.trim().toLowerCase() === 'earthdaily' ? earthdailyRequest(options) : sentinel2Request(options);
+  try {
+    checkNewRequest(request, defaults);
+  } catch (error) {
+    if (error instanceof InvalidRequestError) throw new UsageError(error.message);
+    throw error;
+  }
+  return request;
 }

@@ -1,5 +1,6 @@
 /** `tessera run`: one request, kept in memory (no database), with N local workers; exit 0 only on success. */
 import { InvalidArgumentError, type Command } from 'commander';
+import { clientRequestDefaults } from '../../shared/request/check-request.js';
 import { addRequestOptions, requestFromOptions, type RequestCliOptions } from '../request-options.js';
 import { formatSummary, summarize } from '../request-summary.js';
 
@@ -26,7 +27,7 @@ export function runCommand(program: Command): void {
   ).action(async (options: RunOptions) => {
     const { runOneShot } = await import('../one-shot.js'); // master-only dependencies, loaded on use
     const row = await runOneShot({
-      request: requestFromOptions(options),
+      request: requestFromOptions(options, clientRequestDefaults(process.env)),
       workers: options.workers,
       outputDir: options.out,
       progress: process.stderr.isTTY === true,

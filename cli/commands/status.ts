@@ -30,7 +30,7 @@ export function statusCommand(program: Command): void {
           process.stdout.write(options.json ? `${JSON.stringify(summarize(row))}\n` : `${formatSummary(row)}\n`);
           return;
         }
-        const rows = await store.list(Number(options.limit) || 20);
+        const rows = await store.list({ limit: Number(options.limit) || 20 });
         if (options.json) process.stdout.write(`${JSON.stringify(rows.map(summarize))}\n`);
         else {
           process.stdout.write(`${['id'.padStart(6), 'status'.padEnd(9), 'tiles'.padStart(9), 'created'.padEnd(24), 'output / error'].join('  ')}\n`);

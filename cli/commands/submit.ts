@@ -1,5 +1,6 @@
 /** `tessera submit`: inserts a mosaic request and prints its id; `--wait` follows it to the end. */
 import type { Command } from 'commander';
+import { clientRequestDefaults } from '../../shared/request/check-request.js';
 import { addRequestOptions, requestFromOptions, type RequestCliOptions } from '../request-options.js';
 import { formatSummary, summarize } from '../request-summary.js';
 import { watchRequest } from '../request-watch.js';
@@ -20,7 +21,7 @@ export function submitCommand(program: Command): void {
       .option('--json', 'with --wait: print a JSON summary as the last line')
       .option('--database-url <url>', 'database to insert into (default: DATABASE_URL, else the local embedded one)'),
   ).action(async (options: SubmitOptions) => {
-    const request = requestFromOptions(options);
+    const request = requestFromOptions(options, clientRequestDefaults(process.env));
     const { store, close } = await openClientStore(process.env, options.databaseUrl);
     try {
       const id = await store.insert(request);

@@ -5,7 +5,17 @@
  * PostgresRequestStore is the RequestStore (master/store/request-store.ts) kept in PostgreSQL.
  */
 import type { RequestStatus } from '../../shared/types.js';
-import { zeroByStatus, type CancelOutcome, FinishedStatus, RequestClaim, RequestStore, Unsubscribe, WorkerStatsRow } from '../store/request-store.js';
+import {
+  checkListQuery,
+  zeroByStatus,
+  type CancelOutcome,
+  type FinishedStatus,
+  type RequestClaim,
+  type RequestListQuery,
+  type RequestStore,
+  type Unsubscribe,
+  type WorkerStatsRow,
+} from '../store/request-store.js';
 import type { Database } from './database.js';
 import type { VerificationSummary } from '../verification-tally.js';
 import { listWorkers, saveWorkerStats } from './worker-stats-table.js';
@@ -199,7 +209,11 @@ const COUNT_BY_STATUS_SQL = `SELECT status, count(*)::int AS "count" FROM mosaic
 
 const GET_SQL = `SELECT ${ROW} FROM mosaic_requests WHERE id = $1`;
 
-const LIST_SQL = `SELECT ${ROW} FROM mosaic_requests ORDER BY id DESC LIMIT $1`;
+const LIST_SQL = `
+  SELECT ${ROW} FROM mosaic_requests
+   WHERE ($2::text IS NULL OR status = $2) AND ($3::bigint IS NULL OR id < $3::bigint)
+   ORDER BY id DESC
+   LIMIT $1`;
 
 /** Ids are bigints carried as decimal strings; anything else names no request. */
 const isId = (id: string): boolean => /^[0-9]{1,18}$/.test(id);
@@ -302,9 +316,10 @@ export class PostgresRequestStore implements RequestStore {
     return counts;
   }
 
-  /** The newest `limit` requests, newest first. */
-  async list(limit = 20): Promise<MosaicRequestRow[]> {
-    const { rows } = await this.db.query<MosaicRequestRow>(LIST_SQL, [limit]);
+  /** A page of requests, newest first. */
+  async list(query: RequestListQuery = {}): Promise<MosaicRequestRow[]> {
+    const { status, limit, before } = checkListQuery(query);
+    const { rows } = await this.db.query<MosaicRequestRow>(LIST_SQL, [limit, status, before]);
     return rows;
   }
 

@@ -18,11 +18,10 @@ import { numbers, readEpsg, readTransform, sampleTypeOf, type GeoTransform } fro
 
 export type { GeoTransform } from './tiff-georeference.js';
 
-/** A parsed band reference: where the GeoTIFF is and which band (1-based) of it to use. */
-export interface BandReference {
-  readonly uri: string;
-  readonly band: number;
-}
+import type { BandReference } from '../../shared/request/band-reference.js';
+
+/** Band references are parsed by the request rules (shared/request); re-exported for this module's callers. */
+export { parseBandReference, type BandReference } from '../../shared/request/band-reference.js';
 
 /** How the image is cut into internal blocks: tiles, or strips as wide as the image. */
 export interface BlockLayout {
@@ -70,27 +69,6 @@ export interface BandSource {
   readonly predictor: number;
   readonly planarConfiguration: 1 | 2;
   readonly littleEndian: boolean;
-}
-
-/**
- * Parses `path-or-url[#N]`: N is a 1-based band number (default 1). The last `#` separates the
- * band number; anything after it that is not a positive integer is an error.
- */
-export function parseBandReference(text: string): BandReference {
-  const trimmed = text.trim();
-  if (trimmed === '') throw new InvalidRequestError('band reference is empty: expected "path-or-url" or "path-or-url#N"');
-  const hash = trimmed.lastIndexOf('#');
-  if (hash < 0) return { uri: trimmed, band: 1 };
-  const uri = trimmed.slice(0, hash);
-  const suffix = trimmed.slice(hash + 1);
-  if (uri === '') throw new InvalidRequestError(`band reference "${text}" has no path or URL before "#"`);
-  const band = Number(suffix);
-  if (!/^[0-9]+$/.test(suffix) || !Number.isSafeInteger(band) || band < 1) {
-    throw new InvalidRequestError(
-      `band reference "${text}": "#${suffix}" is not a band number (expected # followed by a positive integer, e.g. "${uri}#1")`,
-    );
-  }
-  return { uri, band };
 }
 
 /** The key two references must share to be the same file. */

@@ -5,10 +5,10 @@
  * When the reference band is stored in blocks (tiles, or a striped file's strips), strip edges fall
  * on block rows, so a block is read by as few strips as its size allows.
  */
-import { InvalidRequestError } from '../../shared/errors.js';
+import { MIN_STRIP_ROWS, validateStripRows } from '../../shared/request/request-limits.js';
 
-export const MIN_STRIP_ROWS = 1;
-export const MAX_STRIP_ROWS = 65_536;
+/** The strip-rows rule belongs to the request rules (shared/request); re-exported for this module's callers. */
+export { MAX_STRIP_ROWS, MIN_STRIP_ROWS, validateStripRows } from '../../shared/request/request-limits.js';
 
 export interface PlannedStrip {
   readonly index: number;
@@ -32,15 +32,6 @@ export interface StripPlanOptions {
   /** Rows per strip asked for by the request; rounded down to whole block rows when at least one. */
   readonly rows?: number | undefined;
   readonly reference?: ReferenceRows | undefined;
-}
-
-/** Throws InvalidRequestError unless `rows` is a whole number of rows in [1, 65536]. */
-export function validateStripRows(rows: number): void {
-  if (!Number.isInteger(rows) || rows < MIN_STRIP_ROWS || rows > MAX_STRIP_ROWS) {
-    throw new InvalidRequestError(
-      `strip_rows must be a whole number of rows from ${MIN_STRIP_ROWS} to ${MAX_STRIP_ROWS}, got ${String(rows)}`,
-    );
-  }
 }
 
 /**

@@ -9,16 +9,18 @@
  * returns them (asJsonb). Nothing outlives the process.
  */
 import { asJsonb } from './jsonb.js';
-import type {
-  CancelOutcome,
-  FinishedStatus,
-  MosaicRequestRow,
-  NewMosaicRequest,
-  RequestClaim,
-  RequestResult,
-  RequestStore,
-  Unsubscribe,
-  WorkerStatsRow,
+import {
+  checkListQuery,
+  type CancelOutcome,
+  type FinishedStatus,
+  type MosaicRequestRow,
+  type NewMosaicRequest,
+  type RequestClaim,
+  type RequestListQuery,
+  type RequestResult,
+  type RequestStore,
+  type Unsubscribe,
+  type WorkerStatsRow,
 } from './request-store.js';
 import { zeroByStatus } from './request-store.js';
 import type { RequestStatus } from '../../shared/types.js';
@@ -173,9 +175,13 @@ export class InMemoryRequestStore implements RequestStore {
     return counts;
   }
 
-  async list(limit = 20): Promise<MosaicRequestRow[]> {
-    if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`list: limit must be a whole number ≥ 0, not ${limit}`);
-    return [...this.#rows.values()].reverse().slice(0, limit).map(copyOf);
+  async list(query: RequestListQuery = {}): Promise<MosaicRequestRow[]> {
+    const { status, limit, before } = checkListQuery(query);
+    return [...this.#rows.values()]
+      .reverse()
+      .filter((row) => (status === null || row.status === status) && (before === null || BigInt(row.id) < BigInt(before)))
+      .slice(0, limit)
+      .map(copyOf);
   }
 
   async onPending(listener: (id: string) => void): Promise<Unsubscribe> {

@@ -32,6 +32,22 @@ export function claimOf(row: Pick<MosaicRequestRow, 'id' | 'claimedBy' | 'attemp
   return { id: row.id, masterId: row.claimedBy, attempt: row.attempts };
 }
 
+/** Which requests list() returns: newest first, at most `limit` (default 20), older than `before`, of one status. */
+export interface RequestListQuery {
+  readonly status?: RequestStatus | undefined;
+  readonly limit?: number | undefined;
+  /** An id: only requests with a smaller one (the next page after a page ending with it). */
+  readonly before?: string | undefined;
+}
+
+/** The query with its default, or a RangeError naming what is wrong (both stores check alike). */
+export function checkListQuery(query: RequestListQuery): { status: RequestStatus | null; limit: number; before: string | null } {
+  const limit = query.limit ?? 20;
+  if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`list: limit must be a whole number ≥ 0, not ${limit}`);
+  if (query.before !== undefined && !/^[0-9]{1,18}$/.test(query.before)) throw new RangeError(`list: before must be a request id, not ${JSON.stringify(query.before)}`);
+  return { status: query.status ?? null, limit, before: query.before ?? null };
+}
+
 /** One worker's contribution as one master saw it: a row of the worker_stats table (006_worker_stats.sql). */
 export interface WorkerStatsRow {
   readonly workerId: string;
@@ -113,8 +129,8 @@ export interface RequestStore {
   get(id: string): Promise<MosaicRequestRow | null>;
   /** How many requests have each status (every status present, 0 for none): queue depth for metrics. */
   countByStatus(): Promise<Record<RequestStatus, number>>;
-  /** The newest `limit` requests (default 20), newest first. */
-  list(limit?: number): Promise<MosaicRequestRow[]>;
+  /** A page of requests, newest first (see RequestListQuery); a RangeError for a malformed query. */
+  list(query?: RequestListQuery): Promise<MosaicRequestRow[]>;
   /**
    * Calls `listener` with the id of each request that becomes pending (inserted, or released);
    * resolves once that is in effect, to its unsubscribe. A wake-up, not a guarantee: PostgreSQL

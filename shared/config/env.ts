@@ -76,23 +76,26 @@ export const optionalStringVar = (name: string, description: string, fix: string
   declare(name, z.string().min(1).optional(), { description, fix });
 
 /**
- * The shared secret workers present to the master (master and workers read the same variable).
- * Restricted to RFC 6750 token characters so it travels as `authorization: Bearer <token>` as is.
+ * A shared secret sent as `authorization: Bearer <token>`: restricted to RFC 6750 token characters
+ * so it travels as is; its value never appears in an error.
  */
-export const workerTokenVar = declare(
+export const bearerTokenVar = (name: string, description: string, fix: string): VariableSpec<string | undefined> =>
+  declare(
+    name,
+    z
+      .string()
+      .min(16, 'must be at least 16 characters')
+      .max(512, 'must be at most 512 characters')
+      .regex(/^[A-Za-z0-9._~+/=-]+$/, 'may use only letters, digits and . _ ~ + / = -')
+      .optional(),
+    { description, fix, secret: true },
+  );
+
+/** The shared secret workers present to the master (master and workers read the same variable). */
+export const workerTokenVar = bearerTokenVar(
   'WORKER_TOKEN',
-  z
-    .string()
-    .min(16, 'must be at least 16 characters')
-    .max(512, 'must be at most 512 characters')
-    .regex(/^[A-Za-z0-9._~+/=-]+$/, 'may use only letters, digits and . _ ~ + / = -')
-    .optional(),
-  {
-    description:
-      'Shared secret every worker sends with each TileService call (`authorization: Bearer …`); the master refuses calls without it. Unset: the master serves only on a loopback GRPC_LISTEN.',
-    fix: 'Set WORKER_TOKEN to the same random secret on the master and every worker, e.g. the output of `openssl rand -hex 32`.',
-    secret: true,
-  },
+  'Shared secret every worker sends with each TileService call (`authorization: Bearer …`); the master refuses calls without it. Unset: the master serves only on a loopback GRPC_LISTEN.',
+  'Set WORKER_TOKEN to the same random secret on the master and every worker, e.g. the output of `openssl rand -hex 32`.',
 );
 
 /** A path to a PEM file (a certificate, a key or a CA bundle); read when the service starts. */

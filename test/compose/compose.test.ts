@@ -7,7 +7,7 @@
  * the master on free ports. Then: without WORKER_TOKEN docker-compose refuses to start; with one,
  * build, up with 3 workers, a TileService call from the host without the token (or with a wrong
  * one) is refused, submit the sample through the master container, check the PNGs on the host and
- * the row, scale to 1 worker and submit again, and `docker-compose down` in the middle of a request
+ * the row, read the request table through the web service (and its token refusing a submit), scale to 1 worker and submit again, and `docker-compose down` in the middle of a request
  * leaves no row `running`. Everything is torn down at the end, whatever happened.
  */
 import * as grpc from '@grpc/grpc-js';
@@ -59,6 +59,9 @@ describe('docker-compose: db, master and scaled workers on a real Docker engine'
   let composeFile: string;
   let env: NodeJS.ProcessEnv;
   let grpcAddress: string;
+  let webUrl: string;
+  let firstId: string;
+  const webToken = randomBytes(32).toString('hex');
   const workerToken = randomBytes(32).toString('hex');
 
   async function compose(args: readonly string[], timeoutMs = 10 * 60_000): Promise<string> {
@@ -124,7 +127,9 @@ describe('docker-compose: db, master and scaled workers on a real Docker engine'
     await mkdir(join(dir, 'certs')); // mounted read-only into master and workers (TLS is off here)
     await copyFile(join(root, 'samples', 'L7_ETMs.tif'), join(dir, 'input', 'L7_ETMs.tif'));
     const ports = { db: await freePort(), grpc: await freePort() };
+    const webPort = await freePort();
     grpcAddress = `127.0.0.1:${ports.grpc}`;
+    webUrl = `http://127.0.0.1:${webPort}`;
     composeFile = join(dir, 'docker-compose.host.yml');
     await writeFile(composeFile, hostNetworkVariant(await readFile(join(root, 'docker-compose.yml'), 'utf8'), ports));
     env = {
@@ -134,6 +139,9 @@ describe('docker-compose: db, master and scaled workers on a real Docker engine'
       MASTER_HOST: '127.0.0.1',
       MASTER_GRPC_PORT: String(ports.grpc),
       WORKER_TOKEN: workerToken,
+      WEB_TOKEN: webToken,
+      WEB_PORT: String(webPort),
+      WEB_BASEMAP_URL: 'none',
       POLL_INTERVAL_MS: '500',
       SHUTDOWN_TIMEOUT_MS: '10000',
       // One fixed tag for every run: re-runs reuse the layer cache, and nothing piles up.
@@ -173,6 +181,21 @@ describe('docker-compose: db, master and scaled workers on a real Docker engine'
     assert.equal(await psql(`SELECT status FROM mosaic_requests WHERE id = ${summary.id}`), 'completed');
     const workers = Object.keys(summary.workerTiles);
     assert.ok(workers.length > 1, `tiles by ${workers.join(', ')}`);
+    firstId = summary.id;
+  });
+
+  test('the web service reads the request table from the same database, serves its files, and wants WEB_TOKEN to submit', async () => {
+    await waitHealthy('web');
+    const page = (await (await fetch(`${webUrl}/api/requests`)).json()) as { requests: { id: string; status: string; files?: string[] }[] };
+    assert.deepEqual(page.requests.find((r) => r.id === firstId)?.status, 'completed');
+    const manifest = await fetch(`${webUrl}/api/requests/${firstId}/files/manifest.json`);
+    assert.equal(manifest.status, 200, 'the mosaics, read-only from ./output');
+    assert.equal(((await manifest.json()) as { requestId: string }).requestId, firstId);
+    const body = JSON.stringify({ bands: { red: '/data/input/L7_ETMs.tif#3', nir: '/data/input/L7_ETMs.tif#4' }, indices: ['ndvi'] });
+    const refused = await fetch(`${webUrl}/api/requests`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    assert.equal(refused.status, 401);
+    assert.match(await (await fetch(`${webUrl}/`)).text(), /Mosaic requests/);
+    assert.match(await (await fetch(`${webUrl}/metrics`)).text(), /^tessera_requests\{status="completed"\} [1-9]/m);
   });
 
   test('the published gRPC port refuses TileService calls without the worker token, or with a wrong one', async () => {

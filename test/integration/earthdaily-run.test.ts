@@ -146,7 +146,6 @@ describe('tessera run --source earthdaily', () => {
     ['an expired signature (403)', () => [...inside(), '--url', server.url(FILE, 'expired-signature'), '--resolution', '20'], /refused the URL \(HTTP 403/],
     ['a box larger than MAX_BBOX_DEG', () => ['--ul=45.5,9.5', '--lr=44.5,10.5', '--url', server.url(FILE), '--resolution', '20'], /MAX_BBOX_DEG/],
     ['a box outside the mosaic', () => ['--ul=-33.90,18.40', '--lr=-33.95,18.47', '--url', server.url(FILE), '--resolution', '20'], /outside the mosaic/],
-    ['NDSI without a swir band', () => [...inside(), '--url', server.url(FILE), '--resolution', '20', '--index', 'ndsi'], /ndsi needs a swir16 band/],
   ] as const) {
     test(`${name}: non-zero exit and a failed row with a readable reason`, async () => {
       const { code, summary, output } = await run(args());
@@ -156,4 +155,13 @@ describe('tessera run --source earthdaily', () => {
       assert.doesNotMatch(output, /expired-signature|Zm9vYmFy/, 'no signature in any output');
     });
   }
+
+  // The request rules hold for the command line too: what the master would fail for the request's
+  // contents is a usage error before anything runs, in the words the row would get.
+  test('NDSI without a swir band: refused before it runs (exit 2), in the words the row would get', async () => {
+    const result = await runCli(['run', '--source', 'earthdaily', '--workers', '2', '--out', out, '--json', ...inside(), '--url', server.url(FILE), '--resolution', '20', '--index', 'ndsi']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^tessera: usage: ndsi needs a swir16 band, but the mosaic's band layout \(blue=1, green=2, red=3, nir=4\) has none/m);
+    assert.equal(result.stdout, '', 'no summary: no request ran');
+  });
 });

@@ -230,7 +230,7 @@ export function requestStoreContract(name: string, open: OpenHarness): void {
       const claimed = loops.flat();
       assert.equal(new Set(claimed).size, claimed.length, 'no request claimed twice');
       assert.deepEqual([...claimed].sort(), [...ids].sort());
-      assert.ok((await store.list(100)).every((r) => r.status === 'running' && r.attempts === 1));
+      assert.ok((await store.list({ limit: 100 })).every((r) => r.status === 'running' && r.attempts === 1));
     });
 
     test('progress is recorded on the row, and heartbeats and progress keep a claim fresh', async (t) => {
@@ -404,11 +404,28 @@ export function requestStoreContract(name: string, open: OpenHarness): void {
         'newest first',
       );
       assert.deepEqual(
-        (await store.list(2)).map((r) => r.id),
+        (await store.list({ limit: 2 })).map((r) => r.id),
         [d, c],
       );
-      assert.deepEqual(await store.list(0), []);
-      await assert.rejects(store.list(-1));
+      assert.deepEqual(await store.list({ limit: 0 }), []);
+      await assert.rejects(store.list({ limit: -1 }), /limit must be a whole number/);
+    });
+
+    test('list pages: before an id, of one status, at most limit; a malformed query is refused', async (t) => {
+      const { store } = await open(t);
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i += 1) ids.push(await store.insert({ bands: BANDS, indices: ['ndvi'] }));
+      const [first, second, third, fourth, fifth] = ids as [string, string, string, string, string];
+      await store.claimNext('master-a', STALE_MS); // the first is running, the rest pending
+      assert.deepEqual((await store.list({ limit: 2 })).map((r) => r.id), [fifth, fourth]);
+      assert.deepEqual((await store.list({ limit: 2, before: fourth })).map((r) => r.id), [third, second]);
+      assert.deepEqual((await store.list({ limit: 2, before: second })).map((r) => r.id), [first]);
+      assert.deepEqual((await store.list({ before: first })).map((r) => r.id), []);
+      assert.deepEqual((await store.list({ status: 'running' })).map((r) => r.id), [first]);
+      assert.deepEqual((await store.list({ status: 'pending', before: fifth, limit: 2 })).map((r) => r.id), [fourth, third]);
+      assert.deepEqual(await store.list({ status: 'completed' }), []);
+      await assert.rejects(store.list({ before: 'abc' }), /before must be a request id/);
+      await assert.rejects(store.list({ limit: 1.5 }), /limit must be a whole number/);
     });
 
     test('cancel: a pending request is never claimed; a running one stops being held; an ended one is left alone', async (t) => {

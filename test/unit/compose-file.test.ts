@@ -16,7 +16,7 @@ const text = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
 const doc = parse(text) as { services: Record<string, Record<string, unknown>> };
 
 /** Variables docker-compose must refuse to start without (`${NAME:?message}`). */
-const REQUIRED = new Set(['WORKER_TOKEN']);
+const REQUIRED = new Set(['WORKER_TOKEN', 'WEB_TOKEN']);
 
 test('every ${VARIABLE} but the required ones has a default in the file, and all have a line in .env.example', () => {
   const example = readFileSync(join(root, '.env.example'), 'utf8');
@@ -51,6 +51,27 @@ test('TLS: the master gets its certificate variables, master and worker the clie
   }
 });
 
+test('the web service: WEB_TOKEN required with a message saying how to make one, the same database, output read-only, its own health check', () => {
+  const web = doc.services['web'] as {
+    environment: Record<string, string>;
+    volumes: string[];
+    ports: string[];
+    command: string[];
+    depends_on: Record<string, { condition: string }>;
+    healthcheck: { test: string[] };
+  };
+  assert.ok(web, 'docker-compose.yml has a web service');
+  assert.match(web.environment['WEB_TOKEN'] ?? '', /^\$\{WEB_TOKEN:\?[^}]*openssl rand -hex 32[^}]*\.env[^}]*\}$/);
+  assert.match(readFileSync(join(root, '.env.example'), 'utf8'), /^WEB_TOKEN=$/m);
+  const master = doc.services['master'] as { environment: Record<string, string> };
+  assert.equal(web.environment['DATABASE_URL'], master.environment['DATABASE_URL'], 'the masters\' database');
+  assert.deepEqual(web.command, ['web']);
+  assert.ok(web.volumes.includes('./output:/data/output:ro'));
+  assert.equal(web.ports.length, 1);
+  assert.equal(web.depends_on['master']?.condition, 'service_healthy', 'the master has migrated the database');
+  assert.match(web.healthcheck.test.join(' '), /\/api\/config/, 'not the master image\'s gRPC health check');
+});
+
 test('the worker scales: no container_name and no host ports', () => {
   const worker = doc.services['worker'];
   assert.ok(worker);
@@ -78,19 +99,23 @@ test('the master waits for a healthy db, mounts input read-only and output, and 
 /** Read by the master image's entrypoint (scripts/master-entrypoint.sh), not by tessera. */
 const ENTRYPOINT_VARIABLES = new Set(['TESSERA_USER']);
 
-test('the master and worker environments pass only variables tessera reads, with tessera\'s own defaults', async () => {
+test('the master, worker and web environments pass only variables tessera reads, with tessera\'s own defaults', async () => {
   const { MASTER_VARIABLES } = await import('../../shared/config/master-config.js');
   const { WORKER_VARIABLES } = await import('../../shared/config/worker-config.js');
+  const { WEB_VARIABLES } = await import('../../shared/config/web-config.js');
   const { DATALAKE_VARIABLES } = await import('../../master/output/datalake-config.js');
-  const declared = new Map([...Object.values(MASTER_VARIABLES), ...Object.values(WORKER_VARIABLES), ...Object.values(DATALAKE_VARIABLES)].map((v) => [v.name, v.defaultText]));
-  for (const name of ['master', 'worker']) {
+  const all = [...Object.values(MASTER_VARIABLES), ...Object.values(WORKER_VARIABLES), ...Object.values(WEB_VARIABLES), ...Object.values(DATALAKE_VARIABLES)];
+  const declared = new Map(all.map((v) => [v.name, v.defaultText]));
+  for (const name of ['master', 'worker', 'web']) {
     const environment = (doc.services[name]?.['environment'] ?? {}) as Record<string, unknown>;
     for (const [variable, value] of Object.entries(environment)) {
       if (ENTRYPOINT_VARIABLES.has(variable)) continue;
       assert.ok(declared.has(variable), `${name} sets ${variable}, which tessera does not read (a retired name stops the master)`);
       const fallback = /^\$\{([A-Z0-9_]+):-([^}]*)\}$/.exec(String(value));
       const defaultText = declared.get(variable);
-      if (fallback && fallback[1] === variable && defaultText !== undefined) assert.equal(fallback[2], defaultText, `${name}: default of ${variable}`);
+      // An empty fallback leaves the default to tessera (it reads an empty variable as unset): used
+      // where the default cannot be written inside ${…}, e.g. WEB_BASEMAP_URL's {z}/{x}/{y}.
+      if (fallback && fallback[1] === variable && fallback[2] !== '' && defaultText !== undefined) assert.equal(fallback[2], defaultText, `${name}: default of ${variable}`);
     }
   }
 });

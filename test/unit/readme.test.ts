@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { DATALAKE_VARIABLES } from '../../master/output/datalake-config.js';
 import { MASTER_VARIABLES } from '../../shared/config/master-config.js';
+import { WEB_VARIABLES } from '../../shared/config/web-config.js';
 import { WORKER_VARIABLES } from '../../shared/config/worker-config.js';
 import { packageRoot } from '../../shared/package-root.js';
 
@@ -12,7 +13,7 @@ test('the README configuration table matches the declared variables and their de
   const readme = readFileSync(join(packageRoot(), 'README.md'), 'utf8');
   const documented = new Map<string, string>();
   for (const match of readme.matchAll(/^\| `([A-Z_]+)` \| ([^|]+) \|/gm)) documented.set(match[1] as string, (match[2] as string).trim());
-  const declared = [...Object.values(MASTER_VARIABLES), ...Object.values(WORKER_VARIABLES), ...Object.values(DATALAKE_VARIABLES)];
+  const declared = [...Object.values(MASTER_VARIABLES), ...Object.values(WORKER_VARIABLES), ...Object.values(WEB_VARIABLES), ...Object.values(DATALAKE_VARIABLES)];
   for (const variable of declared) {
     const shown = documented.get(variable.name);
     assert.ok(shown !== undefined, `${variable.name} is not in the README's configuration table`);

@@ -45,7 +45,7 @@ describe('requestFromOptions', () => {
 
   it('passes source, reflectance offset and strip rows through', () => {
     const request = requestFromOptions(
-      options({ source: 'sentinel2', band: ['red=/a.tif'], reflectanceOffset: -1000, stripRows: 256 }),
+      options({ source: 'sentinel2', band: ['red=/a.tif', 'nir=/b.tif'], reflectanceOffset: -1000, stripRows: 256 }),
     );
     assert.equal(request.reflectanceOffset, -1000);
     assert.equal(request.stripRows, 256);
@@ -74,19 +74,26 @@ describe('requestFromOptions', () => {
   });
 
   it('splits at the first "=", so paths may contain "="', () => {
-    const request = requestFromOptions(options({ band: ['red=/data/run=3/B04.tif'] }));
-    assert.deepEqual(request.bands, { red: '/data/run=3/B04.tif' });
+    const request = requestFromOptions(options({ band: ['red=/data/run=3/B04.tif', 'nir=/B08.tif'] }));
+    assert.deepEqual(request.bands, { red: '/data/run=3/B04.tif', nir: '/B08.tif' });
   });
 
   it('lower-cases and trims band names and trims paths', () => {
-    const request = requestFromOptions(options({ band: [' RED = /data/B04.tif '] }));
-    assert.deepEqual(request.bands, { red: '/data/B04.tif' });
+    const request = requestFromOptions(options({ band: [' RED = /data/B04.tif ', 'nir=/B08.tif'] }));
+    assert.deepEqual(request.bands, { red: '/data/B04.tif', nir: '/B08.tif' });
   });
 
   it('splits --index on commas, dropping blanks', () => {
-    assert.deepEqual(requestFromOptions(options({ band: ['red=/a.tif'], index: 'ndvi,ndsi' })).indices, ['ndvi', 'ndsi']);
-    assert.deepEqual(requestFromOptions(options({ band: ['red=/a.tif'], index: ' ndvi , ndsi ,' })).indices, ['ndvi', 'ndsi']);
-    assert.deepEqual(requestFromOptions(options({ band: ['red=/a.tif'], index: 'ndsi' })).indices, ['ndsi']);
+    const band = ['red=/r.tif', 'nir=/n.tif', 'green=/g.tif', 'swir16=/s.tif'];
+    assert.deepEqual(requestFromOptions(options({ band, index: 'ndvi,ndsi' })).indices, ['ndvi', 'ndsi']);
+    assert.deepEqual(requestFromOptions(options({ band, index: ' ndvi , ndsi ,' })).indices, ['ndvi', 'ndsi']);
+    assert.deepEqual(requestFromOptions(options({ band, index: 'ndsi' })).indices, ['ndsi']);
+  });
+
+  it('refuses what the master would refuse, in the words its row would get (the request rules)', () => {
+    rejects(options({ band: ['red=/a.tif'] }), /^ndvi needs band "nir", which the request does not give; add it to bands$/);
+    rejects(options({ band: ['red=/a.tif#x', 'nir=/b.tif'] }), /"#x" is not a band number/);
+    rejects(options({ band: ['red=/a.tif', 'nir=/b.tif'], reflectanceOffset: 1e9 }), /reflectance_offset = 1000000000 is not a plausible offset/);
   });
 
   it('an empty band list asks for at least one --band, with an example', () => {
@@ -112,6 +119,8 @@ describe('addRequestOptions (as `tessera run` parses them)', () => {
     const parsed = parse([
       '--band', 'red=/s.tif#3',
       '--band', 'nir=/s.tif#4',
+      '--band', 'green=/s.tif#2',
+      '--band', 'swir16=/s.tif#5',
       '--index', 'ndvi,ndsi',
       '--reflectance-offset', '-1000',
       '--strip-rows', '256',
@@ -119,7 +128,7 @@ describe('addRequestOptions (as `tessera run` parses them)', () => {
     const request = requestFromOptions(parsed);
     assert.deepEqual(request, {
       source: 'sentinel2',
-      bands: { red: '/s.tif#3', nir: '/s.tif#4' },
+      bands: { red: '/s.tif#3', nir: '/s.tif#4', green: '/s.tif#2', swir16: '/s.tif#5' },
       indices: ['ndvi', 'ndsi'],
       reflectanceOffset: -1000,
       stripRows: 256,
@@ -198,7 +207,7 @@ describe('the command line itself', () => {
 describe('requestFromOptions: names are checked before anything is inserted', () => {
   it('rejects an unknown index or band name at once', () => {
     assert.throws(() => requestFromOptions({ source: 'sentinel2', band: ['red=a.tif', 'nir=b.tif'], index: 'ndvi,evi' }), /unknown index "evi"; tessera computes ndvi, ndsi/);
-    assert.throws(() => requestFromOptions({ source: 'sentinel2', band: ['B04=a.tif'], index: 'ndvi' }), /unknown band "b04"; use the STAC names red, nir, green, swir16/);
+    assert.throws(() => requestFromOptions({ source: 'sentinel2', band: ['B04=a.tif'], index: 'ndvi' }), /unknown band "b04"; use the STAC common names red, nir, green, swir16/);
     assert.throws(() => requestFromOptions({ source: 'sentinel2', band: ['red=a.tif'], index: ' , ' }), /--index needs one or more of ndvi, ndsi/);
   });
 

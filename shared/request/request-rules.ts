@@ -1,0 +1,203 @@
+/**
+ * The request rules, in one place: turns a mosaic_requests row (typed in by a person, so anything
+ * may be in it) into a validated MosaicJob, or an InvalidRequestError whose message tells the user
+ * what to change. The master applies them to every row it claims; the CLI and the web API apply
+ * them before inserting (check-request.ts), so a bad request is told the same words everywhere.
+ */
+import { parseBandLayout, type BandLayout } from '../config/env.js';
+import { InvalidRequestError } from '../errors.js';
+import {
+  BAND_NAMES,
+  INDEX_BANDS,
+  INDEX_NAMES,
+  SOURCE_KINDS,
+  type BandInput,
+  type BandName,
+  type BoundingBox,
+  type EarthDailyJob,
+  type IndexName,
+  type MosaicJob,
+  type Sentinel2Job,
+  type SourceKind,
+} from '../types.js';
+import { parseBandReference } from './band-reference.js';
+import { MAX_BANDS_JSON_BYTES, MAX_REFLECTANCE_OFFSET, MAX_URL_LENGTH, validateStripRows } from './request-limits.js';
+
+/** The columns of a request row that describe the work (see master/db/request-store.ts). */
+export interface RequestFields {
+  readonly id: string;
+  readonly source: string;
+  readonly bands: unknown;
+  readonly indices: readonly string[] | null;
+  readonly reflectanceOffset: number | null;
+  readonly stripRows: number | null;
+  readonly url?: string | null;
+  readonly ulLat?: number | null;
+  readonly ulLng?: number | null;
+  readonly lrLat?: number | null;
+  readonly lrLng?: number | null;
+  readonly resolution?: number | null;
+}
+
+/** What a row may leave to the master's configuration (strip sizes: the runner's pixel budget). */
+export interface RequestDefaults {
+  readonly earthdailyUrl?: string | undefined;
+  readonly earthdailyBands: BandLayout;
+}
+
+const isOneOf = <T extends string>(list: readonly T[], value: string): value is T =>
+  (list as readonly string[]).includes(value);
+
+function parseSource(source: string): SourceKind {
+  const value = source.trim().toLowerCase();
+  if (!isOneOf(SOURCE_KINDS, value)) {
+    throw new InvalidRequestError(`unknown source "${source}"; this master processes: ${SOURCE_KINDS.join(', ')}`);
+  }
+  return value;
+}
+
+function parseIndices(indices: readonly string[] | null): IndexName[] {
+  // A text[] may hold NULLs ('{ndvi,NULL}'): they name no index.
+  const list = (indices ?? []).map((name: string | null) => (name ?? '').trim().toLowerCase()).filter((name) => name !== '');
+  if (list.length === 0) throw new InvalidRequestError(`no index requested; set indices to one or more of ${INDEX_NAMES.join(', ')}`);
+  const unknown = list.filter((name) => !isOneOf(INDEX_NAMES, name));
+  if (unknown.length > 0) {
+    throw new InvalidRequestError(`unknown index ${unknown.map((u) => `"${u}"`).join(', ')}; tessera computes ${INDEX_NAMES.join(', ')}`);
+  }
+  return [...new Set(list as IndexName[])];
+}
+
+function parseBands(bands: unknown, indices: readonly IndexName[]): BandInput[] {
+  if (typeof bands !== 'object' || bands === null || Array.isArray(bands)) {
+    throw new InvalidRequestError(
+      'bands must be a JSON object from band name to file, e.g. {"red": "/data/input/B04.tif", "nir": "/data/input/B08.tif"}',
+    );
+  }
+  const given = new Map<string, unknown>(Object.entries(bands).map(([name, ref]) => [name.trim().toLowerCase(), ref]));
+  for (const name of given.keys()) {
+    if (!isOneOf(BAND_NAMES, name)) {
+      throw new InvalidRequestError(`unknown band "${name}"; use the STAC common names ${BAND_NAMES.join(', ')}`);
+    }
+  }
+  const result: BandInput[] = [];
+  for (const name of neededBands(indices)) {
+    const ref = given.get(name);
+    if (ref === undefined || ref === null || ref === '') {
+      throw new InvalidRequestError(`${usersOf(name, indices)} needs band "${name}", which the request does not give; add it to bands`);
+    }
+    if (typeof ref !== 'string') throw new InvalidRequestError(`band "${name}" must be a file path or URL string`);
+    result.push({ name, ...parseBandReference(ref) });
+  }
+  return result;
+}
+
+/** The bands the requested indices need, in BAND_NAMES order. */
+function neededBands(indices: readonly IndexName[]): BandName[] {
+  const needed = new Set<BandName>(indices.flatMap((index) => INDEX_BANDS[index]));
+  return BAND_NAMES.filter((name) => needed.has(name));
+}
+
+function usersOf(name: BandName, indices: readonly IndexName[]): string {
+  return indices.filter((index) => INDEX_BANDS[index].includes(name)).join(' and ');
+}
+
+function parseCorner(value: number | null | undefined, column: string, limit: number): number {
+  if (value === null || value === undefined) {
+    throw new InvalidRequestError(`${column} is missing; an earthdaily request needs ul_lat, ul_lng, lr_lat and lr_lng in WGS84 degrees`);
+  }
+  if (!Number.isFinite(value)) throw new InvalidRequestError(`${column} must be a finite number of WGS84 degrees, got ${String(value)}`);
+  if (Math.abs(value) > limit) throw new InvalidRequestError(`${column} = ${value} is not a valid ${limit === 90 ? 'latitude' : 'longitude'} (±${limit}°)`);
+  return value;
+}
+
+function parseBox(fields: RequestFields): BoundingBox {
+  const box = {
+    ulLat: parseCorner(fields.ulLat, 'ul_lat', 90),
+    ulLng: parseCorner(fields.ulLng, 'ul_lng', 180),
+    lrLat: parseCorner(fields.lrLat, 'lr_lat', 90),
+    lrLng: parseCorner(fields.lrLng, 'lr_lng', 180),
+  };
+  if (box.ulLat <= box.lrLat || box.ulLng >= box.lrLng) {
+    throw new InvalidRequestError(
+      `the corners are in the wrong order: the upper-left corner (${box.ulLat}, ${box.ulLng}) must be north-west of the ` +
+        `lower-right one (${box.lrLat}, ${box.lrLng}), i.e. ul_lat > lr_lat and ul_lng < lr_lng`,
+    );
+  }
+  return box;
+}
+
+/** An earthdaily row's bands column overrides band numbers of the layout, e.g. {"swir16": "5"}. */
+function layoutWith(defaults: BandLayout, bands: unknown): BandLayout {
+  if (bands === null || bands === undefined) return defaults;
+  if (typeof bands !== 'object' || Array.isArray(bands)) {
+    throw new InvalidRequestError('for earthdaily, bands maps band names to band numbers in the mosaic, e.g. {"swir16": 5}');
+  }
+  const entries = Object.entries(bands);
+  if (entries.length === 0) return defaults;
+  try {
+    return { ...defaults, ...parseBandLayout(entries.map(([name, band]) => `${name}=${String(band)}`).join(',')) };
+  } catch (error) {
+    throw new InvalidRequestError(`bands: ${error instanceof Error ? error.message : String(error)}; e.g. {"swir16": 5}`);
+  }
+}
+
+function describeLayout(layout: BandLayout): string {
+  return Object.entries(layout)
+    .map(([name, band]) => `${name}=${band}`)
+    .join(', ');
+}
+
+function parseEarthDaily(fields: RequestFields, base: Omit<EarthDailyJob, 'source' | 'url' | 'bbox' | 'resolution' | 'bands'>, defaults: RequestDefaults): EarthDailyJob {
+  const url = fields.url?.trim() || defaults.earthdailyUrl;
+  if (!url) throw new InvalidRequestError('no mosaic URL: set the url column of the request, or EARTHDAILY_MOSAIC_URL on the master');
+  if (!/^https?:\/\//i.test(url)) throw new InvalidRequestError('url must be an http(s) URL of a cloud-optimized GeoTIFF');
+  const bbox = parseBox(fields);
+  const resolution = fields.resolution;
+  if (resolution === null || resolution === undefined || !Number.isFinite(resolution) || resolution <= 0) {
+    throw new InvalidRequestError(`resolution must be a positive number of metres per pixel (got ${String(resolution)}), e.g. 10`);
+  }
+  const layout = layoutWith(defaults.earthdailyBands, fields.bands);
+  const bands = neededBands(base.indices).map((name) => {
+    const band = layout[name];
+    if (band === undefined) {
+      throw new InvalidRequestError(
+        `${usersOf(name, base.indices)} needs a ${name} band, but the mosaic's band layout (${describeLayout(layout)}) has none; ` +
+          `if the mosaic has one, name its number in the request's bands (e.g. {"${name}": 5}) or in EARTHDAILY_BANDS`,
+      );
+    }
+    return { name, band };
+  });
+  return { ...base, source: 'earthdaily', url, bbox, resolution, bands };
+}
+
+function parseSentinel2(fields: RequestFields, base: Omit<Sentinel2Job, 'source' | 'bands'>): Sentinel2Job {
+  return { ...base, source: 'sentinel2', bands: parseBands(fields.bands, base.indices) };
+}
+
+function parseReflectanceOffset(value: number | null): number {
+  const offset = value ?? 0;
+  if (!Number.isFinite(offset)) throw new InvalidRequestError(`reflectance_offset must be a finite number (e.g. 0 or -1000), got ${String(offset)}`);
+  if (Math.abs(offset) > MAX_REFLECTANCE_OFFSET) {
+    throw new InvalidRequestError(
+      `reflectance_offset = ${offset} is not a plausible offset: it is added to every digital number (reflectance × 10000), ` +
+        `so it must lie from -${MAX_REFLECTANCE_OFFSET} to ${MAX_REFLECTANCE_OFFSET} (Sentinel-2 L2A since baseline 04.00: -1000; otherwise 0)`,
+    );
+  }
+  return offset;
+}
+
+export function parseRequest(fields: RequestFields, defaults: RequestDefaults): MosaicJob {
+  const bandsJson = JSON.stringify(fields.bands ?? null) ?? '';
+  if (bandsJson.length > MAX_BANDS_JSON_BYTES) {
+    throw new InvalidRequestError(`bands holds ${bandsJson.length} bytes of JSON; at most ${MAX_BANDS_JSON_BYTES} are read (one path or URL per band)`);
+  }
+  if ((fields.url?.length ?? 0) > MAX_URL_LENGTH) throw new InvalidRequestError(`url is ${fields.url?.length} characters long; at most ${MAX_URL_LENGTH} are read`);
+  if ((fields.indices?.length ?? 0) > 16) throw new InvalidRequestError(`${fields.indices?.length} indices requested; tessera computes ${INDEX_NAMES.join(', ')}`);
+  const source = parseSource(fields.source);
+  const indices = parseIndices(fields.indices);
+  const reflectanceOffset = parseReflectanceOffset(fields.reflectanceOffset);
+  const stripRows = fields.stripRows ?? undefined;
+  if (stripRows !== undefined) validateStripRows(stripRows);
+  const base = { id: fields.id, indices, reflectanceOffset, stripRows };
+  return source === 'earthdaily' ? parseEarthDaily(fields, base, defaults) : parseSentinel2(fields, base);
+}
