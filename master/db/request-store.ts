@@ -34,7 +34,8 @@ export interface MosaicRequestRow {
   /** As inserted: meant to be an object from band name to band reference; validated by the master. */
   bands: unknown;
   indices: string[];
-  reflectanceOffset: number;
+  /** Null: not said (a stac request takes the item's; others 0). */
+  reflectanceOffset: number | null;
   stripRows: number | null;
   /** earthdaily: the mosaic URL (null: EARTHDAILY_MOSAIC_URL) and the box, WGS84 degrees. */
   url: string | null;
@@ -74,7 +75,7 @@ export interface NewMosaicRequest {
   lrLng?: number | null;
   resolution?: number | null;
   indices: string[];
-  reflectanceOffset?: number;
+  reflectanceOffset?: number | null;
   stripRows?: number | null;
 }
 
