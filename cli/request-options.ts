@@ -1,5 +1,5 @@
 /**
- * The request options `submit` and `run` share: `--source sentinel2 --band NAME=PATH[#N] …
+ * The request options `submit` and `run` share: `--source sentinel2|earthdaily|stac --band NAME=PATH[#N] …
  * --index ndvi,ndsi [--reflectance-offset -1000] [--strip-rows N]`, parsed into a new request row.
  * This module reads the flags; what a request may hold is the request rules' (shared/request),
  * applied before anything is inserted, so a bad request is a usage error in the master's words.
@@ -73,9 +73,9 @@ export function addRequestOptions(command: Command): Command {
       [],
     )
     .option('--index <list>', 'indices to compute, comma-separated: ndvi, ndsi', 'ndvi')
-    .option('--reflectance-offset <dn>', 'added to DNs before /10000 (Sentinel-2 baseline ≥ 04.00: -1000)', number('--reflectance-offset'))
+    .option('--reflectance-offset <dn>', 'added to DNs before /10000 (Sentinel-2 baseline ≥ 04.00: -1000; default 0, for stac what the item says)', number('--reflectance-offset'))
     .option('--strip-rows <n>', 'rows per tile (a full-width strip; default: about STRIP_PIXELS pixels per strip)', stripRows)
-    .option('--url <url>', 'earthdaily: the mosaic URL (default: the master\'s EARTHDAILY_MOSAIC_URL)')
+    .option('--url <url>', 'earthdaily: the mosaic URL (default: the master\'s EARTHDAILY_MOSAIC_URL); stac: the item\'s URL or path')
     .option('--ul <lat,lng>', 'earthdaily: upper-left corner, WGS84 degrees (write --ul=LAT,LNG)', parseLatLng('--ul'))
     .option('--lr <lat,lng>', 'earthdaily: lower-right corner, WGS84 degrees (write --lr=LAT,LNG)', parseLatLng('--lr'))
     .option('--resolution <m>', 'earthdaily: output pixel size in metres', number('--resolution'));
@@ -123,7 +123,20 @@ function earthdailyRequest(options: RequestCliOptions): NewMosaicRequest {
     lrLat: options.lr.lat,
     lrLng: options.lr.lng,
     resolution: options.resolution,
-    reflectanceOffset: options.reflectanceOffset ?? 0,
+    reflectanceOffset: options.reflectanceOffset ?? null,
+    stripRows: options.stripRows ?? null,
+  };
+}
+
+function stacRequest(options: RequestCliOptions): NewMosaicRequest {
+  if (!options.url) throw new UsageError('--source stac needs --url: the STAC item\'s URL, or a path to its JSON');
+  if (options.band.length > 0) throw new UsageError('--source stac takes its bands from the item\'s assets: drop --band');
+  return {
+    source: 'stac',
+    bands: {},
+    indices: indexList(options.index),
+    url: absoluteReference(options.url),
+    reflectanceOffset: options.reflectanceOffset ?? null,
     stripRows: options.stripRows ?? null,
   };
 }
@@ -137,7 +150,7 @@ function sentinel2Request(options: RequestCliOptions): NewMosaicRequest {
     source: options.source,
     bands,
     indices: indexList(options.index),
-    reflectanceOffset: options.reflectanceOffset ?? 0,
+    reflectanceOffset: options.reflectanceOffset ?? null,
     stripRows: options.stripRows ?? null,
   };
 }
@@ -147,7 +160,8 @@ function sentinel2Request(options: RequestCliOptions): NewMosaicRequest {
  * clientRequestDefaults(process.env)); a request the master would refuse is a UsageError saying why.
  */
 export function requestFromOptions(options: RequestCliOptions, defaults: ClientRequestDefaults = clientRequestDefaults({})): NewMosaicRequest {
-  const request = options.source.trim().toLowerCase() === 'earthdaily' ? earthdailyRequest(options) : sentinel2Request(options);
+  const source = options.source.trim().toLowerCase();
+  const request = source === 'earthdaily' ? earthdailyRequest(options) : source === 'stac' ? stacRequest(options) : sentinel2Request(options);
   try {
     checkNewRequest(request, defaults);
   } catch (error) {

@@ -148,9 +148,8 @@ export class RequestRunner implements RequestProcessor {
           `check the master logs, then run UPDATE mosaic_requests SET status = 'pending', attempts = 0 WHERE id = ${row.id} to retry`,
       );
     }
-    const job = parseRequest(row, options.requestDefaults);
-    const source = await openRequestSource(job, options, signal);
-    const { bandSet } = source;
+    const source = await openRequestSource(parseRequest(row, options.requestDefaults), options, signal);
+    const { bandSet, job } = source;
     try {
       const openedAt = performance.now();
       const strips = planStrips(bandSet.grid, { pixelBudget: options.stripPixels, rows: job.stripRows, reference: referenceRowsFor(bandSet) });
@@ -207,6 +206,7 @@ export class RequestRunner implements RequestProcessor {
           source: job.source,
           inputs: source.inputs,
           ...(source.earthdaily ? { earthdaily: source.earthdaily } : {}),
+          ...(source.stac ? { stac: source.stac } : {}),
           fetched: bandSet.fetched(),
           indices: job.indices,
           crs: { epsg: bandSet.grid.epsg, wkt },

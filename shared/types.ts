@@ -19,7 +19,7 @@ export const INDEX_BANDS: Readonly<Record<IndexName, readonly [BandName, BandNam
   ndsi: ['green', 'swir16'],
 };
 
-export const SOURCE_KINDS = ['sentinel2', 'earthdaily'] as const;
+export const SOURCE_KINDS = ['sentinel2', 'earthdaily', 'stac'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 
 export const REQUEST_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
@@ -67,8 +67,22 @@ export interface EarthDailyJob extends JobBase {
   readonly bands: readonly { readonly name: BandName; readonly band: number }[];
 }
 
+/**
+ * A STAC item whose assets hold the bands. Until the item is read, `reflectanceOffset` is the
+ * request's own (or 0); the master replaces it with the item's when `offsetGiven` is false.
+ */
+export interface StacJob extends JobBase {
+  readonly source: 'stac';
+  /** The item: an http(s) URL (may be signed) or a local path to its JSON. */
+  readonly url: string;
+  /** The bands the indices need, to be found among the item's assets. */
+  readonly bandNames: readonly BandName[];
+  /** Whether the request gave reflectance_offset (then it wins over the item). */
+  readonly offsetGiven: boolean;
+}
+
 /** A validated request, as the master processes it. */
-export type MosaicJob = Sentinel2Job | EarthDailyJob;
+export type MosaicJob = Sentinel2Job | EarthDailyJob | StacJob;
 
 /** Sample types a GeoTIFF band may have, as named on the wire. */
 export const SAMPLE_TYPES = ['uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'float32', 'float64'] as const;

@@ -35,6 +35,15 @@ export interface Manifest {
     /** Which grid the outputs are on. */
     readonly outputGrid: string;
   };
+  /** stac requests: the item (its URL without the query) and the offset it implied, with why. */
+  readonly stac?: {
+    readonly itemUrl: string;
+    readonly id: string;
+    readonly datetime: string | null;
+    readonly platform: string | null;
+    readonly processingBaseline: string | null;
+    readonly offset: { readonly value: number; readonly source: string; readonly reason: string };
+  };
   /** What reading remote inputs cost (0 for local files). */
   readonly fetched: { readonly requests: number; readonly bytes: number };
   readonly indices: readonly IndexName[];

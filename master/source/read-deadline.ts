@@ -53,8 +53,18 @@ export class ReadDeadline {
   }
 }
 
-/** Reads a response body to the end, telling `deadline` of every chunk that arrives. */
-export async function readBody(response: Response, deadline: ReadDeadline): Promise<ArrayBuffer> {
+/** A body went past the `maxBytes` its reader allows; the rest was not read. */
+export class BodyTooLargeError extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`the body is larger than ${maxBytes} bytes`);
+  }
+}
+
+/**
+ * Reads a response body to the end, telling `deadline` of every chunk that arrives; with
+ * `maxBytes`, stops reading (and cancels the body) with a BodyTooLargeError past that many.
+ */
+export async function readBody(response: Response, deadline: ReadDeadline, maxBytes = Number.POSITIVE_INFINITY): Promise<ArrayBuffer> {
   if (!response.body) return new ArrayBuffer(0);
   const chunks: Uint8Array[] = [];
   let length = 0;
@@ -64,8 +74,12 @@ export async function readBody(response: Response, deadline: ReadDeadline): Prom
       const { done, value } = await reader.read();
       if (done) break;
       deadline.progress();
-      chunks.push(value);
       length += value.byteLength;
+      if (length > maxBytes) {
+        await reader.cancel().catch(() => undefined);
+        throw new BodyTooLargeError(maxBytes);
+      }
+      chunks.push(value);
     }
   } finally {
     reader.releaseLock();

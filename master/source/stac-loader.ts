@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidRequestError, SourceReadError, describeError } from '../../shared/errors.js';
 import { retry, retryPolicy, type RetryPolicy } from '../../shared/retry.js';
 import { withoutQuery } from '../../shared/urls.js';
-import { ReadDeadline } from './read-deadline.js';
+import { BodyTooLargeError, ReadDeadline, readBody } from './read-deadline.js';
 import { parseStacItem, type StacItem } from './stac-item.js';
 
 export interface StacLoadOptions {
@@ -78,7 +78,12 @@ async function fetchText(url: string, maxBytes: number, options: StacLoadOptions
           await response.body?.cancel().catch(() => undefined);
           throw new PermanentItemError(`"${shown}" is a web page (Content-Type text/html), not a STAC item's JSON`);
         }
-        return await boundedText(response, maxBytes, deadline, shown);
+        try {
+          return Buffer.from(await readBody(response, deadline, maxBytes)).toString('utf8');
+        } catch (error) {
+          if (error instanceof BodyTooLargeError) throw new PermanentItemError(`the STAC item "${shown}" is larger than the ${maxBytes} bytes a STAC item may be`);
+          throw error;
+        }
       } catch (error) {
         if (deadline.expired) throw new Error(`the server sent nothing for ${deadline.timeoutMs} ms (READ_TIMEOUT_MS)`, { cause: error });
         throw error;
@@ -92,27 +97,4 @@ async function fetchText(url: string, maxBytes: number, options: StacLoadOptions
       ...(options.signal ? { signal: options.signal } : {}),
     },
   );
-}
-
-async function boundedText(response: Response, maxBytes: number, deadline: ReadDeadline, shown: string): Promise<string> {
-  if (!response.body) return '';
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  const reader = response.body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      deadline.progress();
-      length += value.byteLength;
-      if (length > maxBytes) {
-        await reader.cancel().catch(() => undefined);
-        throw new PermanentItemError(`the STAC item "${shown}" is larger than the ${maxBytes} bytes a STAC item may be`);
-      }
-      chunks.push(value);
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

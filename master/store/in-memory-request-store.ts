@@ -63,7 +63,7 @@ export class InMemoryRequestStore implements RequestStore {
       source: request.source ?? 'sentinel2',
       bands: request.bands === undefined ? {} : asJsonb(request.bands),
       indices: request.indices === undefined ? ['ndvi'] : [...request.indices],
-      reflectanceOffset: request.reflectanceOffset ?? 0,
+      reflectanceOffset: request.reflectanceOffset ?? null,
       stripRows: request.stripRows ?? null,
       url: request.url ?? null,
       ulLat: request.ulLat ?? null,

@@ -19,6 +19,7 @@ import {
   type MosaicJob,
   type Sentinel2Job,
   type SourceKind,
+  type StacJob,
 } from '../types.js';
 import { parseBandReference } from './band-reference.js';
 import { MAX_BANDS_JSON_BYTES, MAX_REFLECTANCE_OFFSET, MAX_URL_LENGTH, validateStripRows } from './request-limits.js';
@@ -174,6 +175,19 @@ function parseSentinel2(fields: RequestFields, base: Omit<Sentinel2Job, 'source'
   return { ...base, source: 'sentinel2', bands: parseBands(fields.bands, base.indices) };
 }
 
+function parseStac(fields: RequestFields, base: Omit<StacJob, 'source' | 'url' | 'bandNames'>): StacJob {
+  const url = fields.url?.trim();
+  if (!url) throw new InvalidRequestError('a stac request needs url: the URL of a STAC item (or a path to its JSON)');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^(https?|file):\/\//i.test(url)) {
+    throw new InvalidRequestError(`url "${url.replace(/\?.*$/, '')}" is neither an http(s) URL nor a path: give the STAC item's http(s) URL or a local path to its JSON`);
+  }
+  const bands = fields.bands;
+  if (bands !== null && bands !== undefined && (typeof bands !== 'object' || Array.isArray(bands) || Object.keys(bands).length > 0)) {
+    throw new InvalidRequestError('for stac, the bands come from the item\'s assets: leave bands empty ({}) and name the item in url');
+  }
+  return { ...base, source: 'stac', url, bandNames: neededBands(base.indices) };
+}
+
 function parseReflectanceOffset(value: number | null): number {
   const offset = value ?? 0;
   if (!Number.isFinite(offset)) throw new InvalidRequestError(`reflectance_offset must be a finite number (e.g. 0 or -1000), got ${String(offset)}`);
@@ -199,5 +213,7 @@ export function parseRequest(fields: RequestFields, defaults: RequestDefaults): 
   const stripRows = fields.stripRows ?? undefined;
   if (stripRows !== undefined) validateStripRows(stripRows);
   const base = { id: fields.id, indices, reflectanceOffset, stripRows };
-  return source === 'earthdaily' ? parseEarthDaily(fields, base, defaults) : parseSentinel2(fields, base);
+  if (source === 'earthdaily') return parseEarthDaily(fields, base, defaults);
+  if (source === 'stac') return parseStac(fields, { ...base, offsetGiven: fields.reflectanceOffset !== null });
+  return parseSentinel2(fields, base);
 }

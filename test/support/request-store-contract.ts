@@ -74,7 +74,7 @@ export function requestStoreContract(name: string, open: OpenHarness): void {
           source: 'sentinel2',
           bands: BANDS,
           indices: ['ndvi'],
-          reflectanceOffset: 0,
+          reflectanceOffset: null, // not said: a stac request takes its item's, others 0
           stripRows: null,
           url: null,
           ulLat: null,

@@ -38,7 +38,7 @@ describe('requestFromOptions', () => {
       source: 'sentinel2',
       bands: { red: '/data/B04.tif', nir: '/data/B08.tif' },
       indices: ['ndvi'],
-      reflectanceOffset: 0,
+      reflectanceOffset: null,
       stripRows: null,
     });
   });
@@ -177,7 +177,7 @@ describe('requestFromOptions: --source earthdaily', () => {
       lrLat: -33.95,
       lrLng: 18.47,
       resolution: 10,
-      reflectanceOffset: 0,
+      reflectanceOffset: null,
       stripRows: null,
     });
   });

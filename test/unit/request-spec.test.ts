@@ -281,3 +281,31 @@ describe('parseRequest: bounded inputs', () => {
     rejects(row({ indices: Array.from({ length: 17 }, () => 'ndvi') }), /17 indices requested/);
   });
 });
+
+describe('parseRequest: stac rows', () => {
+  const stac = (overrides: Partial<RequestFields> = {}): RequestFields => row({ source: 'stac', bands: {}, url: 'https://earth-search.example/items/S2B_1', ...overrides });
+
+  it('names the item and the bands its indices need; the offset is the item\'s unless the row gives one', () => {
+    const job = parseRequest(stac({ indices: ['ndvi', 'ndsi'] }), DEFAULTS);
+    assert.deepEqual(job, {
+      id: 'req-1',
+      source: 'stac',
+      url: 'https://earth-search.example/items/S2B_1',
+      indices: ['ndvi', 'ndsi'],
+      bandNames: ['red', 'nir', 'green', 'swir16'],
+      reflectanceOffset: 0,
+      offsetGiven: false,
+      stripRows: undefined,
+    });
+    const given = parseRequest(stac({ reflectanceOffset: 0 }), DEFAULTS);
+    assert.equal(given.source === 'stac' && given.offsetGiven, true, 'an explicit 0 is given too');
+    assert.equal(parseRequest(stac({ url: '/data/items/S2B_1.json', bands: null }), DEFAULTS).source, 'stac');
+  });
+
+  it('refuses a row without url, with another scheme, or with bands of its own', () => {
+    rejects(stac({ url: null }), /a stac request needs url: the URL of a STAC item/);
+    rejects(stac({ url: 's3://bucket/item.json?sig=SECRET' }), /neither an http\(s\) URL nor a path/);
+    assert.doesNotMatch(rejects(stac({ url: 's3://bucket/item.json?sig=SECRET' })), /SECRET/);
+    rejects(stac({ bands: { red: '/data/B04.tif' } }), /for stac, the bands come from the item's assets: leave bands empty/);
+  });
+});
