@@ -4,19 +4,24 @@
  */
 
 /** STAC common names of the bands tessera reads. */
-export const BAND_NAMES = ['red', 'nir', 'green', 'swir16'] as const;
+export const BAND_NAMES = ['red', 'nir', 'green', 'swir16', 'swir22'] as const;
 export type BandName = (typeof BAND_NAMES)[number];
 
-export const INDEX_NAMES = ['ndvi', 'ndsi'] as const;
+export const INDEX_NAMES = ['ndvi', 'ndsi', 'ndwi', 'ndmi', 'nbr'] as const;
 export type IndexName = (typeof INDEX_NAMES)[number];
 
 /**
- * Each index is a normalised difference (a − b) / (a + b) of two bands:
- * NDVI = (nir − red) / (nir + red), NDSI = (green − swir16) / (green + swir16).
+ * Each index is a normalised difference (a − b) / (a + b) of two bands, mapped from [−1, 1]:
+ * NDVI = (nir − red) / (nir + red) (vegetation), NDSI = (green − swir16) / (green + swir16) (snow),
+ * NDWI = (green − nir) / (green + nir) (open water, McFeeters), NDMI = (nir − swir16) / (nir + swir16)
+ * (moisture), NBR = (nir − swir22) / (nir + swir22) (burn ratio).
  */
 export const INDEX_BANDS: Readonly<Record<IndexName, readonly [BandName, BandName]>> = {
   ndvi: ['nir', 'red'],
   ndsi: ['green', 'swir16'],
+  ndwi: ['green', 'nir'],
+  ndmi: ['nir', 'swir16'],
+  nbr: ['nir', 'swir22'],
 };
 
 export const SOURCE_KINDS = ['sentinel2', 'earthdaily', 'stac'] as const;

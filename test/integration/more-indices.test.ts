@@ -1,0 +1,68 @@
+/**
+ * NDWI, NDMI and NBR through `tessera run` on generated Sentinel-2-like band files (swir16 at 20 m,
+ * resampled by nearest neighbour as for NDSI): every code equals an independent per-pixel
+ * computation of its normalised difference, and each has its colour mosaic.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import sharp from 'sharp';
+import { lastJsonLine, runCli } from '../support/cli.js';
+import { prng } from '../support/prng.js';
+import { compareCodes, referenceCode } from '../support/reference-index.js';
+import { writeGeoTiff } from '../support/tiff-writer.js';
+
+const WIDTH = 80;
+const HEIGHT = 64;
+const OFFSET = -1000;
+type Band = 'green' | 'nir' | 'swir16' | 'swir22';
+const PIXEL: Record<Band, number> = { green: 10, nir: 10, swir16: 20, swir22: 20 };
+
+let folder: string;
+const samples = new Map<Band, { values: Uint16Array; width: number }>();
+
+before(async () => {
+  folder = await mkdtemp(join(tmpdir(), 'tessera-more-indices-'));
+  const random = prng(11);
+  for (const band of Object.keys(PIXEL) as Band[]) {
+    const scale = PIXEL[band] / 10;
+    const [width, height] = [WIDTH / scale, HEIGHT / scale];
+    const values = Uint16Array.from({ length: width * height }, (_, i) => (i < width ? 0 : 1000 + Math.floor(random() * 5000)));
+    samples.set(band, { values, width });
+    const file = writeGeoTiff({ width, height, sampleType: 'uint16', tileSize: 16, compression: 8, predictor: 2, crs: { epsg: 32633 }, origin: { x: 500_000, y: 4_600_000 }, pixelSize: PIXEL[band], nodata: 0, samples: [values] });
+    await writeFile(join(folder, `${band}.tif`), file);
+  }
+});
+after(async () => {
+  if (folder) await rm(folder, { recursive: true, force: true });
+});
+
+/** The DN of `band` under output pixel (column, row) of the 10 m grid, by nearest neighbour. */
+function dnAt(band: Band, column: number, row: number): number {
+  const scale = PIXEL[band] / 10;
+  const { values, width } = samples.get(band) ?? { values: new Uint16Array(), width: 0 };
+  return values[Math.floor(row / scale) * width + Math.floor(column / scale)] ?? 0;
+}
+
+test('NDWI, NDMI and NBR equal an independent computation, each with its colour mosaic', async () => {
+  const bands = (Object.keys(PIXEL) as Band[]).map((band) => `--band=${band}=${join(folder, `${band}.tif`)}`);
+  const result = await runCli(['run', ...bands, '--index', 'ndwi,ndmi,nbr', '--reflectance-offset', String(OFFSET), '--workers', '1', '--out', join(folder, 'out'), '--json']);
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  const summary = lastJsonLine<{ outputs: Record<string, { png: string; colorPng: string } | string> }>(result.stdout);
+  const pairs: Record<'ndwi' | 'ndmi' | 'nbr', [Band, Band]> = { ndwi: ['green', 'nir'], ndmi: ['nir', 'swir16'], nbr: ['nir', 'swir22'] };
+  for (const [index, [a, b]] of Object.entries(pairs)) {
+    const files = summary.outputs[index];
+    assert.ok(typeof files === 'object', `${index} written`);
+    const { data, info } = await sharp(files.png).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+    assert.deepEqual([info.width, info.height], [WIDTH, HEIGHT]);
+    const expected = Uint8Array.from({ length: WIDTH * HEIGHT }, (_, i) => referenceCode(dnAt(a, i % WIDTH, Math.floor(i / WIDTH)), dnAt(b, i % WIDTH, Math.floor(i / WIDTH)), OFFSET, 0, 0));
+    const agreement = compareCodes(new Uint8Array(data), expected);
+    assert.equal(agreement.nodataMismatches, 0, `${index}: no-data identical`);
+    assert.equal(agreement.withinOne, agreement.total, `${index}: every code within ±1`);
+    assert.ok(agreement.exact / agreement.total > 0.999, `${index}: ${agreement.exact} of ${agreement.total} exact`);
+    const colour = await sharp(files.colorPng).metadata();
+    assert.deepEqual([colour.width, colour.height], [WIDTH, HEIGHT], `${index}: colour mosaic`);
+  }
+});
