@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { colourRamp } from '../master/output/colour-ramp.js';
-import { INDEX_BANDS, type IndexName } from '../shared/types.js';
+import { INDEX_FORMULAS, type IndexName } from '../shared/types.js';
 import { runSampled, succeeded, type SampledRun } from './sampled-run.js';
 import type { SceneFiles } from './scene/scene-cache.js';
 
@@ -108,7 +108,9 @@ export async function runGdalPeer(scene: SceneFiles, outDir: string, options: Gd
   let ok = resampled;
   for (const index of options.indices) {
     if (!ok) break;
-    const [a, b] = INDEX_BANDS[index];
+    const formula = INDEX_FORMULAS[index];
+    if (formula.kind !== 'normalised-difference') throw new Error(`the GDAL peer computes normalised differences only, not ${index}`);
+    const { a, b } = formula;
     const [fileA, fileB] = [bands[a], bands[b]];
     if (fileA === undefined || fileB === undefined) throw new Error(`the scene has no ${fileA === undefined ? a : b} band for ${index}`);
     const tif = join(outDir, `${index}.tif`);
