@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { colourRamp } from '../master/output/colour-ramp.js';
-import { INDEX_BANDS, type BandName, type IndexName } from '../shared/types.js';
+import { INDEX_FORMULAS, type IndexName } from '../shared/types.js';
 import { runSampled, succeeded, type SampledRun } from './sampled-run.js';
 import type { SceneFiles } from './scene/scene-cache.js';
 
@@ -95,7 +95,7 @@ export async function runGdalPeer(scene: SceneFiles, outDir: string, options: Gd
     return succeeded(run);
   };
 
-  const bands: Record<BandName, string> = { ...scene.bands };
+  const bands: Partial<Record<string, string>> = { ...scene.bands };
   const b11 = join(outDir, options.b11 === 'warp' ? 'B11_10m.tif' : 'B11_10m.vrt');
   const extent = [spec.origin.x, spec.origin.y - spec.height * 10, spec.origin.x + spec.width * 10, spec.origin.y].map(String);
   const resampled =
@@ -108,15 +108,19 @@ export async function runGdalPeer(scene: SceneFiles, outDir: string, options: Gd
   let ok = resampled;
   for (const index of options.indices) {
     if (!ok) break;
-    const [a, b] = INDEX_BANDS[index];
+    const formula = INDEX_FORMULAS[index];
+    if (formula.kind !== 'normalised-difference') throw new Error(`the GDAL peer computes normalised differences only, not ${index}`);
+    const { a, b } = formula;
+    const [fileA, fileB] = [bands[a], bands[b]];
+    if (fileA === undefined || fileB === undefined) throw new Error(`the scene has no ${fileA === undefined ? a : b} band for ${index}`);
     const tif = join(outDir, `${index}.tif`);
     const png = join(outDir, `${index}.png`);
     const table = join(outDir, `${index}.colours.txt`);
     await writeFile(table, colourTable(index));
     ok =
       (await step(`${index}: gdal_calc.py`, 'gdal_calc.py', [
-        '-A', bands[a],
-        '-B', bands[b],
+        '-A', fileA,
+        '-B', fileB,
         `--outfile=${tif}`,
         '--type=Byte',
         '--NoDataValue=0',

@@ -68,11 +68,11 @@ export function addRequestOptions(command: Command): Command {
     .option('--source <kind>', 'input kind', 'sentinel2')
     .option(
       '--band <name=path[#n]>',
-      'a band: STAC name (red, nir, green, swir16) = GeoTIFF path or http(s) URL, #n picks band n of a multi-band file; repeat per band',
+      'a band: STAC name (red, nir, green, swir16, swir22, blue) = GeoTIFF path or http(s) URL, #n picks band n of a multi-band file; repeat per band',
       collect,
       [],
     )
-    .option('--index <list>', 'indices to compute, comma-separated: ndvi, ndsi', 'ndvi')
+    .option('--index <list>', 'indices to compute, comma-separated: ndvi, ndsi, ndwi, ndmi, nbr, savi, evi', 'ndvi')
     .option('--reflectance-offset <dn>', 'added to DNs before /10000 (Sentinel-2 baseline ≥ 04.00: -1000; default 0, for stac what the item says)', number('--reflectance-offset'))
     .option('--strip-rows <n>', 'rows per tile (a full-width strip; default: about STRIP_PIXELS pixels per strip)', stripRows)
     .option('--url <url>', 'earthdaily: the mosaic URL (default: the master\'s EARTHDAILY_MOSAIC_URL); stac: the item\'s URL or path')

@@ -4,20 +4,44 @@
  */
 
 /** STAC common names of the bands tessera reads. */
-export const BAND_NAMES = ['red', 'nir', 'green', 'swir16'] as const;
+export const BAND_NAMES = ['red', 'nir', 'green', 'swir16', 'swir22', 'blue'] as const;
 export type BandName = (typeof BAND_NAMES)[number];
 
-export const INDEX_NAMES = ['ndvi', 'ndsi'] as const;
+export const INDEX_NAMES = ['ndvi', 'ndsi', 'ndwi', 'ndmi', 'nbr', 'savi', 'evi'] as const;
 export type IndexName = (typeof INDEX_NAMES)[number];
 
 /**
- * Each index is a normalised difference (a − b) / (a + b) of two bands:
- * NDVI = (nir − red) / (nir + red), NDSI = (green − swir16) / (green + swir16).
+ * How an index is computed, on reflectance ρ = (DN + offset) / 10000, and mapped from [−1, 1] onto
+ * the codes 1…255. Most are a normalised difference (a − b) / (a + b), which has a kernel of its own;
+ * SAVI and EVI are expressions (shared/expression) over the bands they name.
  */
-export const INDEX_BANDS: Readonly<Record<IndexName, readonly [BandName, BandName]>> = {
-  ndvi: ['nir', 'red'],
-  ndsi: ['green', 'swir16'],
+export type IndexFormula =
+  | { readonly kind: 'normalised-difference'; readonly a: BandName; readonly b: BandName }
+  | { readonly kind: 'expression'; readonly text: string; readonly bands: readonly BandName[] };
+
+/**
+ * NDVI = (nir − red) / (nir + red) (vegetation), NDSI = (green − swir16) / (green + swir16) (snow),
+ * NDWI = (green − nir) / (green + nir) (open water, McFeeters), NDMI = (nir − swir16) / (nir + swir16)
+ * (moisture), NBR = (nir − swir22) / (nir + swir22) (burn ratio), SAVI = 1.5 (nir − red) / (nir + red
+ * + 0.5) (soil-adjusted, L = 0.5), EVI = 2.5 (nir − red) / (nir + 6 red − 7.5 blue + 1).
+ */
+export const INDEX_FORMULAS: Readonly<Record<IndexName, IndexFormula>> = {
+  ndvi: { kind: 'normalised-difference', a: 'nir', b: 'red' },
+  ndsi: { kind: 'normalised-difference', a: 'green', b: 'swir16' },
+  ndwi: { kind: 'normalised-difference', a: 'green', b: 'nir' },
+  ndmi: { kind: 'normalised-difference', a: 'nir', b: 'swir16' },
+  nbr: { kind: 'normalised-difference', a: 'nir', b: 'swir22' },
+  savi: { kind: 'expression', text: '1.5 * (nir - red) / (nir + red + 0.5)', bands: ['nir', 'red'] },
+  evi: { kind: 'expression', text: '2.5 * (nir - red) / (nir + 6 * red - 7.5 * blue + 1)', bands: ['nir', 'red', 'blue'] },
 };
+
+/** The bands each index reads. */
+export const INDEX_BANDS: Readonly<Record<IndexName, readonly BandName[]>> = Object.fromEntries(
+  INDEX_NAMES.map((index) => {
+    const formula = INDEX_FORMULAS[index];
+    return [index, formula.kind === 'normalised-difference' ? [formula.a, formula.b] : formula.bands];
+  }),
+) as Record<IndexName, readonly BandName[]>;
 
 export const SOURCE_KINDS = ['sentinel2', 'earthdaily', 'stac'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];

@@ -10,8 +10,9 @@ import { InvalidRequestError } from '../shared/errors.js';
 import { encodeStripPng } from '../shared/png/strip-png.js';
 import { samplePreview } from '../shared/raster/preview-sample.js';
 import type { BandSampling__Output, IndexTile, SourceChunk__Output, TileTask__Output } from '../shared/proto/tile-service.js';
+import { computeExpressionTile } from '../shared/raster/expression-tile.js';
 import { computeIndexTile, type BandSamples } from '../shared/raster/index-math.js';
-import { INDEX_BANDS, INDEX_NAMES, type IndexName, type SampleArray, type TileTimings } from '../shared/types.js';
+import { INDEX_FORMULAS, INDEX_NAMES, type IndexName, type SampleArray, type TileTimings } from '../shared/types.js';
 import type { ScratchArrays } from './scratch-arrays.js';
 import { SourceAssembler } from './source-assembler.js';
 
@@ -68,9 +69,12 @@ export async function processTile(task: TileTask__Output, sources: SourceStream,
 
   const computed = task.indices.map((index) => {
     if (!isIndexName(index)) throw new InvalidRequestError(`unknown index "${index}"`);
-    const [a, b] = INDEX_BANDS[index];
+    const formula = INDEX_FORMULAS[index];
     const codes = scratch?.bytes(task.width * task.height);
-    return { index, ...computeIndexTile({ width: task.width, height: task.height, reflectanceOffset: task.reflectanceOffset, a: bandSamples(a), b: bandSamples(b), ...(codes ? { codes } : {}) }) };
+    const common = { width: task.width, height: task.height, reflectanceOffset: task.reflectanceOffset, ...(codes ? { codes } : {}) };
+    if (formula.kind === 'normalised-difference') return { index, ...computeIndexTile({ ...common, a: bandSamples(formula.a), b: bandSamples(formula.b) }) };
+    const bands = new Map(formula.bands.map((name) => [name, bandSamples(name)]));
+    return { index, ...computeExpressionTile({ ...common, text: formula.text, bands }) };
   });
   const computedAt = performance.now();
 

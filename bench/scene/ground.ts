@@ -4,11 +4,11 @@
  * and a per-band reflectance, and a snow-capped massif in the north-east. Built once per scene from a
  * seeded PRNG, so every band and every build thread sees the same parcels.
  */
-import type { BandName } from '../../shared/types.js';
+import type { SceneBand } from './spec.js';
 import { prng } from '../../test/support/prng.js';
 
 /** Spectral channels of the reflectance table. */
-export const CHANNELS: Readonly<Record<BandName, number>> = { green: 0, red: 1, nir: 2, swir16: 3 };
+export const CHANNELS: Readonly<Record<SceneBand, number>> = { green: 0, red: 1, nir: 2, swir16: 3 };
 
 /** Land covers with their typical surface reflectance ρ (green, red, nir, swir16) and share of parcels. */
 const COVERS = [

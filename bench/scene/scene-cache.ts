@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../../shared/package-root.js';
-import type { BandName } from '../../shared/types.js';
+import type { SceneBand } from './spec.js';
 import { bandFile, buildSceneFiles } from './build-scene.js';
 import type { SceneSpec } from './spec.js';
 
@@ -31,7 +31,7 @@ export interface SceneFiles {
   readonly dir: string;
   readonly stamp: string;
   /** File path per STAC band name. */
-  readonly bands: Readonly<Record<BandName, string>>;
+  readonly bands: Readonly<Record<SceneBand, string>>;
   /** File size per band id (B03 …). */
   readonly bytes: Readonly<Record<string, number>>;
   readonly totalBytes: number;

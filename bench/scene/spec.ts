@@ -6,13 +6,16 @@
  */
 import type { BandName } from '../../shared/types.js';
 
+/** The bands a synthetic scene has: those NDVI and NDSI read. */
+export type SceneBand = Extract<BandName, 'green' | 'red' | 'nir' | 'swir16'>;
+
 export const SCENE_NAMES = ['full', 'wide', 'small'] as const;
 export type SceneName = (typeof SCENE_NAMES)[number];
 
 export interface BandSpec {
   /** Sentinel-2 band id, also the file name (B04.tif). */
   readonly id: 'B03' | 'B04' | 'B08' | 'B11';
-  readonly stac: BandName;
+  readonly stac: SceneBand;
   readonly pixelSize: 10 | 20;
   readonly width: number;
   readonly height: number;
@@ -59,7 +62,7 @@ export function parseSceneSize(text: string): { width: number; height: number } 
 
 export function sceneSpec(name: SceneName, size?: { readonly width: number; readonly height: number }): SceneSpec {
   const { width, height } = size ?? SIZES[name];
-  const band = (id: BandSpec['id'], stac: BandName, pixelSize: 10 | 20): BandSpec => ({
+  const band = (id: BandSpec['id'], stac: SceneBand, pixelSize: 10 | 20): BandSpec => ({
     id,
     stac,
     pixelSize,

@@ -1,7 +1,8 @@
 /**
  * Colour ramps for the index mosaics: a 256-entry RGBA lookup table per index, and applying one to codes.
  * NDVI uses ColorBrewer's RdYlGn (red low, yellow at 0, green high); NDSI a snow ramp (dark brown for
- * bare ground, through grey-blue, to light blue and white above the usual snow threshold NDSI > 0.4).
+ * bare ground, through grey-blue, to light blue and white above the usual snow threshold NDSI > 0.4);
+ * NDWI and NDMI ColorBrewer's BrBG (dry brown to water blue); NBR, SAVI and EVI RdYlGn like NDVI.
  * Code 0 (no-data) is fully transparent; every other code is opaque.
  */
 import { codeToIndexValue } from '../../shared/raster/index-math.js';
@@ -39,7 +40,23 @@ const SNOW: readonly Stop[] = [
   { at: 1, rgb: [255, 255, 255] },
 ];
 
-const RAMPS: Readonly<Record<IndexName, readonly Stop[]>> = { ndvi: RD_YL_GN, ndsi: SNOW };
+/** Water and moisture (NDWI, NDMI): ColorBrewer BrBG, dry browns through white to water blues. */
+const BR_BG: readonly Stop[] = [
+  [84, 48, 5],
+  [140, 81, 10],
+  [191, 129, 45],
+  [223, 194, 125],
+  [246, 232, 195],
+  [245, 245, 245],
+  [199, 234, 229],
+  [128, 205, 193],
+  [53, 151, 143],
+  [1, 102, 94],
+  [0, 60, 48],
+].map((rgb, i, all) => ({ at: -1 + (2 * i) / (all.length - 1), rgb: rgb as [number, number, number] }));
+
+/** NBR, SAVI and EVI read like NDVI (low bare or burned, high green): RdYlGn too. */
+const RAMPS: Readonly<Record<IndexName, readonly Stop[]>> = { ndvi: RD_YL_GN, ndsi: SNOW, ndwi: BR_BG, ndmi: BR_BG, nbr: RD_YL_GN, savi: RD_YL_GN, evi: RD_YL_GN };
 
 /** Bytes per LUT entry (RGBA). */
 const RGBA = 4;

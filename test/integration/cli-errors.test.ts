@@ -90,7 +90,7 @@ test('a command line that cannot work is a usage error (exit 2) with the reason,
   const noBand = await runCli(['submit', '--index', 'ndvi'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
   assert.equal(noBand.code, 2);
   assert.match(noBand.stderr, /tessera: usage: give at least one --band NAME=PATH/);
-  const badIndex = await runCli(['run', '--band', 'red=a.tif', '--band', 'nir=b.tif', '--index', 'evi']);
+  const badIndex = await runCli(['run', '--band', 'red=a.tif', '--band', 'nir=b.tif', '--index', 'gndvi']);
   assert.equal(badIndex.code, 2);
-  assert.match(badIndex.stderr, /unknown index "evi"/);
+  assert.match(badIndex.stderr, /unknown index "gndvi"/);
 });

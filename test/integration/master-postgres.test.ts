@@ -96,7 +96,7 @@ describe('master on the real PostgreSQL', () => {
   test('a bad request fails with a readable reason and the next request still completes', async () => {
     const m = await master({ pollIntervalMs: 100 });
     const missing = psql(database.url, insertSql({ red: '/nonexistent/B04.tif', nir: '/nonexistent/B08.tif' }, 'ndvi'));
-    const unknownIndex = psql(database.url, insertSql(NDVI_BANDS, 'evi'));
+    const unknownIndex = psql(database.url, insertSql(NDVI_BANDS, 'gndvi'));
     const missingBand = psql(database.url, insertSql(NDVI_BANDS, 'ndsi'));
     const good = psql(database.url, insertSql(NDVI_BANDS, 'ndvi'));
 
@@ -106,7 +106,7 @@ describe('master on the real PostgreSQL', () => {
 
     const failedIndex = await waitFinished(m.store, unknownIndex);
     assert.equal(failedIndex.status, 'failed');
-    assert.match(failedIndex.error ?? '', /unknown index "evi"/);
+    assert.match(failedIndex.error ?? '', /unknown index "gndvi"/);
 
     const failedBand = await waitFinished(m.store, missingBand);
     assert.equal(failedBand.status, 'failed');

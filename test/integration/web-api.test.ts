@@ -87,7 +87,7 @@ describe('tessera web HTTP API', () => {
   test('a bad request answers 400 with the message its row would get from the master', async () => {
     const cases: [Record<string, unknown>, Parameters<typeof parseRequest>[0]][] = [
       [{ bands: { red: '/a.tif' }, indices: ['ndvi'] }, { id: 'x', source: 'sentinel2', bands: { red: '/a.tif' }, indices: ['ndvi'], reflectanceOffset: null, stripRows: null }],
-      [{ ...GOOD, indices: ['evi'] }, { id: 'x', source: 'sentinel2', bands: GOOD.bands, indices: ['evi'], reflectanceOffset: null, stripRows: null }],
+      [{ ...GOOD, indices: ['gndvi'] }, { id: 'x', source: 'sentinel2', bands: GOOD.bands, indices: ['gndvi'], reflectanceOffset: null, stripRows: null }],
       [{ ...GOOD, source: 'landsat' }, { id: 'x', source: 'landsat', bands: GOOD.bands, indices: ['ndvi'], reflectanceOffset: null, stripRows: null }],
       [{ ...GOOD, strip_rows: 0 }, { id: 'x', source: 'sentinel2', bands: GOOD.bands, indices: ['ndvi'], reflectanceOffset: null, stripRows: 0 }],
       [{ ...GOOD, reflectance_offset: 1e9 }, { id: 'x', source: 'sentinel2', bands: GOOD.bands, indices: ['ndvi'], reflectanceOffset: 1e9, stripRows: null }],
@@ -102,7 +102,7 @@ describe('tessera web HTTP API', () => {
       assert.equal(answer.body['error'], masterMessage(fields));
     }
     const before = (await web.store.list({ limit: 200 })).length;
-    assert.equal((await post({ ...GOOD, indices: ['evi'] })).status, 400);
+    assert.equal((await post({ ...GOOD, indices: ['gndvi'] })).status, 400);
     assert.equal((await web.store.list({ limit: 200 })).length, before, 'nothing inserted');
   });
 

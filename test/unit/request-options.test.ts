@@ -206,7 +206,7 @@ describe('the command line itself', () => {
 
 describe('requestFromOptions: names are checked before anything is inserted', () => {
   it('rejects an unknown index or band name at once', () => {
-    assert.throws(() => requestFromOptions({ source: 'sentinel2', band: ['red=a.tif', 'nir=b.tif'], index: 'ndvi,evi' }), /unknown index "evi"; tessera computes ndvi, ndsi/);
+    assert.throws(() => requestFromOptions({ source: 'sentinel2', band: ['red=a.tif', 'nir=b.tif'], index: 'ndvi,gndvi' }), /unknown index "gndvi"; tessera computes ndvi, ndsi/);
     assert.throws(() => requestFromOptions({ source: 'sentinel2', band: ['B04=a.tif'], index: 'ndvi' }), /unknown band "b04"; use the STAC common names red, nir, green, swir16/);
     assert.throws(() => requestFromOptions({ source: 'sentinel2', band: ['red=a.tif'], index: ' , ' }), /--index needs one or more of ndvi, ndsi/);
   });

@@ -139,7 +139,7 @@ describe('parseRequest: each bad input says what to change', () => {
   }
 
   it('unknown index: names it and lists the known ones', () => {
-    rejects(row({ indices: ['ndvi', 'evi'] }), /unknown index "evi"/, /ndvi, ndsi/);
+    rejects(row({ indices: ['ndvi', 'gndvi'] }), /unknown index "gndvi"/, /ndvi, ndsi/);
   });
 
   for (const [what, bands] of [

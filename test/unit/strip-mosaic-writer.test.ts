@@ -44,7 +44,8 @@ after(async () => {
 
 const grid: OutputGrid = { originX: 499980, originY: 9200020, pixelWidth: 10, pixelHeight: 10, width: 83, height: 97, epsg: 31985 };
 const stripRows = [1, 13, 7, 30, 2, 19, 25];
-const indices: IndexName[] = ['ndvi', 'ndsi'];
+const indices = ['ndvi', 'ndsi'] as const satisfies readonly IndexName[];
+type TestIndex = (typeof indices)[number];
 const wkt = crsWkt(grid.epsg);
 
 interface Fixture {
@@ -67,7 +68,7 @@ async function fixture(rowsPerStrip: readonly number[], width: number, codes: Ui
   return { codes, strips, filtered: Buffer.concat(filtered) };
 }
 
-let fixtures: Record<IndexName, Fixture>;
+let fixtures: Record<TestIndex, Fixture>;
 before(async () => {
   fixtures = {
     ndvi: await fixture(stripRows, grid.width, codeImage(prng(1), grid.width, grid.height)),
@@ -199,7 +200,7 @@ describe('StripMosaicWriter', () => {
   it('(c) strips shuffled and added concurrently, buffers reused after each call, some held in memory: same bytes', async () => {
     const maxBufferedBytes = 4 * smallestStrip();
     const writer = writerFor('shuffled', { maxBufferedBytes });
-    const add = async ({ index, strip }: { index: IndexName; strip: number }): Promise<void> => {
+    const add = async ({ index, strip }: { index: TestIndex; strip: number }): Promise<void> => {
       const own = fixtures[index].strips[strip]!;
       const data = { ...own, deflate: Buffer.from(own.deflate) };
       await writer.addStrip(index, strip, data);
@@ -216,7 +217,7 @@ describe('StripMosaicWriter', () => {
     const outputDir = join(root, 'resumed');
     const first = writerFor('resumed', { claimTag: '1-first' });
     // ndvi runs ahead of ndsi, and strip 5 arrives early: the checkpoint is where both have got to.
-    const early = [...inOrder.filter(({ strip }) => strip < 2), { index: 'ndvi' as IndexName, strip: 2 }, { index: 'ndvi' as IndexName, strip: 3 }, { index: 'ndsi' as IndexName, strip: 5 }];
+    const early = [...inOrder.filter(({ strip }) => strip < 2), { index: 'ndvi' as const, strip: 2 }, { index: 'ndvi' as const, strip: 3 }, { index: 'ndsi' as const, strip: 5 }];
     for (const { index, strip } of early) await first.addStrip(index, strip, fixtures[index].strips[strip]!);
     const at = await first.checkpoint();
     assert.ok(at);

@@ -40,7 +40,7 @@ function requestFromForm() {
   };
   if (source === 'sentinel2') {
     request.bands = {};
-    for (const band of ['red', 'nir', 'green', 'swir16']) {
+    for (const band of ['red', 'nir', 'green', 'swir16', 'swir22', 'blue']) {
       const value = field(`band-${band}`).value.trim();
       if (value !== '') request.bands[band] = value;
     }
