@@ -10,7 +10,7 @@
  */
 import type { GeoTIFFImage } from 'geotiff';
 import { InvalidRequestError } from '../../shared/errors.js';
-import { INDEX_BANDS, INDEX_NAMES, type BandName, type BoundingBox } from '../../shared/types.js';
+import { INDEX_BANDS, INDEX_NAMES, type BandName, type BoundingBox, type IndexName } from '../../shared/types.js';
 import { withoutQuery } from '../../shared/urls.js';
 import type { BandSet, NamedBandSource } from './band-set.js';
 import { closeTiff, describeBand, openTiff, type BandSource, type InheritedGeoreference, type OpenedTiff } from './band-source.js';
@@ -28,6 +28,8 @@ export interface EarthDailyInput {
   readonly resolution: number;
   /** The bands to read, with their 1-based band numbers in the mosaic. */
   readonly bands: readonly { readonly name: BandName; readonly band: number }[];
+  /** The indices asked for, named when a band they need is missing (default: every index that reads it). */
+  readonly indices?: readonly IndexName[];
 }
 
 export interface EarthDailyOptions {
@@ -210,7 +212,7 @@ function checkBandNumbers(input: EarthDailyInput, samplesPerPixel: number): void
   if (!missing) return;
   const present = input.bands.filter((b) => b.band <= samplesPerPixel).sort((a, b) => a.band - b.band);
   const known = present.length > 0 ? ` (${present.map((b) => `${b.name}=${b.band}`).join(', ')} by the band layout)` : '';
-  const needs = INDEX_NAMES.filter((index) => INDEX_BANDS[index].includes(missing.name));
+  const needs = (input.indices ?? INDEX_NAMES).filter((index) => INDEX_BANDS[index].includes(missing.name));
   throw new InvalidRequestError(
     `${needs.length > 0 ? `${needs.join(' and ')} need${needs.length === 1 ? 's' : ''} ${missing.name}, but ` : ''}` +
       `the mosaic has ${samplesPerPixel} band${samplesPerPixel === 1 ? '' : 's'}${known}, so there is no band ${missing.band} for ${missing.name}; ` +
