@@ -50,6 +50,8 @@ export interface MasterEventMap {
   'tile:requeued': { readonly taskId: string; readonly attempt: number; readonly reason: string };
   /** A worker's Attend call ended; `released` of its tiles went back to the queue. */
   'worker:gone': { readonly workerId: string; readonly released: number };
+  /** Verification outvoted a worker on `strip`: it gets no more tiles of the request's run. */
+  'worker:banned': { readonly requestId: string; readonly workerId: string; readonly strip: number };
 }
 
 export type MasterEventName = keyof MasterEventMap;

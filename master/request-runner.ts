@@ -56,6 +56,11 @@ export interface RequestRunnerOptions {
   readonly uploader?: OutputUploader | undefined;
   /** Strips out at once (waiting for a worker or on lease). */
   readonly maxInflightTiles: number;
+  /** Share of strips verified by a second worker (VERIFY_FRACTION), and how long a copy waits for one (VERIFY_WAIT_MS). */
+  readonly verifyFraction?: number;
+  readonly verifyWaitMs?: number;
+  /** Draws which strips are verified (tests); default Math.random. */
+  readonly verifyRandom?: (() => number) | undefined;
   /** Memory for the messages that carry source blocks, reused once sent; absent: a fresh buffer each. */
   readonly messageMemory?: MessageMemory | undefined;
   readonly heartbeatMs: number;
@@ -171,9 +176,9 @@ export class RequestRunner implements RequestProcessor {
       const preview = firstStrip === 0 ? new PreviewGrid(bandSet.grid, job.indices) : undefined;
       const cpu = process.cpuUsage();
       try {
-        await runStripPipeline({
+        const verification = await runStripPipeline({
           ...options,
-          ...{ job, bandSet, strips, writer, tally, guard, firstStrip, preview, signal, log },
+          ...{ job, bandSet, strips, writer, tally, guard, firstStrip, checkpointer, preview, signal, log },
           maxInflight: options.maxInflightTiles,
           onStripDone: () => {
             checkpointer.poke();
@@ -219,6 +224,7 @@ export class RequestRunner implements RequestProcessor {
             resumedStrips: tally.resumedStrips,
           },
           ...(previews ? { preview: previews } : {}),
+          ...(verification ? { verification } : {}),
           timings: { ...timings, mergeMs, totalMs: performance.now() - started },
           createdAt: new Date().toISOString(),
         });
@@ -240,6 +246,7 @@ export class RequestRunner implements RequestProcessor {
           tilesDone: tally.tilesDone,
           uploadUrls: upload.urls,
           uploadError: upload.error,
+          verification: verification ?? null,
         }, signal);
         if (completed) {
           log.info({ tiles: strips.length, ms: Math.round(performance.now() - started) }, 'request completed');

@@ -6,12 +6,12 @@
  */
 import { describeError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import { saveCheckpoint } from './output/resume-checkpoint.js';
+import { removeCheckpoint, saveCheckpoint } from './output/resume-checkpoint.js';
 import type { StripMosaicWriter } from './output/strip-mosaic-writer.js';
 import type { RunTally } from './run-tally.js';
 
 export interface RunCheckpointerOptions {
-  readonly writer: StripMosaicWriter;
+  readonly writer: Pick<StripMosaicWriter, 'checkpoint' | 'stagingFolder' | 'dropStrips'>;
   readonly tally: RunTally;
   readonly fingerprint: string;
   readonly everyMs: number;
@@ -26,6 +26,8 @@ export class RunCheckpointer {
   #saving: Promise<void> | undefined;
   #trailing: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Strips are being taken back out of the files: no save meanwhile. */
+  #dropping = false;
   #saved = 0;
 
   constructor(options: RunCheckpointerOptions) {
@@ -42,7 +44,7 @@ export class RunCheckpointer {
   poke(): void {
     if (this.#closed) return;
     const wait = this.#lastAt + this.#options.everyMs - this.#now();
-    if (this.#saving || wait > 0) {
+    if (this.#saving || this.#dropping || wait > 0) {
       this.#trailing ??= setTimeout(() => {
         this.#trailing = undefined;
         this.poke();
@@ -53,6 +55,27 @@ export class RunCheckpointer {
     this.#saving = this.#save().finally(() => {
       this.#saving = undefined;
     });
+  }
+
+  /**
+   * Takes strips back out of the mosaic (writer.dropStrips) so that no checkpoint covers the bytes
+   * cut off: saves wait, and a saved checkpoint beyond the first of them is removed before the files
+   * are cut (a takeover then starts over rather than resume from bytes no longer there).
+   */
+  async dropStrips(strips: readonly number[]): Promise<void> {
+    if (strips.length === 0) return;
+    this.#dropping = true;
+    try {
+      await this.#saving;
+      if (this.#saved > Math.min(...strips)) {
+        await removeCheckpoint(this.#options.writer.stagingFolder);
+        this.#saved = 0;
+      }
+      await this.#options.writer.dropStrips(strips);
+    } finally {
+      this.#dropping = false;
+    }
+    this.poke();
   }
 
   /** No more saves (the run is finishing or ending); resolves once none is in progress. */

@@ -27,19 +27,34 @@ export class RunTally {
   stitchMs = 0;
   /** Bytes of source data streamed to workers (every hand-out that read its data). */
   shippedBytes = 0;
-  /** Bytes of stitchable PNG strips received in accepted results. */
+  /** Bytes of stitchable PNG strips received in checked results (verification replicas too). */
   receivedBytes = 0;
   tilesDone = 0;
 
-  /** Records an accepted result of strip `index`. */
-  addResult(index: number, result: SubmitResultRequest__Output): void {
+  /** Records strip `index` as going into the mosaic from `result`, credited to `workerId`. */
+  addResult(index: number, result: SubmitResultRequest__Output, workerId = result.workerId): void {
     const byIndex = new Map<IndexName, IndexStats>();
-    for (const tile of result.tiles) {
-      byIndex.set(tile.index as IndexName, tile.stats ?? emptyStats());
-      this.receivedBytes += tile.png.length;
-    }
+    for (const tile of result.tiles) byIndex.set(tile.index as IndexName, tile.stats ?? emptyStats());
     this.#stats.set(index, byIndex);
-    this.#workers.set(index, result.workerId);
+    this.#workers.set(index, workerId);
+    this.countTile(workerId);
+  }
+
+  /** Strip `index` is out of the mosaic again (its worker was banned): it will be added anew. */
+  forget(index: number): void {
+    const worker = this.#workers.get(index);
+    if (worker === undefined) return;
+    this.#stats.delete(index);
+    this.#workers.delete(index);
+    this.tilesDone -= 1;
+    const left = (this.workerTiles[worker] ?? 1) - 1;
+    if (left > 0) this.workerTiles[worker] = left;
+    else delete this.workerTiles[worker];
+  }
+
+  /** What computing a result cost the worker, and its bytes: for every result checked (replicas too). */
+  addCosts(result: SubmitResultRequest__Output): void {
+    for (const tile of result.tiles) this.receivedBytes += tile.png.length;
     if (result.timings) {
       this.workerTimings.decodeMs += result.timings.decodeMs;
       this.workerTimings.receiveMs += result.timings.receiveMs;

@@ -48,6 +48,8 @@ export interface MasterExtras {
    * not used): a one-shot run's in-memory store. The caller owns it; stop() leaves it be.
    */
   readonly store?: RequestStore | undefined;
+  /** Draws which strips VERIFY_FRACTION samples (a test's seeded sequence); default Math.random. */
+  readonly verifyRandom?: (() => number) | undefined;
 }
 
 export async function startMaster(config: MasterConfig, log: Logger, extras: MasterExtras = {}): Promise<RunningMaster> {
@@ -114,6 +116,9 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
     stripPixels: config.stripPixels,
     stripBufferBytes: config.stripBufferBytes,
     maxInflightTiles: config.maxInflightTiles,
+    verifyFraction: config.verifyFraction,
+    verifyWaitMs: config.verifyWaitMs,
+    verifyRandom: extras.verifyRandom,
     messageMemory: new MessageBuffers(MESSAGE_BUFFERS),
     heartbeatMs: Math.max(250, Math.floor(config.requestStaleMs / 4)),
     checkpointMs: config.checkpointMs,

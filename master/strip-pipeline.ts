@@ -2,26 +2,36 @@
  * Feeds one request's strips through the dispatcher and their results into the mosaic writer: at
  * most `maxInflight` strips out at once; each strip's task is described when its turn comes and
  * its source data read only while a worker streams it; each result is checked against its strip
- * before a byte of it is stitched. The first failure (a tile out of attempts, the master's own I/O,
- * a stop) withdraws the rest.
+ * before a byte of it is stitched (strip-result-check.ts). A sample of the strips (VERIFY_FRACTION)
+ * is computed by two workers and compared (strip-verifier.ts); a worker caught in the minority is
+ * banned from the run and the strips it computed unchecked are taken out of the mosaic and
+ * computed again by others. The first failure (a tile out of attempts, the master's own I/O, a
+ * disagreement nobody could decide, a stop) withdraws the rest.
  */
 import PQueue from 'p-queue';
 import { performance } from 'node:perf_hooks';
 import { TesseraError, describeError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import { parseStripPng, type StripData } from '../shared/png/strip-png.js';
 import type { MessageMemory } from '../shared/proto/source-chunk-wire.js';
 import type { SourceChunk, SubmitResultRequest__Output } from '../shared/proto/tile-service.js';
 import type { IndexName, MosaicJob } from '../shared/types.js';
 import type { ClaimGuard } from './claim-guard.js';
+import type { MasterEvents } from './master-events.js';
 import type { RequestStore } from './store/request-store.js';
-import { RejectedResultError, type TileDispatcher } from './dispatch/tile-dispatcher.js';
+import { RejectedResultError, type TileDispatcher, type WorkerRef } from './dispatch/tile-dispatcher.js';
 import type { StripMosaicWriter } from './output/strip-mosaic-writer.js';
 import type { PreviewGrid } from './output/preview-grid.js';
+import type { RunCheckpointer } from './run-checkpointer.js';
 import type { RunTally } from './run-tally.js';
 import type { BandSet } from './source/band-set.js';
 import type { PlannedStrip } from './source/strip-plan.js';
 import { describeStrip } from './source/strip-reader.js';
+import { StitchGate } from './stitch-gate.js';
+import { checkStripResult, type CheckedStrip } from './strip-result-check.js';
+import { StripVerifier, resultDigest, type StripWork } from './strip-verifier.js';
+import { VerificationTally, type VerificationSummary } from './verification-tally.js';
+
+export { maxStripPngBytes } from './strip-result-check.js';
 
 /** Thrown inside a run when the master is stopping; the request goes back to `pending`. */
 export class StopRequested extends TesseraError {}
@@ -41,6 +51,16 @@ export interface StripPipelineOptions {
   readonly firstStrip?: number;
   /** Called after each strip is accepted (the run's checkpointer). */
   readonly onStripDone?: () => void;
+  /** Takes strips back out of the mosaic with the checkpoint kept consistent; absent: the writer alone. */
+  readonly checkpointer?: Pick<RunCheckpointer, 'dropStrips'>;
+  /** Share of strips (0..1, VERIFY_FRACTION) computed by two workers and compared; absent or 0: none. */
+  readonly verifyFraction?: number;
+  /** How long a verification replica or arbiter waits for an eligible worker (VERIFY_WAIT_MS). */
+  readonly verifyWaitMs?: number;
+  /** Picks the sampled strips: one draw per strip, sampled when below the fraction (default Math.random). */
+  readonly verifyRandom?: (() => number) | undefined;
+  /** Where `worker:banned` goes. */
+  readonly events?: MasterEvents;
   /** Where the web preview's samples go (workers are asked for them); absent: no preview. */
   readonly preview?: PreviewGrid | undefined;
   /** Where the chunk messages of local blocks get their memory (reused once sent). */
@@ -50,9 +70,18 @@ export interface StripPipelineOptions {
 }
 
 const PROGRESS_EVERY_MS = 250;
+const DEFAULT_VERIFY_WAIT_MS = 30_000;
 
-export async function runStripPipeline(options: StripPipelineOptions): Promise<void> {
-  const { job, dispatcher, signal, tally } = options;
+/** A checked result on its way into the mosaic (and its preview samples, when a preview is made). */
+interface StripResult {
+  readonly result: SubmitResultRequest__Output;
+  readonly parsed: CheckedStrip;
+  readonly previews: Map<IndexName, Uint8Array> | undefined;
+}
+
+/** Runs the strips; resolves with what verification found (undefined when it is off). */
+export async function runStripPipeline(options: StripPipelineOptions): Promise<VerificationSummary | undefined> {
+  const { job, dispatcher, signal, tally, writer, log } = options;
   const queue = new PQueue({ concurrency: options.maxInflight });
   const failed = new AbortController();
   let firstError: unknown;
@@ -68,71 +97,107 @@ export async function runStripPipeline(options: StripPipelineOptions): Promise<v
   if (signal.aborted) onStop();
   const progress = progressReporter(options);
 
+  const run = { requestId: job.id, claim: options.guard.claim.attempt };
+  const fraction = options.verifyFraction ?? 0;
+  const random = options.verifyRandom ?? Math.random;
+  const sampled = new Set(options.strips.filter(() => fraction > 0 && random() < fraction).map((strip) => strip.index));
+  const verification = new VerificationTally(fraction);
+  const gate = new StitchGate();
+  const rounds = new Map<number, number>();
+  const schedule = (strip: PlannedStrip): void => void queue.add(() => runStrip(strip)).catch(fail);
+
+  const stitch = (strip: PlannedStrip, { result, parsed, previews }: StripResult, worker: WorkerRef, verified: boolean): Promise<void> =>
+    gate.shared(async () => {
+      // A worker banned while its result waited for a rewind to end: nobody vouches for that result.
+      if (!verified && dispatcher.isBanned(run, worker)) throw new RejectedResultError(`${worker.workerId} is banned from this run`);
+      const started = performance.now();
+      // From here on a failure is the master's own (its disk), not the worker's. The tally first: a
+      // checkpoint may cover the strip as soon as it is written.
+      tally.addResult(strip.index, result, worker.workerId);
+      verification.stitched(strip.index, worker.workerId, verified);
+      for (const [index, data] of parsed) await writer.addStrip(index, strip.index, data);
+      if (previews) options.preview?.add(strip, previews);
+      tally.stitchMs += performance.now() - started;
+    });
+
+  /** `worker` was outvoted: no more of this run for it, and whatever it did unchecked is done again. */
+  const ban = async (worker: WorkerRef, strip: number): Promise<void> => {
+    // Outvoted again (a strip it computed before the ban): its results are refused since, so nothing is new.
+    if (dispatcher.isBanned(run, worker)) return;
+    const revoked = dispatcher.banWorker(run, worker);
+    verification.banned(worker.workerId);
+    log.warn({ workerId: worker.workerId, strip, revoked }, 'worker banned from the run: two other workers agreed on a strip it computed differently');
+    options.events?.emit('worker:banned', { requestId: job.id, workerId: worker.workerId, strip });
+    await gate.exclusive(async () => {
+      const unchecked = verification.unverifiedOf(worker.workerId).sort((a, b) => a - b);
+      if (unchecked.length === 0) return;
+      await (options.checkpointer ?? writer).dropStrips(unchecked);
+      for (const index of unchecked) {
+        verification.discarded(index);
+        tally.forget(index);
+      }
+      log.warn({ workerId: worker.workerId, strips: unchecked.length }, 'the banned worker\'s unchecked strips are taken out of the mosaic and computed again');
+      for (const index of unchecked) {
+        const again = options.strips[index];
+        if (again) schedule(again);
+      }
+    });
+  };
+  const verifier = new StripVerifier({ dispatcher, run, waitMs: options.verifyWaitMs ?? DEFAULT_VERIFY_WAIT_MS, tally: verification, onBan: ban, log });
+
   const runStrip = async (strip: PlannedStrip): Promise<void> => {
     if (failed.signal.aborted) return;
     const sources = await describeStrip(options.bandSet, strip, { memory: options.messageMemory });
     if (failed.signal.aborted) return;
-    const outcome = await dispatcher.dispatch({
-      requestId: job.id,
-      claim: options.guard.claim.attempt,
-      tileIndex: strip.index,
-      task: {
-        width: options.bandSet.grid.width,
-        height: strip.rows,
-        indices: [...job.indices],
-        reflectanceOffset: job.reflectanceOffset,
-        sources: sources.sources,
-        bands: sources.bands,
-        sourceBytes: sources.bytes,
-        ...previewFields(options.preview, strip),
+    const round = rounds.get(strip.index) ?? 0;
+    rounds.set(strip.index, round + 1);
+    const work: StripWork<StripResult> = {
+      offer: {
+        requestId: job.id,
+        claim: run.claim,
+        tileIndex: strip.index,
+        // A computation again (its first worker was banned): a task id of its own.
+        ...(round > 0 ? { variant: `r${round}` } : {}),
+        task: {
+          width: options.bandSet.grid.width,
+          height: strip.rows,
+          indices: [...job.indices],
+          reflectanceOffset: job.reflectanceOffset,
+          sources: sources.sources,
+          bands: sources.bands,
+          sourceBytes: sources.bytes,
+          ...previewFields(options.preview, strip),
+        },
+        sources: (streamSignal) => metered(sources.chunks(AbortSignal.any([streamSignal, failed.signal])), tally),
       },
-      sources: (streamSignal) => metered(sources.chunks(AbortSignal.any([streamSignal, failed.signal])), tally),
-      accept: (result) => acceptResult(options, strip, result),
-    });
-    tally.countTile(outcome.workerId);
+      check: (result) => {
+        const parsed = checkStripResult(result, strip, options.bandSet.grid.width, job.indices);
+        const previews = checkPreview(options.preview, strip, result);
+        tally.addCosts(result);
+        return { data: { result, parsed, previews }, digest: sampled.has(strip.index) ? resultDigest(result) : '' };
+      },
+      stitch: (data, worker, verified) => stitch(strip, data, worker, verified),
+      recompute: () => runStrip(strip),
+    };
+    if (sampled.has(strip.index)) {
+      await verifier.verify(work);
+    } else {
+      await dispatcher.dispatch({ ...work.offer, accept: (result, worker) => work.stitch(work.check(result).data, worker, false) });
+    }
     options.onStripDone?.();
     progress(false);
   };
 
   try {
-    for (const strip of options.strips.slice(options.firstStrip ?? 0)) queue.add(() => runStrip(strip)).catch(fail);
+    for (const strip of options.strips.slice(options.firstStrip ?? 0)) schedule(strip);
     await queue.onIdle();
   } finally {
     signal.removeEventListener('abort', onStop);
+    dispatcher.endRun(run);
   }
   if (firstError !== undefined) throw firstError;
   progress(true);
-}
-
-/** Checks a result against its strip, then stitches it; a wrong result is the worker's fault. */
-async function acceptResult(options: StripPipelineOptions, strip: PlannedStrip, result: SubmitResultRequest__Output): Promise<void> {
-  const started = performance.now();
-  const { job, writer, tally, bandSet } = options;
-  const parsed = new Map<IndexName, StripData>();
-  let previews: Map<IndexName, Uint8Array> | undefined;
-  try {
-    for (const tile of result.tiles) {
-      const index = tile.index as IndexName;
-      if (!job.indices.includes(index)) throw new TesseraError(`unexpected index "${tile.index}" in result`);
-      if (parsed.has(index)) throw new TesseraError(`index "${tile.index}" returned twice`);
-      const pixels = bandSet.grid.width * strip.rows;
-      const most = maxStripPngBytes(bandSet.grid.width, strip.rows);
-      if (tile.png.length > most) throw new TesseraError(`${tile.index}: a ${tile.png.length}-byte PNG for a strip whose PNG cannot exceed ${most} bytes`);
-      if ((tile.stats?.validPixels ?? 0) > pixels) throw new TesseraError(`${tile.index}: ${tile.stats?.validPixels} valid pixels in a strip of ${pixels}`);
-      parsed.set(index, parseStripPng(tile.png, { width: bandSet.grid.width, rows: strip.rows }));
-    }
-    const missing = job.indices.filter((index) => !parsed.has(index));
-    if (missing.length > 0) throw new TesseraError(`result lacks ${missing.join(', ')}`);
-    previews = options.preview?.check(strip, result.tiles);
-  } catch (error) {
-    throw new RejectedResultError(`strip ${strip.index}: ${describeError(error)}`, { cause: error });
-  }
-  // From here on a failure is the master's own (its disk), not the worker's. The tally first: a
-  // checkpoint may cover the strip as soon as it is written.
-  tally.addResult(strip.index, result);
-  for (const [index, data] of parsed) await writer.addStrip(index, strip.index, data);
-  if (previews) options.preview?.add(strip, previews);
-  tally.stitchMs += performance.now() - started;
+  return fraction > 0 ? verification.summary() : undefined;
 }
 
 /** The task fields asking a worker for the strip's preview sample (none without a preview). */
@@ -142,14 +207,13 @@ function previewFields(preview: PreviewGrid | undefined, strip: PlannedStrip): {
   return { previewStep: sampling.step, previewFirstRow: sampling.firstRow };
 }
 
-/**
- * The largest PNG a strip can honestly be: its filtered rows stored uncompressed (DEFLATE's worst
- * case adds 5 bytes per 64 KiB) plus the chunks around them, with room to spare. Anything bigger is
- * refused before it is parsed or held.
- */
-export function maxStripPngBytes(width: number, rows: number): number {
-  const filtered = rows * (width + 1);
-  return filtered + Math.ceil(filtered / 128) + 64 * 1024;
+/** The result's preview samples, checked for size (a wrong one is the worker's fault); undefined without a preview. */
+function checkPreview(preview: PreviewGrid | undefined, strip: PlannedStrip, result: SubmitResultRequest__Output): Map<IndexName, Uint8Array> | undefined {
+  try {
+    return preview?.check(strip, result.tiles);
+  } catch (error) {
+    throw new RejectedResultError(`strip ${strip.index}: ${describeError(error)}`, { cause: error });
+  }
 }
 
 /** Counts the bytes and the master's read time of a source stream as a worker consumes it. */

@@ -36,6 +36,9 @@ export class IncompatibleBandsError extends RequestError {}
 /** A tile kept failing on workers until it ran out of attempts. */
 export class TileFailedError extends RequestError {}
 
+/** Workers disagreed on a tile's result and no majority could decide which one is right. */
+export class VerificationError extends RequestError {}
+
 /** A payload's CRC-32 did not match its bytes. */
 export class ChecksumMismatchError extends TesseraError {
   constructor(what: string, expected: number, actual: number) {

@@ -26,6 +26,7 @@ const ROW = `
   output_dir         AS "outputDir",
   outputs            AS "outputs",
   worker_tiles       AS "workerTiles",
+  verification       AS "verification",
   timings            AS "timings",
   error              AS "error",
   claimed_by         AS "claimedBy",
@@ -83,6 +84,7 @@ export const COMPLETE_SQL = `
          tiles_done   = $8,
          upload_urls  = $9::jsonb,
          upload_error = $10,
+         verification = $11::jsonb,
          error        = NULL,
          finished_at  = now()
    WHERE ${FENCE}`;

@@ -17,6 +17,7 @@ import {
   type WorkerStatsRow,
 } from '../store/request-store.js';
 import type { Database } from './database.js';
+import type { VerificationSummary } from '../verification-tally.js';
 import { listWorkers, saveWorkerStats } from './worker-stats-table.js';
 import { parseFinished } from './finished-notice.js';
 import { CANCEL_SQL, CLAIM_NEXT_SQL, COMPLETE_SQL, COUNT_BY_STATUS_SQL, FAIL_SQL, GET_SQL, HEARTBEAT_SQL, LIST_SQL, RECORD_PROGRESS_SQL, RELEASE_SQL, SET_TILES_TOTAL_SQL } from './request-sql.js';
@@ -55,6 +56,8 @@ export interface MosaicRequestRow {
   outputDir: string | null;
   outputs: unknown;
   workerTiles: Record<string, number> | null;
+  /** What verifying the workers' answers found (VERIFY_FRACTION > 0), once completed. */
+  verification: VerificationSummary | null;
   timings: unknown;
   error: string | null;
   claimedBy: string | null;
@@ -88,6 +91,8 @@ export interface RequestResult {
   tilesDone: number;
   uploadUrls?: Record<string, string> | null;
   uploadError?: string | null;
+  /** Absent or null: verification was off. */
+  verification?: VerificationSummary | null;
 }
 
 /** Ids are bigints carried as decimal strings; anything else names no request. */
@@ -156,6 +161,7 @@ export class PostgresRequestStore implements RequestStore {
       result.tilesDone,
       result.uploadUrls ? JSON.stringify(result.uploadUrls) : null,
       result.uploadError ?? null,
+      result.verification ? JSON.stringify(result.verification) : null,
     );
   }
 

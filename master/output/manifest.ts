@@ -9,6 +9,7 @@ import { basename, dirname, join } from 'node:path';
 
 import type { BandInput, BoundingBox, IndexName, IndexStats, SourceKind } from '../../shared/types.js';
 import type { GridBounds, OutputGrid } from './georeference.js';
+import type { VerificationSummary } from '../verification-tally.js';
 
 /** Summary of one index over the whole mosaic; min/mean/max are null when no pixel is valid. */
 export interface ManifestIndexStats {
@@ -65,6 +66,8 @@ export interface Manifest {
     /** Strips taken over from a crashed master's checkpoint instead of computed again. */
     readonly resumedStrips: number;
   };
+  /** What verifying the workers' answers found (VERIFY_FRACTION > 0 only): per worker, verified, outvoted, unchecked, banned. */
+  readonly verification?: VerificationSummary;
   /** The web previews, by index (absent: none was written, e.g. the workers sent no preview copy). */
   readonly preview?: Partial<Record<IndexName, ManifestPreview>>;
   /** Durations in milliseconds, by phase name. */

@@ -72,7 +72,7 @@ export class PngStitcher {
       ...(layout.palette ? paletteChunks(layout.palette) : []),
       encodeChunk('IDAT', STITCHED_ZLIB_HEADER),
     ];
-    const handle = await open(path, 'w');
+    const handle = await open(path, 'w+'); // read too: a rewind reads strips back (readRange)
     try {
       await writeAll(handle, head, 0);
     } catch (error) {
@@ -132,6 +132,29 @@ export class PngStitcher {
       }
       this.adler = adler32Combine(this.adler, strip.adler32, strip.filteredLength);
       this.filteredBytes += strip.filteredLength;
+    });
+  }
+
+  /** Bytes `start`..`end` of the file as written (a strip's IDAT chunks, to write them again after a rewind). */
+  async readRange(start: number, end: number): Promise<Buffer> {
+    if (start < 0 || end < start || end > this.position) throw new RangeError(`${this.path}: no bytes ${start}..${end} written`);
+    const bytes = Buffer.alloc(end - start);
+    for (let read = 0; read < bytes.length; ) {
+      const { bytesRead } = await this.handle.read(bytes, read, bytes.length - read, start + read);
+      if (bytesRead === 0) throw new TesseraError(`${this.path}: ended at ${start + read} bytes, ${this.position} were written`);
+      read += bytesRead;
+    }
+    return bytes;
+  }
+
+  /** Cut the file back to where it stood at `state` (an earlier state() of this file) and carry on from there. */
+  async rewind(state: StitcherState): Promise<void> {
+    if (state.bytes > this.position) throw new RangeError(`${this.path}: cannot rewind forward, to ${state.bytes} of ${this.position} bytes`);
+    await this.run(async () => {
+      await this.handle.truncate(state.bytes);
+      this.position = state.bytes;
+      this.adler = state.adler;
+      this.filteredBytes = state.filteredBytes;
     });
   }
 

@@ -52,6 +52,11 @@ export async function saveCheckpoint(stagingDir: string, checkpoint: RunCheckpoi
   await rename(temporary, join(stagingDir, FILE));
 }
 
+/** Removes the checkpoint from `stagingDir` (it covers strips taken back out of the files). */
+export async function removeCheckpoint(stagingDir: string): Promise<void> {
+  await rm(join(stagingDir, FILE), { force: true });
+}
+
 /** The checkpoint in `folder`, when there is a well-formed one. */
 export async function readCheckpoint(folder: string): Promise<RunCheckpoint | undefined> {
   let text: string;

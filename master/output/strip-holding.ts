@@ -85,6 +85,15 @@ export class StripHolding {
     return held.chunked ? { ...strip, chunk: bytes, deflate: rowsOf(bytes) } : { ...strip, deflate: bytes };
   }
 
+  /** Forgets the strip held under `key`, if any (its spill file removed). */
+  async discard(key: string): Promise<void> {
+    const held = this.held.get(key);
+    if (!held) return;
+    this.held.delete(key);
+    if (held.where === 'memory') this.bufferedBytes -= held.data.deflate.length;
+    else await rm(held.path, { force: true });
+  }
+
   stats(): HoldingStats {
     return {
       bufferedBytes: this.bufferedBytes,

@@ -35,8 +35,13 @@ export class StripLane {
   private readonly received = new Set<number>();
   private next: number;
   private queue: Promise<void> = Promise.resolve();
-  /** The files' state after each strip written by this lane, by the number of strips then written. */
+  /**
+   * The files' state after each strip written by this lane, by the number of strips then written
+   * (kept for the whole run, a few dozen bytes a strip: a rewind may go back to any of them).
+   */
   private readonly states = new Map<number, LaneState>();
+  /** The Adler-32 of each strip this lane wrote, to read it back after a rewind. */
+  private readonly adlers = new Map<number, number>();
 
   /**
    * @param name the index, in messages and holding keys
@@ -61,14 +66,9 @@ export class StripLane {
     return this.next;
   }
 
-  /**
-   * The files' state when `strips` strips were written (undefined when that was before this lane's
-   * start); states before it are forgotten, as a checkpoint at `strips` made them unneeded.
-   */
+  /** The files' state when `strips` strips were written (undefined when that was before this lane's start). */
   stateAt(strips: number): LaneState | undefined {
-    const state = this.states.get(strips);
-    for (const count of this.states.keys()) if (count < strips) this.states.delete(count);
-    return state;
+    return this.states.get(strips);
   }
 
   /** Strip numbers not added yet. */
@@ -111,16 +111,66 @@ export class StripLane {
     return placed;
   }
 
+  /**
+   * Take `strips` back out (reserved ones become free again), after the placements queued before.
+   * When some are written, the files are cut back to before the first of them; the strips written
+   * after it that stay are read back from the grey file into the holding, to be written again.
+   */
+  drop(strips: ReadonlySet<number>, files: LaneFiles | undefined): Promise<void> {
+    const dropped = this.queue.then(() => this.dropNow(strips, files));
+    this.queue = dropped.catch(() => undefined);
+    return dropped;
+  }
+
   /** Resolves when every queued placement has run (whether it succeeded or not). */
   settled(): Promise<void> {
     return this.queue;
   }
 
+  private async dropNow(strips: ReadonlySet<number>, files: LaneFiles | undefined): Promise<void> {
+    const from = Math.min(...strips);
+    if (from < this.next) {
+      const start = this.states.get(from);
+      if (!start || !files) throw new TesseraError(`strip ${from} of ${this.name}: written before this run, it cannot be taken back out`);
+      for (let strip = from; strip < this.next; strip++) {
+        if (!strips.has(strip)) await this.holding.hold(`${this.name}-${strip}`, await this.readBack(strip, files.grey));
+      }
+      await Promise.all([files.grey.rewind(start.grey), files.colour.rewind(start.colour)]);
+      for (const count of [...this.states.keys()]) if (count > from) this.states.delete(count);
+      this.next = from;
+    }
+    for (const strip of strips) {
+      this.received.delete(strip);
+      await this.holding.discard(`${this.name}-${strip}`);
+    }
+  }
+
+  /** Written strip `strip` as it is in `file`: its IDAT chunk(s), the rows inside them. */
+  private async readBack(strip: number, file: PngStitcher): Promise<StripData> {
+    const before = this.states.get(strip)?.grey;
+    const after = this.states.get(strip + 1)?.grey;
+    const adler32 = this.adlers.get(strip);
+    if (!before || !after || adler32 === undefined) throw new TesseraError(`strip ${strip} of ${this.name}: its place in the file is not known`);
+    const bytes = await file.readRange(before.bytes, after.bytes);
+    const rows: Buffer[] = [];
+    for (let at = 0; at < bytes.length; ) {
+      const length = bytes.readUInt32BE(at);
+      if (bytes.toString('latin1', at + 4, at + 8) !== 'IDAT') throw new TesseraError(`strip ${strip} of ${this.name}: not IDAT chunks in the file`);
+      rows.push(bytes.subarray(at + 8, at + 8 + length));
+      at += 12 + length;
+    }
+    const sizes = { adler32, filteredLength: after.filteredBytes - before.filteredBytes };
+    return rows.length === 1 ? { ...sizes, chunk: bytes, deflate: rows[0]! } : { ...sizes, deflate: Buffer.concat(rows) };
+  }
+
   private async writeOrHold(strip: number, data: StripData, files: LaneFiles): Promise<void> {
     if (strip !== this.next) return this.holding.hold(`${this.name}-${strip}`, data);
+    // Where the files stood before this lane's first write (a rewind may go back there).
+    if (!this.states.has(this.next)) this.states.set(this.next, { grey: files.grey.state(), colour: files.colour.state() });
     let ready: StripData | undefined = data;
     while (ready) {
       await Promise.all([files.grey.append(ready), files.colour.append(ready)]);
+      this.adlers.set(this.next, ready.adler32);
       this.next++;
       this.states.set(this.next, { grey: files.grey.state(), colour: files.colour.state() });
       ready = await this.holding.take(`${this.name}-${this.next}`);

@@ -146,6 +146,29 @@ export class StripMosaicWriter {
   }
 
   /**
+   * Take strips back out of the mosaic, to be added again (their worker was caught returning wrong
+   * results): every index forgets them, held or written. Written ones are cut off the files; the
+   * strips written after the first of them are read back into the holding and written again as
+   * they were. Call only while no addStrip is under way; the caller keeps any checkpoint consistent
+   * (RunCheckpointer.dropStrips).
+   */
+  async dropStrips(strips: readonly number[]): Promise<void> {
+    this.assertOpen('dropStrips');
+    if (strips.length === 0) return;
+    await this.settleLanes();
+    if (this.failure) throw new TesseraError(`${this.where()}: an earlier write failed`, { cause: this.failure.error });
+    const opened = this.prepared ? await this.prepared : undefined;
+    const dropped = new Set(strips);
+    try {
+      for (const [index, lane] of this.lanes) await lane.drop(dropped, opened?.get(index));
+    } catch (error) {
+      this.failure ??= { error };
+      throw error;
+    }
+    this.checkpointed = Math.min(this.checkpointed, ...strips);
+  }
+
+  /**
    * Finish both files of every index, write the sidecars and move the folder into place; `beforePublish`
    * may add files (the manifest) to the staging folder first. Rejects with IncompleteMosaicError when a
    * strip never arrived; on any failure the staging folder is removed.

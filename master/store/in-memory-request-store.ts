@@ -79,6 +79,7 @@ export class InMemoryRequestStore implements RequestStore {
       outputDir: null,
       outputs: null,
       workerTiles: null,
+      verification: null,
       timings: null,
       error: null,
       claimedBy: null,
@@ -137,6 +138,7 @@ export class InMemoryRequestStore implements RequestStore {
       tilesDone: result.tilesDone,
       uploadUrls: result.uploadUrls ? (asJsonb(result.uploadUrls) as MosaicRequestRow['uploadUrls']) : null,
       uploadError: result.uploadError ?? null,
+      verification: result.verification ? (asJsonb(result.verification) as MosaicRequestRow['verification']) : null,
       error: null,
       finishedAt: at,
     }));

@@ -114,6 +114,20 @@ export const MASTER_VARIABLES = {
     600_000,
     'A remote range request that receives nothing (headers or body) for this long fails that attempt, which is retried like a network error.',
   ),
+  verifyFraction: numberVar(
+    'VERIFY_FRACTION',
+    0,
+    0,
+    1,
+    'Share of tiles (0..1, picked at random per run) computed by a second, different worker and compared byte for byte; on a mismatch a third decides and the outvoted worker is banned from the run. Each sampled tile is computed twice. 0: off.',
+  ),
+  verifyWaitMs: intVar(
+    'VERIFY_WAIT_MS',
+    30_000,
+    100,
+    3_600_000,
+    'How long a verification copy waits for a different worker to take it; then the tile stays unverified (one worker only). A disagreement with no third worker in this time fails the request.',
+  ),
   retentionDays: intVar(
     'RETENTION_DAYS',
     0,
@@ -165,6 +179,8 @@ export interface MasterConfig {
   readonly masterId: string;
   readonly logLevel: LogLevel;
   readonly readTimeoutMs: number;
+  readonly verifyFraction: number;
+  readonly verifyWaitMs: number;
   readonly retentionDays: number;
   readonly workerStatsMs: number;
   readonly metricsListen: string | undefined;
@@ -208,6 +224,8 @@ export function loadMasterConfig(env: Env, overrides: Partial<MasterConfig> = {}
     masterId: v.masterId.read(env) ?? processIdentity('master'),
     logLevel: v.logLevel.read(env),
     readTimeoutMs: v.readTimeoutMs.read(env),
+    verifyFraction: v.verifyFraction.read(env),
+    verifyWaitMs: v.verifyWaitMs.read(env),
     retentionDays: v.retentionDays.read(env),
     workerStatsMs: v.workerStatsMs.read(env),
     metricsListen: v.metricsListen.read(env),

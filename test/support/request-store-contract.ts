@@ -90,6 +90,7 @@ export function requestStoreContract(name: string, open: OpenHarness): void {
           outputDir: null,
           outputs: null,
           workerTiles: null,
+          verification: null,
           timings: null,
           error: null,
           claimedBy: null,
@@ -138,6 +139,25 @@ export function requestStoreContract(name: string, open: OpenHarness): void {
       assert.deepEqual(Object.keys(stored), ['ndvi', 'manifest']);
       assert.deepEqual(Object.keys(stored.ndvi), ['png', 'auxXml', 'colorPng', 'worldFile']);
       assert.deepEqual(Object.keys(done.timings as object), ['openMs', 'totalMs']);
+    });
+
+    test('complete records what verification found, or null when it was off', async (t) => {
+      const { store } = await open(t);
+      const verified = await store.insert({ bands: BANDS, indices: ['ndvi'] });
+      const plain = await store.insert({ bands: BANDS, indices: ['ndvi'] });
+      await store.claimNext('master-a', STALE_MS);
+      await store.claimNext('master-a', STALE_MS);
+      const verification = {
+        fraction: 1,
+        sampledStrips: 3,
+        replicasGivenUp: 0,
+        arbitrations: 1,
+        byWorker: { good: { verified: 3, minority: 0, unverified: 0, discarded: 0, banned: false }, bad: { verified: 0, minority: 1, unverified: 0, discarded: 2, banned: true } },
+      };
+      assert.equal(await store.complete(claimBy(verified, 'master-a'), { ...RESULT, verification }), true);
+      assert.equal(await store.complete(claimBy(plain, 'master-a'), RESULT), true);
+      assert.deepEqual((await row(store, verified)).verification, verification);
+      assert.equal((await row(store, plain)).verification, null);
     });
 
     test('rows go in and come out as copies: changing one changes nothing stored', async (t) => {

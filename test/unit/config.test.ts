@@ -80,6 +80,8 @@ describe('loadMasterConfig', () => {
       maxRequestPixels: 250_000_000,
       logLevel: 'info',
       readTimeoutMs: 30_000,
+      verifyFraction: 0,
+      verifyWaitMs: 30_000,
       retentionDays: 0,
       workerStatsMs: 2_000,
       metricsListen: undefined,
@@ -119,6 +121,8 @@ describe('loadMasterConfig', () => {
       LOG_LEVEL: 'debug',
       READ_TIMEOUT_MS: '2500',
       RETENTION_DAYS: '30',
+      VERIFY_FRACTION: '0.05',
+      VERIFY_WAIT_MS: '5000',
       WORKER_STATS_MS: ' 500 ',
       METRICS_LISTEN: ' 0.0.0.0:9464 ',
     });
@@ -153,6 +157,8 @@ describe('loadMasterConfig', () => {
         masterId: 'master-a',
         logLevel: 'debug',
         readTimeoutMs: 2500,
+        verifyFraction: 0.05,
+        verifyWaitMs: 5000,
         retentionDays: 30,
         workerStatsMs: 500,
         metricsListen: '0.0.0.0:9464',
@@ -198,6 +204,10 @@ describe('loadMasterConfig', () => {
     ['GRPC_LISTEN', 'host:70000', /port must be 0\.\.65535/, /Set GRPC_LISTEN to host:port/],
     ['GRPC_LISTEN', ':50051', /must be host:port/, /Set GRPC_LISTEN/],
     ['DATABASE_URL', 'mysql://x', /must be a postgres:\/\/ URL/, /Set DATABASE_URL like postgres:\/\/user:password@host:5432\/database/, /embedded database/],
+    ['VERIFY_FRACTION', '1.5', /must be at most 1/, /got "1.5"/, /Set VERIFY_FRACTION to a number from 0 to 1, or unset it for the default 0/],
+    ['VERIFY_FRACTION', '-0.1', /must be at least 0/, /Set VERIFY_FRACTION/],
+    ['VERIFY_FRACTION', '5%', /must be a number/, /Set VERIFY_FRACTION/],
+    ['VERIFY_WAIT_MS', '10', /must be at least 100/, /Set VERIFY_WAIT_MS to a whole number from 100 to 3600000/],
     ['LOG_LEVEL', 'loud', /must be one of fatal, error, warn, info, debug, trace, silent/, /got "loud"/, /Set LOG_LEVEL to one of/],
   ];
   for (const [name, value, ...patterns] of bad) {

@@ -160,6 +160,24 @@ describe('StripMosaicWriter', () => {
     assert.ok(verdict.ok, verdict.output);
   });
 
+  for (const [name, maxBufferedBytes] of [['in memory', 1 << 30], ['spilled', 0]] as const) {
+    it(`(a2) strips taken back out (${name}) and added again: the files are as if they never were`, async () => {
+      const folder = `dropped-${maxBufferedBytes}`;
+      const writer = writerFor(folder, { maxBufferedBytes });
+      // Strips 0..4 written, 6 held; then 1 and 3 (written) and 6 (held) are taken back out.
+      for (const { index, strip } of inOrder.filter(({ strip }) => strip !== 5)) await writer.addStrip(index, strip, fixtures[index].strips[strip]!);
+      const wrong = fixtures.ndsi.strips; // another index's strips: the right size, the wrong pixels
+      await writer.dropStrips([3, 1, 6]);
+      assert.equal(writer.stats().writtenStrips, indices.length, 'only strip 0 of each index is still written');
+      await assert.rejects(writer.addStrip('ndvi', 2, fixtures.ndvi.strips[2]!), (error: unknown) => error instanceof StripPlacementError && error.reason === 'duplicate', 'strips kept are still there');
+      await writer.addStrip('ndvi', 1, wrong[1]!); // and a strip dropped can be dropped again
+      await writer.dropStrips([1]);
+      for (const strip of [6, 5, 3, 1]) for (const index of indices) await writer.addStrip(index, strip, fixtures[index].strips[strip]!);
+      await writer.finish({ beforePublish: (staging) => writeFile(join(staging, 'manifest.json'), '{}') });
+      assert.deepEqual(await folderBytes(join(root, folder)), reference);
+    });
+  }
+
   it('(b) strips in reverse with a tiny memory bound: spills, never holds more than the bound, same bytes', async () => {
     const maxBufferedBytes = Math.floor(smallestStrip() * 1.5); // room for one small strip at most
     const writer = writerFor('reversed', { maxBufferedBytes });
