@@ -16,8 +16,9 @@ import type { Logger } from '../shared/logger.js';
 import type { MessageMemory } from '../shared/proto/source-chunk-wire.js';
 import type { MosaicRequestRow, RequestStore } from './db/request-store.js';
 import type { TileDispatcher } from './dispatch/tile-dispatcher.js';
-import { crsWkt, gridBounds } from './output/georeference.js';
-import { summariseIndexStats, writeManifest, type Manifest } from './output/manifest.js';
+import { crsWkt } from './output/georeference.js';
+import { writeManifest, type Manifest } from './output/manifest.js';
+import { runManifest } from './run-manifest.js';
 import type { RequestProcessor } from './request-claimer.js';
 import { parseRequest, type RequestDefaults } from './request-spec.js';
 import { openRunOutput } from './run-output.js';
@@ -187,7 +188,6 @@ export class RequestRunner implements RequestProcessor {
         });
         await checkpointer.settle();
         const tilesAt = performance.now();
-        const buffered = writer.stats();
         const timings = {
           openMs: openedAt - started,
           tilesMs: tilesAt - openedAt,
@@ -201,33 +201,8 @@ export class RequestRunner implements RequestProcessor {
           masterCpuMs: cpuMsSince(cpu),
           workerCpuMs: tally.workerTimings.cpuMs,
         };
-        const manifest = (mergeMs: number, previews: Manifest['preview']): Manifest => ({
-          requestId: row.id,
-          source: job.source,
-          inputs: source.inputs,
-          ...(source.earthdaily ? { earthdaily: source.earthdaily } : {}),
-          ...(source.stac ? { stac: source.stac } : {}),
-          fetched: bandSet.fetched(),
-          indices: job.indices,
-          crs: { epsg: bandSet.grid.epsg, wkt },
-          grid: bandSet.grid,
-          bounds: gridBounds(bandSet.grid),
-          stats: Object.fromEntries(job.indices.map((index) => [index, summariseIndexStats(tally.statsOf(index))])),
-          tiles: {
-            total: strips.length,
-            rowsPerStrip: Math.max(...strips.map((strip) => strip.rows)),
-            byWorker: tally.workerTiles,
-            payloadBytes: tally.shippedBytes,
-            resultBytes: tally.receivedBytes,
-            peakBufferedBytes: buffered.peakBufferedBytes,
-            spilledStrips: buffered.spilledStrips,
-            resumedStrips: tally.resumedStrips,
-          },
-          ...(previews ? { preview: previews } : {}),
-          ...(verification ? { verification } : {}),
-          timings: { ...timings, mergeMs, totalMs: performance.now() - started },
-          createdAt: new Date().toISOString(),
-        });
+        const manifest = (mergeMs: number, previews: Manifest['preview']): Manifest =>
+          runManifest({ requestId: row.id, job, source, wkt, strips, tally, written: writer.stats(), previews, verification, timings: { ...timings, mergeMs, totalMs: performance.now() - started } });
         const outputs = await writer.finish({
           beforePublish: async (stagingDir) => {
             const previews = await tryWriteWebPreviews(stagingDir, bandSet.grid, preview, job.indices, log);

@@ -2,9 +2,11 @@
  * Names of one request's mosaic files, shared by the mosaic writers: per index a grey code PNG, a colour
  * PNG, and a world file and a GDAL `.png.aux.xml` for each of the two.
  */
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type { IndexName } from '../../shared/types.js';
+import { auxXmlText, worldFileText, type OutputGrid } from './georeference.js';
 
 /** Absolute paths of one index's finished files. */
 export interface MosaicFiles {
@@ -34,4 +36,16 @@ export function mosaicFiles(folder: string, index: IndexName): MosaicFiles {
     colorWorldFile: join(folder, `${index}_color.pgw`),
     colorAuxXml: join(folder, `${index}_color.png.aux.xml`),
   };
+}
+
+/**
+ * Writes the world file and `.png.aux.xml` of both of an index's PNGs into the staging folder, and
+ * returns where the index's files will be once that folder is published.
+ */
+export async function writeSidecars(index: IndexName, folders: { readonly staging: string; readonly final: string }, grid: OutputGrid, crsWkt: string): Promise<MosaicFiles> {
+  const files = mosaicFiles(folders.staging, index);
+  const world = worldFileText(grid);
+  const aux = auxXmlText(crsWkt);
+  await Promise.all([writeFile(files.worldFile, world), writeFile(files.auxXml, aux), writeFile(files.colorWorldFile, world), writeFile(files.colorAuxXml, aux)]);
+  return mosaicFiles(folders.final, index);
 }

@@ -7,59 +7,23 @@
  * `<outputDir>.partial/`, which `finish` renames to `<outputDir>` in one step, with the sidecars
  * (world file, `.png.aux.xml`) of both files.
  */
-import { rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import { TesseraError } from '../../shared/errors.js';
 import type { StripData } from '../../shared/png/strip-png.js';
 import type { IndexName } from '../../shared/types.js';
-import { assertValidGrid, auxXmlText, worldFileText, type OutputGrid } from './georeference.js';
-import { mosaicFiles, type FinishOptions, type MosaicFiles, type MosaicOutputs } from './mosaic-files.js';
+import { assertValidGrid, type OutputGrid } from './georeference.js';
+import { writeSidecars, type FinishOptions, type MosaicOutputs } from './mosaic-files.js';
 import { openStitchedFiles } from './stitched-files.js';
 import { publishFolder } from './publish-folder.js';
 import { stagingFolderOf } from './staging-folders.js';
 import { StripHolding } from './strip-holding.js';
 import { StripLane, StripPlacementError, type LaneFiles, type LaneState } from './strip-lane.js';
+import { assertValidOptions, type StripMosaicStats, type StripMosaicWriterOptions, type WriterCheckpoint } from './strip-mosaic-options.js';
 
 export { StripPlacementError } from './strip-lane.js';
-
-export interface StripMosaicWriterOptions {
-  /** Final folder of this request's mosaics, e.g. OUTPUT_DIR/<request id>. */
-  readonly outputDir: string;
-  readonly grid: OutputGrid;
-  readonly indices: readonly IndexName[];
-  /** The grid's CRS as WKT (see crsWkt in georeference.ts). */
-  readonly crsWkt: string;
-  /** Rows of each strip, top to bottom; they add up to grid.height. */
-  readonly stripRows: readonly number[];
-  /**
-   * Most compressed bytes of early strips held in memory at once, over all indices: stats().bufferedBytes
-   * never exceeds it (a strip that does not fit goes to a spill file). Not counted: a strip while its
-   * addStrip call is pending (the caller's buffer) and the one spilled strip being read back and written.
-   */
-  readonly maxBufferedBytes: number;
-  /** Names this writer's staging folder, `<outputDir>.partial-<claimTag>` (see staging-folders.ts). */
-  readonly claimTag: string;
-  /**
-   * Carry on from a checkpoint: the staging folder already holds every index's two files as they
-   * were at it (resume-checkpoint.ts put them there); strips below `strips` are not added again.
-   */
-  readonly resume?: WriterCheckpoint | undefined;
-}
-
-/** Where the mosaic files stood after their first `strips` strips, all indices alike. */
-export interface WriterCheckpoint {
-  readonly strips: number;
-  readonly lanes: Readonly<Record<string, LaneState>>;
-}
-
-export interface StripMosaicStats {
-  readonly bufferedBytes: number;
-  readonly peakBufferedBytes: number;
-  readonly spilledStrips: number;
-  /** (index, strip) pairs written to the mosaic files. */
-  readonly writtenStrips: number;
-}
+export type { StripMosaicStats, StripMosaicWriterOptions, WriterCheckpoint } from './strip-mosaic-options.js';
 
 /** finish() found strips that never arrived. */
 export class IncompleteMosaicError extends TesseraError {}
@@ -89,7 +53,6 @@ export class StripMosaicWriter {
     this.stagingDir = stagingFolderOf(this.outputDir, options.claimTag);
     this.grid = options.grid;
     this.wkt = options.crsWkt;
-    auxXmlText(this.wkt); // fail now on an empty WKT rather than at the end
     this.stripRows = [...options.stripRows];
     this.holding = new StripHolding(join(this.stagingDir, 'spill'), options.maxBufferedBytes);
     this.resume = options.resume;
@@ -230,7 +193,10 @@ export class StripMosaicWriter {
       if (this.failure) throw this.failure.error;
       this.assertComplete();
       const outputs: MosaicOutputs = {};
-      for (const [index, files] of await this.prepare()) outputs[index] = await this.finishIndex(index, files);
+      for (const [index, files] of await this.prepare()) {
+        await Promise.all([files.grey.finish(), files.colour.finish()]);
+        outputs[index] = await writeSidecars(index, { staging: this.stagingDir, final: this.outputDir }, this.grid, this.wkt);
+      }
       await rm(join(this.stagingDir, 'spill'), { recursive: true, force: true });
       await options.beforePublish?.(this.stagingDir);
       await publishFolder(this.stagingDir, this.outputDir);
@@ -243,20 +209,6 @@ export class StripMosaicWriter {
       await this.discard().catch(() => undefined);
       throw error;
     }
-  }
-
-  private async finishIndex(index: IndexName, stitched: LaneFiles): Promise<MosaicFiles> {
-    const files = mosaicFiles(this.stagingDir, index);
-    await Promise.all([stitched.grey.finish(), stitched.colour.finish()]);
-    const world = worldFileText(this.grid);
-    const aux = auxXmlText(this.wkt);
-    await Promise.all([
-      writeFile(files.worldFile, world),
-      writeFile(files.auxXml, aux),
-      writeFile(files.colorWorldFile, world),
-      writeFile(files.colorAuxXml, aux),
-    ]);
-    return mosaicFiles(this.outputDir, index);
   }
 
   private assertComplete(): void {
@@ -299,20 +251,5 @@ export class StripMosaicWriter {
 
   private where(): string {
     return `strip mosaic writer for ${this.outputDir}`;
-  }
-}
-
-function assertValidOptions(options: StripMosaicWriterOptions): void {
-  const { indices, stripRows, grid, maxBufferedBytes } = options;
-  const problem = (text: string): TesseraError => new TesseraError(`strip mosaic writer: ${text}`);
-  if (indices.length === 0) throw problem('no index to write');
-  if (new Set(indices).size !== indices.length) throw problem(`duplicate index in ${indices.join(', ')}`);
-  if (stripRows.length === 0 || !stripRows.every((rows) => Number.isInteger(rows) && rows > 0)) {
-    throw problem(`strip rows [${stripRows.join(', ')}] must be positive integers`);
-  }
-  const total = stripRows.reduce((sum, rows) => sum + rows, 0);
-  if (total !== grid.height) throw problem(`strips have ${total} rows, the grid ${grid.height}`);
-  if (!Number.isSafeInteger(maxBufferedBytes) || maxBufferedBytes < 0) {
-    throw problem(`maxBufferedBytes ${maxBufferedBytes} must be a non-negative integer`);
   }
 }

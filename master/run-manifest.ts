@@ -1,0 +1,59 @@
+/**
+ * The manifest of a finished run, from what the run knows at the end: the request and its opened
+ * input, the grid and CRS, the tally of strips and bytes, what the writer held back, the previews
+ * and verification counts, and the stage timings.
+ */
+import type { MosaicJob } from '../shared/types.js';
+import { gridBounds } from './output/georeference.js';
+import { summariseIndexStats, type Manifest } from './output/manifest.js';
+import type { StripMosaicStats } from './output/strip-mosaic-writer.js';
+import type { RunTally } from './run-tally.js';
+import type { OpenedSource } from './source/request-source.js';
+import type { PlannedStrip } from './source/strip-plan.js';
+import type { VerificationSummary } from './verification-tally.js';
+
+export interface RunManifestParts {
+  readonly requestId: string;
+  readonly job: MosaicJob;
+  readonly source: OpenedSource;
+  readonly wkt: string;
+  readonly strips: readonly PlannedStrip[];
+  readonly tally: RunTally;
+  /** The writer's statistics once every strip is in. */
+  readonly written: StripMosaicStats;
+  readonly previews: Manifest['preview'];
+  readonly verification: VerificationSummary | undefined;
+  readonly timings: Readonly<Record<string, number>>;
+}
+
+export function runManifest(parts: RunManifestParts): Manifest {
+  const { job, source, tally, strips } = parts;
+  const { bandSet } = source;
+  return {
+    requestId: parts.requestId,
+    source: job.source,
+    inputs: source.inputs,
+    ...(source.earthdaily ? { earthdaily: source.earthdaily } : {}),
+    ...(source.stac ? { stac: source.stac } : {}),
+    fetched: bandSet.fetched(),
+    indices: job.indices,
+    crs: { epsg: bandSet.grid.epsg, wkt: parts.wkt },
+    grid: bandSet.grid,
+    bounds: gridBounds(bandSet.grid),
+    stats: Object.fromEntries(job.indices.map((index) => [index, summariseIndexStats(tally.statsOf(index))])),
+    tiles: {
+      total: strips.length,
+      rowsPerStrip: Math.max(...strips.map((strip) => strip.rows)),
+      byWorker: tally.workerTiles,
+      payloadBytes: tally.shippedBytes,
+      resultBytes: tally.receivedBytes,
+      peakBufferedBytes: parts.written.peakBufferedBytes,
+      spilledStrips: parts.written.spilledStrips,
+      resumedStrips: tally.resumedStrips,
+    },
+    ...(parts.previews ? { preview: parts.previews } : {}),
+    ...(parts.verification ? { verification: parts.verification } : {}),
+    timings: parts.timings,
+    createdAt: new Date().toISOString(),
+  };
+}
