@@ -1,8 +1,8 @@
 /**
  * Writes `<index>_preview.png` for each index from its PreviewGrid: reprojected from the mosaic's
- * CRS to Web Mercator (EPSG:3857) by nearest neighbour, coloured with the index's ramp, RGBA with
- * no-data (and everything outside the mosaic) transparent, at most PREVIEW_MAX_SIDE px on its long
- * side. Returns the manifest's `preview` entries: the file and its lat/lng bounds, the outer edges of
+ * CRS to Web Mercator (EPSG:3857) by nearest neighbour, an indexed PNG with the index's ramp as
+ * its palette (indexed-png.ts), no-data (and everything outside the mosaic) transparent, at most
+ * PREVIEW_MAX_SIDE px on its long side. Returns the manifest's `preview` entries: the file and its lat/lng bounds, the outer edges of
  * the Mercator envelope of the mosaic's bounds (densified along its edges, as lines of constant
  * easting curve), so that Leaflet's L.imageOverlay(url, latLngBounds) lands it where it belongs.
  *
@@ -10,14 +10,15 @@
  * LATTICE output pixels and bilinearly between them (as GDAL's approximate transformer does; over a
  * lattice cell of a UTM scene the error is far below a pixel), then to the nearest sampled code.
  */
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import proj4 from 'proj4';
-import sharp from 'sharp';
 import { TesseraError, describeError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { edgePoints, proj4Definition, WEB_MERCATOR_MAX_LATITUDE } from '../source/crs-transform.js';
 import type { IndexName } from '../../shared/types.js';
 import { colourRamp } from './colour-ramp.js';
+import { encodeIndexedPng } from './indexed-png.js';
 import { crsProj4, gridBounds, type OutputGrid } from './georeference.js';
 import type { ManifestPreview } from './manifest.js';
 import { PREVIEW_MAX_SIDE, type PreviewGrid } from './preview-grid.js';
@@ -121,23 +122,21 @@ export function previewLookup(grid: OutputGrid, previews: Pick<PreviewGrid, 'wid
 export async function writeWebPreviews(folder: string, grid: OutputGrid, previews: PreviewGrid, indices: readonly IndexName[]): Promise<Partial<Record<IndexName, ManifestPreview>>> {
   const frame = previewFrame(grid, previews);
   const lookup = previewLookup(grid, previews, frame);
-  const entries: Partial<Record<IndexName, ManifestPreview>> = {};
-  for (const index of indices) {
-    const codes = previews.codes(index);
-    if (!codes) continue;
-    const lut = colourRamp(index);
-    const rgba = Buffer.alloc(frame.width * frame.height * 4); // zero: transparent
-    for (let p = 0; p < lookup.length; p++) {
-      const at = lookup[p]!;
-      if (at < 0) continue;
-      const entry = codes[at]! * 4;
-      rgba.set(lut.subarray(entry, entry + 4), p * 4);
-    }
-    const file = `${index}_preview.png`;
-    await sharp(rgba, { raw: { width: frame.width, height: frame.height, channels: 4 } }).png({ compressionLevel: 9 }).toFile(join(folder, file));
-    entries[index] = { file, width: frame.width, height: frame.height, crs: 'EPSG:3857', latLngBounds: frame.latLngBounds };
-  }
-  return entries;
+  const written = await Promise.all(
+    indices.map(async (index): Promise<[IndexName, ManifestPreview] | undefined> => {
+      const codes = previews.codes(index);
+      if (!codes) return undefined;
+      const shown = new Uint8Array(frame.width * frame.height); // zero: no-data, transparent
+      for (let p = 0; p < lookup.length; p++) {
+        const at = lookup[p]!;
+        if (at >= 0) shown[p] = codes[at]!;
+      }
+      const file = `${index}_preview.png`;
+      await writeFile(join(folder, file), await encodeIndexedPng(shown, frame.width, frame.height, colourRamp(index)));
+      return [index, { file, width: frame.width, height: frame.height, crs: 'EPSG:3857', latLngBounds: frame.latLngBounds }];
+    }),
+  );
+  return Object.fromEntries(written.filter((entry) => entry !== undefined));
 }
 
 /** An output pixel position (i, j: 0 at its left/top edge) → continuous mosaic pixel (column, row). */
