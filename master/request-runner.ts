@@ -205,6 +205,7 @@ export class RequestRunner implements RequestProcessor {
           runManifest({ requestId: row.id, job, source, wkt, strips, tally, written: writer.stats(), previews, verification, timings: { ...timings, mergeMs, totalMs: performance.now() - started } });
         const outputs = await writer.finish({
           beforePublish: async (stagingDir) => {
+            await checkpointer.discard(); // the published folder holds outputs, not a resume point
             const previews = await tryWriteWebPreviews(stagingDir, bandSet.grid, preview, job.indices, log);
             await writeManifest(join(stagingDir, 'manifest.json'), manifest(performance.now() - tilesAt, previews));
             await guard.confirm('publishing'); // only the claim's holder replaces the request's folder

@@ -86,6 +86,16 @@ export class RunCheckpointer {
     await this.#saving;
   }
 
+  /**
+   * No more saves, and the saved checkpoint is removed: the run is about to publish its folder,
+   * which holds the outputs, not a resume point.
+   */
+  async discard(): Promise<void> {
+    await this.settle();
+    await removeCheckpoint(this.#options.writer.stagingFolder);
+    this.#saved = 0;
+  }
+
   /** Saves a checkpoint of everything written so far, then no more (the master is stopping). */
   async flush(): Promise<void> {
     await this.settle();

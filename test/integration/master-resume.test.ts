@@ -141,6 +141,7 @@ describe('a master killed mid-request', () => {
         assert.deepEqual(await digests(row.outputDir!), reference, 'byte-identical to the fault-free run');
         const left = (await readdir(outputDir)).filter((name) => name.includes('.partial'));
         assert.deepEqual(left, [], 'the dead master\'s staging folder is gone');
+        assert.ok(!(await readdir(row.outputDir!)).includes('checkpoint.json'), 'the published folder holds outputs, not the checkpoint it resumed from');
       } finally {
         await Promise.all(workers.map((w) => w.stop({ graceful: false })));
         workers = [];

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { packageRoot } from '../../shared/package-root.js';
@@ -152,6 +152,8 @@ describe('tessera run on the Landsat 7 sample', () => {
     }
     const names = await readdir(out);
     assert.deepEqual(names.filter((n) => n.includes('partial') || n.includes('tmp')), []);
+    const published = await readdir(dirname(manifestPath as string));
+    assert.deepEqual(published.filter((n) => !/^(ndvi|ndsi)(_color)?\.(png|pgw|png\.aux\.xml)$|^(ndvi|ndsi)_preview\.png$|^manifest\.json$/.test(n)), [], 'only the mosaics, their sidecars, previews and the manifest are published (no checkpoint)');
   });
 
   test('pngcheck accepts every mosaic', { skip: hasPngcheck() ? false : 'pngcheck is not installed (apt-get install pngcheck)' }, () => {
