@@ -43,7 +43,7 @@ export interface TileOffer {
   readonly variant?: string;
   /** Goes to the front of the ready queue (a verification replica: its first result is held meanwhile). */
   readonly urgent?: boolean;
-  /** Which workers may be handed this tile (besides the run's bans); absent: any. */
+  /** Which workers may be handed this tile (besides the run's bans); absent: every worker. */
   readonly eligible?: (worker: WorkerRef) => boolean;
   /**
    * Give the tile up (it rejects with UntakenTileError) when no worker it accepts has taken it

@@ -117,7 +117,7 @@ function gather(values: SampleArray, base: number, columns: Int32Array, lo: numb
  * Each kernel reads through 0-based subarrays of its rows: ~10 % faster than offset indexing in V8.
  */
 
-/** Float32 all along, as the general path: any sample type, any offset. */
+/** Float32 all along, as the general path: every sample type, every offset. */
 function floatRow(va: SampleArray, ia: number, nodataA: number, vb: SampleArray, ib: number, nodataB: number, n: number, offset: number, codes: Uint8Array, out: number, acc: IndexAccumulator): void {
   let { valid, sum, min, max } = acc;
   const rowA = va.subarray(ia, ia + n);
