@@ -79,7 +79,7 @@ async function openStacItem(job: StacJob, limits: SourceLimits, open: TiffOpener
   const item = await loadStacItem(job.url, { signal, readTimeoutMs: limits.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS });
   const assets = resolveStacBands(item, job.bandNames);
   const offset = resolveOffset(item, [...assets.values()], job.offsetGiven ? job.reflectanceOffset : undefined);
-  const bands = job.bandNames.map((name) => ({ name, uri: assets.get(name)?.href ?? '', band: 1 }));
+  const bands = [...assets].map(([name, asset]) => ({ name, uri: asset.href, band: 1 }));
   const opened = await openBandFiles(bands, limits, open, signal);
   return {
     ...opened,

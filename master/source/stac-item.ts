@@ -15,6 +15,7 @@
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { InvalidRequestError } from '../../shared/errors.js';
+import { MAX_REFLECTANCE_OFFSET } from '../../shared/request/request-limits.js';
 import { withoutQuery } from '../../shared/urls.js';
 
 /** Band names a STAC item may be asked for (STAC common names, and `scl` for the scene classification). */
@@ -98,8 +99,8 @@ export function parseStacItem(json: unknown, location: string): StacItem {
 }
 
 /** The asset of each band asked for; a band the item lacks is an error listing what it has. */
-export function resolveStacBands(item: StacItem, bands: readonly StacBandName[]): Map<StacBandName, StacAsset> {
-  const found = new Map<StacBandName, StacAsset>();
+export function resolveStacBands<B extends StacBandName>(item: StacItem, bands: readonly B[]): Map<B, StacAsset> {
+  const found = new Map<B, StacAsset>();
   for (const band of bands) {
     const key = assetKeyFor(item, band);
     const asset = key === undefined ? undefined : item.assets.get(key);
@@ -129,7 +130,14 @@ export function resolveOffset(item: StacItem, assets: readonly StacAsset[], expl
         `STAC item "${item.summary.id}": its assets advertise different offsets (${scaled.map((a) => `${a.key}: offset ${a.offset}, scale ${a.scale ?? 1}`).join('; ')}); set reflectance_offset in the request`,
       );
     }
-    return { value: dnOffset(first), source: 'raster:bands', reason: `the assets' raster:bands offset ${first.offset} with scale ${first.scale ?? 1}` };
+    const value = dnOffset(first);
+    if (Math.abs(value) > MAX_REFLECTANCE_OFFSET) {
+      throw new InvalidRequestError(
+        `STAC item "${item.summary.id}": its raster:bands offset ${first.offset} with scale ${first.scale ?? 1} means ${value} per digital number, ` +
+          `beyond the ±${MAX_REFLECTANCE_OFFSET} an offset may be; set reflectance_offset in the request`,
+      );
+    }
+    return { value, source: 'raster:bands', reason: `the assets' raster:bands offset ${first.offset} with scale ${first.scale ?? 1}` };
   }
   const baseline = item.summary.processingBaseline;
   if (baseline !== null && atLeastBaseline(baseline)) {

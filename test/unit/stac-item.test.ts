@@ -131,3 +131,11 @@ test('resolveHref: absolute URLs stay, relative ones follow the item, paths stay
   assert.equal(resolveHref('../B04.tif', 'https://a.example/x/y/item.json'), 'https://a.example/x/B04.tif');
   assert.equal(resolveHref('/abs/B04.tif', '/data/item.json'), '/abs/B04.tif');
 });
+
+test('an implausible raster:bands offset is refused, not applied', () => {
+  const json = earthSearchItem({}, {
+    red: { href: 'B04.tif', 'raster:bands': [{ scale: 0.00001, offset: -0.5 }] },
+    nir: { href: 'B08.tif', 'raster:bands': [{ scale: 0.00001, offset: -0.5 }] },
+  });
+  assert.throws(() => offsetOf(json), /means -50000 per digital number, beyond the ±10000 .*set reflectance_offset/);
+});
