@@ -62,12 +62,17 @@ async function cancelMidway(t: TestContext, notifications: boolean): Promise<voi
   await progressed;
   await gate.passed(3);
 
+  // From the moment the master knows (request:cancelled), none of the request's tiles goes out
+  // again. Before it (up to its next row read without NOTIFY) a worker may still be handed one:
+  // that is inside the 2 s the request has to stop.
   const leasedAfter: string[] = [];
+  let noticed = false;
+  events.on('request:cancelled', (p) => void (noticed ||= p.requestId === running));
+  events.on('tile:leased', ({ taskId }) => void (noticed && leasedAfter.push(taskId)));
   const cancelled = events.next('request:cancelled', (p) => p.requestId === running);
   const started = performance.now();
   assert.equal(await store.cancel(queued), 'cancelled');
   assert.equal(await store.cancel(running), 'cancelled');
-  events.on('tile:leased', ({ taskId }) => leasedAfter.push(taskId));
   await cancelled;
   const stoppedMs = performance.now() - started;
   assert.ok(stoppedMs < 2_000, `the master stopped the cancelled request after ${Math.round(stoppedMs)} ms`);
@@ -86,7 +91,7 @@ async function cancelMidway(t: TestContext, notifications: boolean): Promise<voi
   assert.ok((row?.tilesDone ?? 0) < 22, 'recorded nothing after the cancellation');
   const never = await store.get(queued);
   assert.deepEqual([never?.status, never?.attempts, never?.startedAt], ['cancelled', 0, null], 'the pending request never ran');
-  assert.deepEqual(leasedAfter.filter((taskId) => taskId.startsWith(`${running}/`)), [], 'no tile of the cancelled request handed out again');
+  assert.deepEqual(leasedAfter.filter((taskId) => taskId.startsWith(`${running}/`)), [], 'no tile of the cancelled request handed out once the master knew');
 
   const folders = (await readdir(outputDir)).sort();
   assert.deepEqual(folders, [next], `only the completed request has a folder (no ${running}, no staging): ${folders.join(', ')}`);
