@@ -46,6 +46,7 @@ export function runManifest(parts: RunManifestParts): Manifest {
       rowsPerStrip: Math.max(...strips.map((strip) => strip.rows)),
       byWorker: tally.workerTiles,
       payloadBytes: tally.shippedBytes,
+      directReadBytes: tally.directReadBytes,
       resultBytes: tally.receivedBytes,
       peakBufferedBytes: parts.written.peakBufferedBytes,
       spilledStrips: parts.written.spilledStrips,

@@ -27,6 +27,8 @@ export class RunTally {
   stitchMs = 0;
   /** Bytes of source data streamed to workers (every hand-out that read its data). */
   shippedBytes = 0;
+  /** Bytes of source data workers read from the input files themselves (DirectRead), by their own account. */
+  directReadBytes = 0;
   /** Bytes of stitchable PNG strips received in checked results (verification replicas too). */
   receivedBytes = 0;
   tilesDone = 0;
@@ -61,6 +63,7 @@ export class RunTally {
       this.workerTimings.computeMs += result.timings.computeMs;
       this.workerTimings.encodeMs += result.timings.encodeMs;
       this.workerTimings.cpuMs += result.timings.cpuMs;
+      this.directReadBytes += result.timings.directBytes;
     }
   }
 

@@ -1,6 +1,6 @@
 /**
- * A stateless worker: long-polls the master for tiles, streams each tile's source data, processes
- * it, and sends the results back.
+ * A stateless worker: long-polls the master for tiles, gets each tile's source data (tile-inputs.ts),
+ * processes it, and sends the results back.
  * While the master is unreachable it retries with capped exponential backoff (with jitter), so
  * workers can start before the master and survive its restarts. `stop()` finishes (graceful) or
  * abandons the tiles in hand; the master hands an abandoned tile out again as soon as this
@@ -14,13 +14,14 @@ import type { Logger } from '../shared/logger.js';
 import { backoffDelay, retry, retryPolicy, type RetryPolicy } from '../shared/retry.js';
 import type {
   GetTaskResponse__Output,
-  SourceChunk__Output,
   SubmitResultRequest,
   TileServiceClient,
   TileTask__Output,
 } from '../shared/proto/tile-service.js';
 import type { SubmitResultResponse__Output } from '../shared/proto/generated/tessera/v1/SubmitResultResponse.js';
 import { Attendance } from './attendance.js';
+import type { DirectFiles } from './direct-sources.js';
+import { TileInputs } from './tile-inputs.js';
 import { ScratchArrays } from './scratch-arrays.js';
 import { processTile, type ProcessedTile, type SourceStream } from './tile-processor.js';
 
@@ -36,6 +37,8 @@ export interface TileWorkerOptions {
   readonly backoff?: BackoffOptions;
   /** Called on every turn of a poll loop (liveness for health checks). */
   readonly heartbeat?: () => void;
+  /** The master's input files this worker reads itself where it sees them (DIRECT_READS); absent: it never does. */
+  readonly directFiles?: DirectFiles;
   /** The tile computation; injectable so tests can slow it down or make it fail. */
   readonly process?: (task: TileTask__Output, sources: SourceStream, scratch: ScratchArrays) => Promise<ProcessedTile>;
 }
@@ -51,9 +54,6 @@ function isServiceError(error: unknown): error is grpc.ServiceError {
   return error instanceof Error && typeof (error as Partial<grpc.ServiceError>).code === 'number';
 }
 
-/** How long a worker may take to receive one tile's source data. */
-const SOURCE_DEADLINE_MS = 10 * 60_000;
-
 /** Retrying the master: for ever (until stopped), doubling up to a cap, each wait between half and all of it. */
 function reconnectPolicy(backoff: BackoffOptions): RetryPolicy {
   return retryPolicy({ initialMs: backoff.initialMs, maxMs: backoff.maxMs, factor: 2, jitter: 0.5, attempts: 'unlimited' });
@@ -62,7 +62,7 @@ function reconnectPolicy(backoff: BackoffOptions): RetryPolicy {
 export class TileWorker {
   readonly #options: TileWorkerOptions;
   readonly #reconnect: RetryPolicy;
-  readonly #process: (task: TileTask__Output, sources: SourceStream, scratch: ScratchArrays) => Promise<ProcessedTile>;
+  readonly #inputs: TileInputs;
   readonly #polls = new Set<grpc.ClientUnaryCall>();
   readonly #stopController = new AbortController();
   readonly #stats: TileWorkerStats = { tilesDone: 0, tilesFailed: 0 };
@@ -73,7 +73,12 @@ export class TileWorker {
     this.#options = options;
     const reconnect = reconnectPolicy(options.backoff ?? DEFAULT_BACKOFF);
     this.#reconnect = reconnect;
-    this.#process = options.process ?? processTile;
+    this.#inputs = new TileInputs({
+      client: options.client,
+      workerId: options.workerId,
+      process: options.process ?? processTile,
+      ...(options.directFiles ? { directFiles: options.directFiles } : {}),
+    });
     this.#attendance = new Attendance({
       client: options.client,
       workerId: options.workerId,
@@ -108,6 +113,7 @@ export class TileWorker {
     // Last, so tiles finished gracefully are submitted before the master releases what is left.
     await this.#attendance.stop();
     this.#options.client.close();
+    await this.#inputs.close();
     this.#options.log.info({ ...this.#stats }, 'worker stopped');
   }
 
@@ -181,9 +187,8 @@ export class TileWorker {
   async #handle(task: TileTask__Output, scratch: ScratchArrays, log: Logger): Promise<void> {
     const tileLog = log.child({ taskId: task.taskId, attempt: task.attempt });
     const result: SubmitResultRequest = { workerId: this.#options.workerId, taskId: task.taskId, attempt: task.attempt };
-    const sources = this.#readSources(task);
     try {
-      const processed = await this.#process(task, sources, scratch);
+      const processed = await this.#inputs.compute(task, scratch, tileLog);
       result.tiles = processed.tiles;
       result.timings = processed.timings;
       this.#stats.tilesDone += 1;
@@ -197,24 +202,9 @@ export class TileWorker {
       result.error = describeError(error);
       tileLog.warn({ error: result.error }, 'tile failed');
     } finally {
-      sources.cancel(); // a stream the computation did not read to its end (a no-op when it did)
       scratch.releaseAll();
     }
     await this.#submit(result, task, tileLog);
-  }
-
-  /**
-   * The tile's source data, streamed from the master under this worker's lease. A failure reaches
-   * whoever reads the stream; the listener only keeps one that arrives before reading starts (or
-   * after the computation gave up on it) from being an uncaught 'error' event.
-   */
-  #readSources(task: TileTask__Output): grpc.ClientReadableStream<SourceChunk__Output> {
-    const call = this.#options.client.ReadSources(
-      { workerId: this.#options.workerId, taskId: task.taskId, attempt: task.attempt },
-      { deadline: Date.now() + SOURCE_DEADLINE_MS },
-    );
-    call.on('error', () => undefined);
-    return call;
   }
 
   /** Sends a result, retrying while the master is unreachable and the lease may still be honoured. */

@@ -30,10 +30,11 @@ export function workerCommand(program: Command): void {
       });
       // Loaded here, not at the top: every tessera command reads this file, only a worker needs gRPC
       // and the tile kernels (sharp, the GeoTIFF decoders), and `tessera run` starts its workers sooner.
-      const [{ createTileServiceClient }, { loadChannelCredentials }, { TileWorker }] = await Promise.all([
+      const [{ createTileServiceClient }, { loadChannelCredentials }, { TileWorker }, { DirectFiles }] = await Promise.all([
         import('../../shared/proto/tile-service.js'),
         import('../../shared/proto/client-credentials.js'),
         import('../../worker/tile-worker.js'),
+        import('../../worker/direct-sources.js'),
       ]);
       const credentials = await loadChannelCredentials(config);
       const log = createLogger('tessera-worker', config.logLevel).child({ workerId: config.workerId });
@@ -48,6 +49,7 @@ export function workerCommand(program: Command): void {
         pollDeadlineMs: config.pollDeadlineMs,
         log,
         heartbeat: config.aliveFile ? aliveFileToucher(config.aliveFile) : undefined,
+        ...(config.directReads ? { directFiles: new DirectFiles() } : {}),
       });
       worker.start();
       stopOnSignals((graceful) => worker.stop({ graceful }), log);

@@ -58,6 +58,8 @@ export interface Manifest {
     readonly byWorker: Readonly<Record<string, number>>;
     /** Source data streamed to workers (compressed blocks or decoded windows), every hand-out that read it. */
     readonly payloadBytes: number;
+    /** Source data the workers read from the input files themselves instead (DIRECT_READS), by their account. */
+    readonly directReadBytes: number;
     /** Stitchable PNG strips in the accepted results. */
     readonly resultBytes: number;
     /** Most bytes of early results the master held in memory at once, and how many it spilled to disk. */

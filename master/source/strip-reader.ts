@@ -3,7 +3,8 @@
  * every band, the nearest source column/row of each output column/row and the source window
  * holding those pixels, and how each window travels: as the file's own compressed blocks (which a
  * worker decodes), or decoded by the master when a worker could not decode them. Bands that read
- * the same file through the same window share one window, so a block is sent once per strip.
+ * the same file through the same window share one window, so a block is sent once per strip. A local
+ * file's windows also say where a worker that sees the same file may read the blocks itself.
  * Nothing is read until `chunks()` streams the windows' parts, a few MiB at a time.
  */
 import type { BandSampling, SourceChunk, SourceWindow } from '../../shared/proto/tile-service.js';
@@ -13,6 +14,7 @@ import { canShipEncoded, locateBlocks, type PixelWindow } from './stored-blocks.
 import type { MessageMemory } from '../../shared/proto/source-chunk-wire.js';
 import { streamWindows, withReadContext, type Group, type PlannedWindow } from './strip-stream.js';
 import type { PlannedStrip } from './strip-plan.js';
+import type { FileIdentity } from './local-file.js';
 
 /** Largest piece of a part in one SourceChunk message. */
 export const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -82,17 +84,20 @@ export async function describeStrip(
   };
 }
 
-async function planWindow(group: Group): Promise<PlannedWindow> {
+async function planWindow(group: Group): Promise<PlannedWindow & { readonly direct: FileIdentity | undefined }> {
   const samples = [...group.samples].sort((a, b) => a - b);
   const pixels = group.width * group.height;
   const decodedBytes = pixels * SAMPLE_BYTES[group.source.sampleType] * samples.length;
-  if (pixels === 0 || !canShipEncoded(group.source)) return { group, samples, blocks: null, bytes: decodedBytes };
+  const decoded = { group, samples, blocks: null, bytes: decodedBytes, direct: undefined };
+  if (pixels === 0 || !canShipEncoded(group.source)) return decoded;
   const blocks = await withReadContext(group, () => locateBlocks(group.source, group, samples));
-  if (!blocks) return { group, samples, blocks: null, bytes: decodedBytes };
-  return { group, samples, blocks, bytes: blocks.reduce((sum, b) => sum + b.byteCount, 0) };
+  if (!blocks) return decoded;
+  const local = group.source.file.local;
+  const direct = local ? await withReadContext(group, () => local.identity()) : undefined;
+  return { group, samples, blocks, bytes: blocks.reduce((sum, b) => sum + b.byteCount, 0), direct };
 }
 
-function describeWindow({ group, samples, blocks }: PlannedWindow): SourceWindow {
+function describeWindow({ group, samples, blocks, direct }: PlannedWindow & { readonly direct: FileIdentity | undefined }): SourceWindow {
   const { source } = group;
   const base = { x0: group.x0, y0: group.y0, width: group.width, height: group.height, sampleType: source.sampleType };
   if (!blocks) return { ...base, decoded: { samples: [...samples] } };
@@ -107,11 +112,12 @@ function describeWindow({ group, samples, blocks }: PlannedWindow): SourceWindow
       planarConfiguration: source.planarConfiguration,
       bitsPerSample: [...source.bitsPerSample],
       littleEndian: source.littleEndian,
-      blocks: blocks.map(({ column, row, sample, byteCount }) => ({ column, row, sample, byteCount })),
+      blocks: blocks.map(({ column, row, sample, byteCount, offset }) => ({ column, row, sample, byteCount, offset })),
       imageWidth: source.width,
       imageHeight: source.height,
       sampleFormat: source.sampleFormats[0] ?? 1,
       tiled: source.layout.tiled,
+      ...(direct ? { direct: { path: direct.path, size: direct.size, mtimeMs: direct.mtimeMs } } : {}),
     },
   };
 }

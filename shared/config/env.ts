@@ -65,6 +65,18 @@ export function checkRetired(env: Env, name: string, problem: string, fix: strin
 export const intVar = (name: string, defaultValue: number, min: number, max: number, description: string): VariableSpec<number> =>
   rangeVar(name, defaultValue, min, max, description, true);
 
+/** on/off (also true/false, yes/no, 1/0), with the default shown in errors and docs. */
+export const switchVar = (name: string, defaultValue: boolean, description: string): VariableSpec<boolean> =>
+  declare(
+    name,
+    z
+      .string()
+      .transform((text) => text.toLowerCase())
+      .pipe(z.enum(['on', 'off', 'true', 'false', 'yes', 'no', '1', '0'], 'must be on or off'))
+      .transform((word) => ['on', 'true', 'yes', '1'].includes(word)),
+    { default: defaultValue ? 'on' : 'off', description, fix: `Set ${name} to on or off, or unset it for the default ${defaultValue ? 'on' : 'off'}.` },
+  );
+
 export const stringVar = (name: string, defaultValue: string, description: string): VariableSpec<string> =>
   declare(name, z.string().min(1, 'must not be empty'), {
     default: defaultValue,

@@ -4,6 +4,7 @@ import {
   addressVar,
   intVar,
   logLevelVar,
+  switchVar,
   maxMessageBytesVar,
   optionalStringVar,
   pemFileVar,
@@ -31,6 +32,11 @@ export const WORKER_VARIABLES = {
     'Deadline of one GetTask long poll; keep it longer than the master\'s LONG_POLL_MS.',
   ),
   maxMessageBytes: maxMessageBytesVar,
+  directReads: switchVar(
+    'DIRECT_READS',
+    true,
+    'on: where this worker sees the master\'s input file itself (same machine, or the same volume mounted at the same path) with the same size and modification time, it reads the blocks from the file instead of having the master send them; otherwise, and with off, the master sends them.',
+  ),
   aliveFile: optionalStringVar(
     'WORKER_ALIVE_FILE',
     'File the poll loop touches while it runs, for `tessera health worker` (the worker image sets /tmp/tessera-worker.alive). Unset: none.',
@@ -54,6 +60,7 @@ export interface WorkerConfig extends ClientTlsSettings {
   readonly concurrency: number;
   readonly pollDeadlineMs: number;
   readonly maxMessageBytes: number;
+  readonly directReads: boolean;
   readonly aliveFile: string | undefined;
   readonly workerId: string;
   readonly logLevel: LogLevel;
@@ -94,6 +101,7 @@ export function loadWorkerConfig(env: Env, overrides: Partial<WorkerConfig> = {}
     concurrency: v.concurrency.read(env),
     pollDeadlineMs: v.pollDeadlineMs.read(env),
     maxMessageBytes: v.maxMessageBytes.read(env),
+    directReads: v.directReads.read(env),
     aliveFile: v.aliveFile.read(env),
     workerId: v.workerId.read(env) ?? processIdentity('worker'),
     logLevel: v.logLevel.read(env),

@@ -33,6 +33,8 @@ export interface TestWorkerOptions {
   readonly auth?: ClientAuth;
   /** Replaces the tile computation (to hold or alter it). */
   readonly process?: TileWorkerOptions['process'];
+  /** Each worker's DirectFiles (DIRECT_READS=on); absent: the workers always call ReadSources. */
+  readonly directFiles?: () => NonNullable<TileWorkerOptions['directFiles']>;
 }
 
 /** Workers in this process, talking real gRPC over loopback. */
@@ -47,6 +49,7 @@ export function startWorkers(count: number, port: number, prefix = 'worker', opt
       log: createLogger(workerId, 'silent'),
       backoff: { initialMs: 50, maxMs: 500 },
       ...(options.process ? { process: options.process } : {}),
+      ...(options.directFiles ? { directFiles: options.directFiles() } : {}),
     });
     worker.start();
     return worker;

@@ -278,6 +278,13 @@ describe('loadWorkerConfig: TLS settings', () => {
 });
 
 describe('loadWorkerConfig', () => {
+  it('DIRECT_READS takes on/off (and true/false, yes/no, 1/0); anything else names the fix', () => {
+    for (const [text, on] of [['on', true], ['1', true], ['YES', true], ['true', true], ['off', false], ['0', false], ['no', false], ['False', false]] as const) {
+      assert.equal(loadWorkerConfig({ DIRECT_READS: text }).directReads, on, text);
+    }
+    configError(() => loadWorkerConfig({ DIRECT_READS: 'sometimes' }), 'DIRECT_READS', /must be on or off/, /Set DIRECT_READS to on or off/);
+  });
+
   it('has defaults for an empty environment', () => {
     const config = loadWorkerConfig({});
     const { workerId, ...rest } = config;
@@ -290,6 +297,7 @@ describe('loadWorkerConfig', () => {
       concurrency: 1,
       pollDeadlineMs: 30_000,
       maxMessageBytes: 64 * 1024 * 1024,
+      directReads: true,
       aliveFile: undefined,
       logLevel: 'info',
     });
@@ -307,6 +315,7 @@ describe('loadWorkerConfig', () => {
       WORKER_CONCURRENCY: '4',
       WORKER_POLL_DEADLINE_MS: '5000',
       MAX_MESSAGE_BYTES: String(16 * 1024 * 1024),
+      DIRECT_READS: 'Off',
       WORKER_ALIVE_FILE: '/tmp/alive',
       WORKER_ID: 'w-7',
       LOG_LEVEL: 'silent',
@@ -322,6 +331,7 @@ describe('loadWorkerConfig', () => {
         concurrency: 4,
         pollDeadlineMs: 5000,
         maxMessageBytes: 16 * 1024 * 1024,
+        directReads: false,
         aliveFile: '/tmp/alive',
         workerId: 'w-7',
         logLevel: 'silent',

@@ -37,7 +37,7 @@ async function encodedWindow(options: Partial<GeoTiffWriterOptions> & { sampleTy
   const blocks: SentBlock[] = layout.blocks
     .filter((b) => b.column * layout.blockWidth < window.x0 + window.width && (b.column + 1) * layout.blockWidth > window.x0)
     .filter((b) => b.row * layout.blockHeight < window.y0 + window.height && (b.row + 1) * layout.blockHeight > window.y0)
-    .map((b) => ({ column: b.column, row: b.row, sample: b.plane, byteCount: b.data.length, data: Buffer.from(b.data) }));
+    .map((b) => ({ column: b.column, row: b.row, sample: b.plane, byteCount: b.data.length, offset: 0, data: Buffer.from(b.data) }));
   const task = (wanted: readonly number[], compression: number): TileTask__Output => ({
     previewStep: 0,
     previewFirstRow: 0,
@@ -65,7 +65,8 @@ async function encodedWindow(options: Partial<GeoTiffWriterOptions> & { sampleTy
           planarConfiguration: layout.planarConfiguration,
           bitsPerSample: samples.map(() => (options.sampleType === 'uint8' ? 8 : 16)),
           littleEndian: true,
-          blocks: blocks.map(({ column, row, sample, byteCount }) => ({ column, row, sample, byteCount })),
+          blocks: blocks.map(({ column, row, sample, byteCount }) => ({ column, row, sample, byteCount, offset: 0 })),
+          direct: null,
           imageWidth: WIDTH,
           imageHeight: HEIGHT,
           sampleFormat: 1,

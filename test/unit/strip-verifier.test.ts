@@ -161,11 +161,11 @@ describe('StripVerifier', () => {
       taskId: 't',
       attempt: 1,
       tiles: [{ index: 'ndvi', png: Buffer.from('png'), stats: { validPixels: 4, min: 0, max: 1, sum: 2 }, preview: Buffer.from([1, 2]) }],
-      timings: { decodeMs: 1, receiveMs: 1, computeMs: 1, encodeMs: 1, cpuMs: 1 },
+      timings: { decodeMs: 1, receiveMs: 1, computeMs: 1, encodeMs: 1, cpuMs: 1, directBytes: 0 },
       error: '',
     };
     const digest = resultDigest(base);
-    assert.equal(resultDigest({ ...base, workerId: 'b', timings: { decodeMs: 9, receiveMs: 9, computeMs: 9, encodeMs: 9, cpuMs: 9 } }), digest);
+    assert.equal(resultDigest({ ...base, workerId: 'b', timings: { decodeMs: 9, receiveMs: 9, computeMs: 9, encodeMs: 9, cpuMs: 9, directBytes: 0 } }), digest);
     assert.notEqual(resultDigest({ ...base, tiles: [{ ...base.tiles[0]!, png: Buffer.from('pnh') }] }), digest);
     assert.notEqual(resultDigest({ ...base, tiles: [{ ...base.tiles[0]!, stats: { validPixels: 4, min: 0, max: 1, sum: 2.5 } }] }), digest);
     assert.notEqual(resultDigest({ ...base, tiles: [{ ...base.tiles[0]!, preview: Buffer.from([1, 3]) }] }), digest, 'and the preview samples');

@@ -1,0 +1,180 @@
+/**
+ * A tile's source data read by the worker itself, from the master's own input files, where this
+ * worker sees them (the same machine, or the same volume mounted at the same path): the master then
+ * reads and ships nothing for the tile, which is most of its work per strip. A file is used only when
+ * its size and modification time are the ones the master planned with (DirectRead); otherwise, for a
+ * window that is not a local file, or with DIRECT_READS=off, the worker calls ReadSources as before.
+ *
+ * The chunks made here are the ones ReadSources would send (one per stored block, in task order), so
+ * the SourceAssembler checks and decodes them the same way.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { crc32 } from '../shared/checksum.js';
+import { TesseraError } from '../shared/errors.js';
+import type { DirectRead__Output } from '../shared/proto/generated/tessera/v1/DirectRead.js';
+import type { SourceChunk__Output, TileTask__Output } from '../shared/proto/tile-service.js';
+
+/** Reading a file directly failed part-way (I/O error, the file shrank): the tile falls back to ReadSources. */
+export class DirectReadError extends TesseraError {
+  constructor(
+    readonly path: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Blocks being read at once, ahead of the one the assembler takes. */
+const READ_AHEAD = 3;
+
+/** Open files kept for the next strips (a request reads a handful; more are closed, oldest first). */
+const KEEP_OPEN = 32;
+
+/** Source data of one tile, read from the files: iterate it once; `cancel` stops the reads. */
+export interface DirectSourceStream extends AsyncIterable<SourceChunk__Output> {
+  /** Bytes read from the files so far. */
+  readonly bytes: number;
+  cancel(): void;
+}
+
+/** The files one worker reads directly: opened and checked once, kept open across strips. */
+export class DirectFiles {
+  /** By path, size and mtime: a file replaced under the same path is a different entry. */
+  readonly #files = new Map<string, Promise<FileHandle | null>>();
+
+  /**
+   * The task's source data read from the files, or null when any window with data is not a local
+   * file this worker sees exactly as the master does (then ReadSources is the way).
+   */
+  async open(task: TileTask__Output): Promise<DirectSourceStream | null> {
+    const windows = task.sources.map((window) => ({ window, blocks: (window.encoded?.blocks ?? []).filter((b) => b.byteCount > 0) }));
+    const wanted = windows.filter(({ window }) => window.width * window.height > 0);
+    if (wanted.length === 0 || wanted.some(({ window }) => !window.encoded?.direct)) return null;
+    const handles = new Map<number, FileHandle>();
+    for (const [at, { window }] of windows.entries()) {
+      if (window.width * window.height === 0) continue;
+      const handle = await this.#handle(window.encoded!.direct!);
+      if (!handle) return null;
+      handles.set(at, handle);
+    }
+    const reads = windows.flatMap(({ window, blocks }, source) =>
+      window.width * window.height === 0
+        ? []
+        : blocks.map((block, part) => ({
+            source,
+            part,
+            offset: block.offset,
+            length: block.byteCount,
+            zlib: window.encoded!.compression === 8 || window.encoded!.compression === 32946,
+            handle: handles.get(source)!,
+            path: window.encoded!.direct!.path,
+          })),
+    );
+    return new BlockReads(reads);
+  }
+
+  /** After a failed read: the file is not used directly again until it changes. */
+  forget(path: string): void {
+    for (const key of this.#files.keys()) if (key.startsWith(`${path}\u0000`)) this.#files.set(key, Promise.resolve(null));
+  }
+
+  async close(): Promise<void> {
+    const files = [...this.#files.values()];
+    this.#files.clear();
+    await Promise.all(files.map(async (file) => (await file)?.close().catch(() => undefined)));
+  }
+
+  #handle(direct: DirectRead__Output): Promise<FileHandle | null> {
+    const key = `${direct.path}\u0000${direct.size}\u0000${direct.mtimeMs}`;
+    let file = this.#files.get(key);
+    if (!file) {
+      file = openIfSame(direct);
+      this.#files.set(key, file);
+      this.#closeOldest();
+    }
+    return file;
+  }
+
+  #closeOldest(): void {
+    while (this.#files.size > KEEP_OPEN) {
+      const [key, file] = this.#files.entries().next().value!;
+      this.#files.delete(key);
+      void file.then((handle) => handle?.close()).catch(() => undefined);
+    }
+  }
+}
+
+/** The file at `direct.path` when it has the size and modification time the master saw, else null. */
+async function openIfSame(direct: DirectRead__Output): Promise<FileHandle | null> {
+  const handle = await open(direct.path, 'r').catch(() => null);
+  if (!handle) return null;
+  const stats = await handle.stat().catch(() => null);
+  if (stats && stats.size === direct.size && stats.mtimeMs === direct.mtimeMs) return handle;
+  await handle.close().catch(() => undefined);
+  return null;
+}
+
+interface BlockRead {
+  readonly source: number;
+  readonly part: number;
+  readonly offset: number;
+  readonly length: number;
+  readonly zlib: boolean;
+  readonly handle: FileHandle;
+  readonly path: string;
+}
+
+class BlockReads implements DirectSourceStream {
+  readonly #reads: readonly BlockRead[];
+  #cancelled = false;
+  #bytes = 0;
+
+  constructor(reads: readonly BlockRead[]) {
+    this.#reads = reads;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  cancel(): void {
+    this.#cancelled = true;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<SourceChunk__Output> {
+    const pending: Promise<SourceChunk__Output>[] = [];
+    let next = 0;
+    const refill = (): void => {
+      while (pending.length < READ_AHEAD && next < this.#reads.length) {
+        const read = readBlock(this.#reads[next++]!);
+        read.catch(() => undefined); // reported when its turn comes
+        pending.push(read);
+      }
+    };
+    refill();
+    while (pending.length > 0 && !this.#cancelled) {
+      const chunk = await pending.shift()!;
+      this.#bytes += chunk.data.length;
+      refill();
+      yield chunk;
+    }
+  }
+}
+
+async function readBlock(read: BlockRead): Promise<SourceChunk__Output> {
+  const data = Buffer.allocUnsafe(read.length);
+  let filled = 0;
+  try {
+    while (filled < read.length) {
+      const { bytesRead } = await read.handle.read(data, filled, read.length - filled, read.offset + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+  } catch (error) {
+    throw new DirectReadError(read.path, `${read.path}: cannot read source ${read.source} part ${read.part}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  if (filled < read.length) throw new DirectReadError(read.path, `${read.path}: the file ends ${read.length - filled} bytes short of source ${read.source} part ${read.part}`);
+  // Zlib streams check themselves (their Adler-32, on inflate); other blocks get the CRC the assembler checks.
+  return { source: read.source, part: read.part, data, checksum: read.zlib ? 0 : crc32(data), last: true, zlibChecked: read.zlib };
+}
