@@ -69,6 +69,8 @@ describe('the KEDA query on mosaic_requests', () => {
     assert.equal(rows.length, 1, 'one row');
     const cells = Object.values(rows[0] ?? {});
     assert.equal(cells.length, 1, 'one column');
+    // KEDA's scaler reads the value as a number: a bigint arrives from pg as a string of digits.
+    assert.match(String(cells[0]), /^\d+$/, 'a whole number');
     return Number(cells[0]);
   }
 
