@@ -146,6 +146,7 @@ export class TileDispatcher {
 
   /** The worker opened its Attend call (it is connected until releaseWorker). */
   workerAttending(workerId: string): void {
+    this.#log.debug({ workerId }, 'worker attending');
     this.#events.emit('worker:attending', { workerId });
   }
 

@@ -1,6 +1,7 @@
 /**
  * Certificates for TLS tests, made with the openssl command line into a folder (the README's
- * recipe, shortened): a CA; a server certificate it signed for 127.0.0.1 and localhost; a client
+ * recipe, shortened): a CA; a server certificate it signed for 127.0.0.1 and localhost (and any
+ * other names asked for); a client
  * certificate it signed; and a second, unrelated CA with a client certificate of its own (one the
  * master must not accept).
  */
@@ -50,10 +51,12 @@ async function makeSigned(dir: string, name: string, ca: { cert: string; key: st
   return { cert, key };
 }
 
-export async function makeTestCertificates(dir: string): Promise<TestCertificates> {
+/** `serverAltNames`: more subjectAltName entries for the server certificate, e.g. `IP:198.18.0.1`. */
+export async function makeTestCertificates(dir: string, options: { serverAltNames?: readonly string[] } = {}): Promise<TestCertificates> {
+  const altNames = ['IP:127.0.0.1', 'DNS:localhost', ...(options.serverAltNames ?? [])].join(',');
   const [ca, rogue] = await Promise.all([makeCa(dir, 'test-ca'), makeCa(dir, 'rogue-ca')]);
   const [server, client, rogueClient] = await Promise.all([
-    makeSigned(dir, 'master', ca, 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n'),
+    makeSigned(dir, 'master', ca, `subjectAltName=${altNames}\nextendedKeyUsage=serverAuth\n`),
     makeSigned(dir, 'worker', ca, 'extendedKeyUsage=clientAuth\n'),
     makeSigned(dir, 'rogue-worker', rogue, 'extendedKeyUsage=clientAuth\n'),
   ]);

@@ -96,21 +96,16 @@ test('the master waits for a healthy db, mounts input read-only and output, and 
   assert.equal(master.ports.length, 1);
 });
 
-/** Read by the master image's entrypoint (scripts/master-entrypoint.sh), not by tessera. */
-const ENTRYPOINT_VARIABLES = new Set(['TESSERA_USER']);
+const ROLE_OF_SERVICE = { master: 'master', worker: 'worker', web: 'web' } as const;
 
-test('the master, worker and web environments pass only variables tessera reads, with tessera\'s own defaults', async () => {
-  const { MASTER_VARIABLES } = await import('../../shared/config/master-config.js');
-  const { WORKER_VARIABLES } = await import('../../shared/config/worker-config.js');
-  const { WEB_VARIABLES } = await import('../../shared/config/web-config.js');
-  const { DATALAKE_VARIABLES } = await import('../../master/output/datalake-config.js');
-  const all = [...Object.values(MASTER_VARIABLES), ...Object.values(WORKER_VARIABLES), ...Object.values(WEB_VARIABLES), ...Object.values(DATALAKE_VARIABLES)];
-  const declared = new Map(all.map((v) => [v.name, v.defaultText]));
-  for (const name of ['master', 'worker', 'web']) {
+test('the master, worker and web environments pass only variables their role reads, with tessera\'s own defaults', async () => {
+  const { MASTER_IMAGE_VARIABLES, ROLE_VARIABLES, declaredDefaults } = await import('../../cli/role-variables.js');
+  const declared = declaredDefaults();
+  for (const [name, role] of Object.entries(ROLE_OF_SERVICE)) {
     const environment = (doc.services[name]?.['environment'] ?? {}) as Record<string, unknown>;
     for (const [variable, value] of Object.entries(environment)) {
-      if (ENTRYPOINT_VARIABLES.has(variable)) continue;
-      assert.ok(declared.has(variable), `${name} sets ${variable}, which tessera does not read (a retired name stops the master)`);
+      if (name === 'master' && MASTER_IMAGE_VARIABLES.has(variable)) continue;
+      assert.ok(ROLE_VARIABLES[role].has(variable), `${name} sets ${variable}, which tessera ${role} does not read (a retired name stops the master)`);
       const fallback = /^\$\{([A-Z0-9_]+):-([^}]*)\}$/.exec(String(value));
       const defaultText = declared.get(variable);
       // An empty fallback leaves the default to tessera (it reads an empty variable as unset): used
