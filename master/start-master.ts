@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { MasterConfig } from '../shared/config/master-config.js';
 import type { Logger } from '../shared/logger.js';
 import type { RequestStore } from './store/request-store.js';
-import { MessageBuffers } from './dispatch/message-buffers.js';
+import { BufferPool } from '../shared/buffer-pool.js';
 import { checkOutputFolder } from './output/output-folder.js';
 import { TileDispatcher } from './dispatch/tile-dispatcher.js';
 import { loadServerTls } from './dispatch/server-credentials.js';
@@ -119,7 +119,7 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
     verifyFraction: config.verifyFraction,
     verifyWaitMs: config.verifyWaitMs,
     verifyRandom: extras.verifyRandom,
-    messageMemory: new MessageBuffers(MESSAGE_BUFFERS),
+    messageMemory: new BufferPool(MESSAGE_BUFFERS),
     heartbeatMs: Math.max(250, Math.floor(config.requestStaleMs / 4)),
     checkpointMs: config.checkpointMs,
     // A given store is a one-shot run's: nobody claims its request again, so a stop leaves nothing.

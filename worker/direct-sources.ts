@@ -9,10 +9,12 @@
  * the SourceAssembler checks and decodes them the same way.
  */
 import { open, type FileHandle } from 'node:fs/promises';
+import { BufferPool } from '../shared/buffer-pool.js';
 import { crc32 } from '../shared/checksum.js';
 import { TesseraError } from '../shared/errors.js';
 import type { DirectRead__Output } from '../shared/proto/generated/tessera/v1/DirectRead.js';
-import type { SourceChunk__Output, TileTask__Output } from '../shared/proto/tile-service.js';
+import type { TileTask__Output } from '../shared/proto/tile-service.js';
+import type { SourceChunkIn } from './source-assembler.js';
 
 /** Reading a file directly failed part-way (I/O error, the file shrank): the tile falls back to ReadSources. */
 export class DirectReadError extends TesseraError {
@@ -31,8 +33,15 @@ const READ_AHEAD = 3;
 /** Open files kept for the next strips (a request reads a handful; more are closed, oldest first). */
 const KEEP_OPEN = 32;
 
+/**
+ * Read buffers kept for reuse: enough for the blocks being read and decoded at once (READ_AHEAD, the
+ * assembler's few decodes, a second tile slot). Each is at least 4 MiB, more than a 1024² uint16
+ * DEFLATE block, so one buffer fits any block of a Sentinel-2 COG.
+ */
+const READ_BUFFERS = { keep: 16, minimumSize: 4 * 1024 * 1024 } as const;
+
 /** Source data of one tile, read from the files: iterate it once; `cancel` stops the reads. */
-export interface DirectSourceStream extends AsyncIterable<SourceChunk__Output> {
+export interface DirectSourceStream extends AsyncIterable<SourceChunkIn> {
   /** Bytes read from the files so far. */
   readonly bytes: number;
   cancel(): void;
@@ -42,6 +51,8 @@ export interface DirectSourceStream extends AsyncIterable<SourceChunk__Output> {
 export class DirectFiles {
   /** By path, size and mtime: a file replaced under the same path is a different entry. */
   readonly #files = new Map<string, Promise<FileHandle | null>>();
+  /** Blocks are read into these and given back once decoded: no garbage per block to wait for the GC. */
+  readonly #buffers = new BufferPool(READ_BUFFERS);
 
   /**
    * The task's source data read from the files, or null when any window with data is not a local
@@ -71,7 +82,7 @@ export class DirectFiles {
             path: window.encoded!.direct!.path,
           })),
     );
-    return new BlockReads(reads);
+    return new BlockReads(reads, this.#buffers);
   }
 
   /** After a failed read: the file is not used directly again until it changes. */
@@ -127,11 +138,13 @@ interface BlockRead {
 
 class BlockReads implements DirectSourceStream {
   readonly #reads: readonly BlockRead[];
+  readonly #buffers: BufferPool;
   #cancelled = false;
   #bytes = 0;
 
-  constructor(reads: readonly BlockRead[]) {
+  constructor(reads: readonly BlockRead[], buffers: BufferPool) {
     this.#reads = reads;
+    this.#buffers = buffers;
   }
 
   get bytes(): number {
@@ -142,12 +155,12 @@ class BlockReads implements DirectSourceStream {
     this.#cancelled = true;
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<SourceChunk__Output> {
-    const pending: Promise<SourceChunk__Output>[] = [];
+  async *[Symbol.asyncIterator](): AsyncGenerator<SourceChunkIn> {
+    const pending: Promise<SourceChunkIn>[] = [];
     let next = 0;
     const refill = (): void => {
       while (pending.length < READ_AHEAD && next < this.#reads.length) {
-        const read = readBlock(this.#reads[next++]!);
+        const read = readBlock(this.#reads[next++]!, this.#buffers);
         read.catch(() => undefined); // reported when its turn comes
         pending.push(read);
       }
@@ -162,8 +175,9 @@ class BlockReads implements DirectSourceStream {
   }
 }
 
-async function readBlock(read: BlockRead): Promise<SourceChunk__Output> {
-  const data = Buffer.allocUnsafe(read.length);
+async function readBlock(read: BlockRead, buffers: BufferPool): Promise<SourceChunkIn> {
+  const buffer = buffers.take(read.length);
+  const data = buffer.subarray(0, read.length);
   let filled = 0;
   try {
     while (filled < read.length) {
@@ -176,5 +190,6 @@ async function readBlock(read: BlockRead): Promise<SourceChunk__Output> {
   }
   if (filled < read.length) throw new DirectReadError(read.path, `${read.path}: the file ends ${read.length - filled} bytes short of source ${read.source} part ${read.part}`);
   // Zlib streams check themselves (their Adler-32, on inflate); other blocks get the CRC the assembler checks.
-  return { source: read.source, part: read.part, data, checksum: read.zlib ? 0 : crc32(data), last: true, zlibChecked: read.zlib };
+  const release = (): void => buffers.give(buffer);
+  return { source: read.source, part: read.part, data, checksum: read.zlib ? 0 : crc32(data), last: true, zlibChecked: read.zlib, release };
 }

@@ -26,6 +26,12 @@ interface ExpectedPart {
   readonly bytes: number;
 }
 
+/**
+ * A chunk as the assembler takes it: `release`, when its maker gives one, hands the chunk's memory
+ * back once the part it belongs to is decoded (DirectFiles reuses its read buffers so).
+ */
+export type SourceChunkIn = SourceChunk__Output & { readonly release?: () => void };
+
 /** One window and the arrays its parts fill. */
 interface WindowTarget {
   readonly window: SourceWindow__Output;
@@ -42,6 +48,7 @@ export class SourceAssembler {
   #next = 0;
   #pieces: Buffer[] = [];
   #pieceBytes = 0;
+  #releases: (() => void)[] = [];
   /** The failed decode of the earliest part (decodes run a few at a time and may fail out of order). */
   #failure: { readonly at: number; readonly error: unknown } | undefined;
 
@@ -57,7 +64,7 @@ export class SourceAssembler {
   }
 
   /** Takes the next chunk; resolves when there is room for more (decoding keeps up). */
-  async accept(chunk: SourceChunk__Output): Promise<void> {
+  async accept(chunk: SourceChunkIn): Promise<void> {
     if (this.#failure) throw this.#failure.error;
     const part = this.#expected[this.#next];
     const where = `source ${chunk.source} part ${chunk.part}`;
@@ -68,16 +75,26 @@ export class SourceAssembler {
     if (!chunk.zlibChecked) verifyCrc32(where, chunk.data, chunk.checksum);
     else if (!isZlibPart(this.#targets[part.source]!)) throw new SourceDataError(`${where}: sent without a CRC, but it is not a zlib stream that checks itself`);
     this.#pieces.push(chunk.data);
+    if (chunk.release) this.#releases.push(chunk.release);
     this.#pieceBytes += chunk.data.length;
     if (this.#pieceBytes > part.bytes) throw new SourceDataError(`${where}: more than the ${part.bytes} bytes listed`);
     if (!chunk.last) return;
     if (this.#pieceBytes !== part.bytes) throw new SourceDataError(`${where}: ${this.#pieceBytes} bytes, ${part.bytes} listed`);
     const data = this.#pieces.length === 1 ? this.#pieces[0]! : Buffer.concat(this.#pieces, this.#pieceBytes);
+    const releases = this.#releases;
     this.#pieces = [];
     this.#pieceBytes = 0;
+    this.#releases = [];
     const at = this.#next;
     this.#next += 1;
-    this.#decodes.add(() => this.#place(part, data)).catch((error: unknown) => {
+    const place = async (): Promise<void> => {
+      try {
+        await this.#place(part, data);
+      } finally {
+        for (const release of releases) release();
+      }
+    };
+    this.#decodes.add(place).catch((error: unknown) => {
       if (!this.#failure || at < this.#failure.at) this.#failure = { at, error };
     });
     await this.#decodes.onSizeLessThan(DECODE_CONCURRENCY);

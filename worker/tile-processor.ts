@@ -9,20 +9,20 @@ import { cpuMsSince } from '../shared/cpu-time.js';
 import { InvalidRequestError } from '../shared/errors.js';
 import { encodeStripPng } from '../shared/png/strip-png.js';
 import { samplePreview } from '../shared/raster/preview-sample.js';
-import type { BandSampling__Output, IndexTile, SourceChunk__Output, TileTask__Output } from '../shared/proto/tile-service.js';
+import type { BandSampling__Output, IndexTile, TileTask__Output } from '../shared/proto/tile-service.js';
 import { computeExpressionTile } from '../shared/raster/expression-tile.js';
 import { computeIndexTile, type BandSamples } from '../shared/raster/index-math.js';
 import { INDEX_FORMULAS, INDEX_NAMES, type IndexName, type SampleArray, type TileTimings } from '../shared/types.js';
 import type { ScratchArrays } from './scratch-arrays.js';
-import { SourceAssembler } from './source-assembler.js';
+import { SourceAssembler, type SourceChunkIn } from './source-assembler.js';
 
 export interface ProcessedTile {
   readonly tiles: IndexTile[];
   readonly timings: TileTimings;
 }
 
-/** The tile's source data, as ReadSources streams it. */
-export type SourceStream = AsyncIterable<SourceChunk__Output>;
+/** The tile's source data, as ReadSources streams it (or DirectFiles reads it). */
+export type SourceStream = AsyncIterable<SourceChunkIn>;
 
 function isIndexName(name: string): name is IndexName {
   return (INDEX_NAMES as readonly string[]).includes(name);

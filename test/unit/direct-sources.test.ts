@@ -80,6 +80,20 @@ describe('DirectFiles', () => {
     }
   });
 
+  it('reads into buffers it takes back once the assembler has decoded a block, so a strip leaves no garbage per block', async () => {
+    const reader = new DirectFiles();
+    const [first, second] = await strips(band('red-pool', 3), band('nir-pool', 5));
+    assert.ok(first && second);
+    const read = await readAll((await reader.open(first.task))!);
+    const used = new Set(read.map((chunk) => chunk.data.buffer));
+    await assemble(first.task, read); // decodes every block, then releases it
+    const again = await readAll((await reader.open(second.task))!);
+    assert.ok(again.length > 0 && again.every((chunk) => used.has(chunk.data.buffer)), 'the second strip reads into the first one\'s buffers');
+    const fresh = await readAll((await reader.open(first.task))!);
+    assert.ok(fresh.every((chunk) => !again.some((other) => other.data.buffer === chunk.data.buffer)), 'buffers not given back are not handed out twice');
+    await reader.close();
+  });
+
   it('declines a file whose size or modification time is not the one the master planned with', async () => {
     const red = band('red-touched', 3);
     const nir = band('nir-touched', 5);

@@ -1,12 +1,14 @@
 /**
- * Buffers for the SourceChunk messages the master sends, reused once a message has gone out: the
- * master streams every strip's blocks (570 MB for a full Sentinel-2 tile), and a fresh buffer per
- * block made garbage-collection the largest part of its CPU. Up to `keep` buffers wait for reuse;
- * one that never comes back (its call was cancelled) is simply collected.
+ * Buffers reused for stored blocks once they are done with: the SourceChunk messages the master
+ * sends (reused once a message has gone out) and the blocks a worker reads from the files itself
+ * (once decoded). A strip moves tens of MB of blocks (570 MB for a full Sentinel-2 tile), and a fresh
+ * buffer per block made garbage-collection the largest part of the master's CPU and a worker's peak
+ * memory grow with the garbage waiting for it. Up to `keep` buffers wait for reuse; one that never
+ * comes back (its call was cancelled, its tile failed) is simply collected.
  */
-import type { MessageMemory } from '../../shared/proto/source-chunk-wire.js';
+import type { MessageMemory } from './proto/source-chunk-wire.js';
 
-export class MessageBuffers implements MessageMemory {
+export class BufferPool implements MessageMemory {
   readonly #free: Buffer[] = [];
   readonly #keep: number;
   readonly #minimumSize: number;
