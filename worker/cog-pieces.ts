@@ -7,6 +7,7 @@
 import { promisify } from 'node:util';
 import { constants, deflateRaw } from 'node:zlib';
 
+import { InvalidRequestError } from '../shared/errors.js';
 import { adler32 } from '../shared/png/adler32.js';
 import { COG_TILE, cogPiecesOf, levelSizes, pieceBytes, type CogPieceSpec } from '../shared/cog/cog-geometry.js';
 import type { CogPiece } from '../shared/proto/tile-service.js';
@@ -32,6 +33,9 @@ export interface StripCodes {
  */
 export function cutPieces(strip: StripCodes): { spec: CogPieceSpec; raw: Uint8Array }[] {
   const { codes, width, top } = strip;
+  if (top + strip.rows > strip.gridHeight || codes.length < width * strip.rows) {
+    throw new InvalidRequestError(`COG pieces: a strip of ${strip.rows} rows from row ${top} does not fit a grid of ${strip.gridHeight} rows`);
+  }
   const sizes = levelSizes(width, strip.gridHeight);
   return cogPiecesOf({ width, height: strip.gridHeight }, top, strip.rows).map((spec) => {
     const size = sizes[spec.level]!;
