@@ -17,7 +17,7 @@ const NUMBER_FIELDS = {
   resolution: 'resolution',
 } as const;
 
-const FIELDS = ['source', 'bands', 'indices', 'formats', 'url', ...Object.keys(NUMBER_FIELDS)];
+const FIELDS = ['source', 'bands', 'indices', 'url', ...Object.keys(NUMBER_FIELDS), 'formats'];
 
 type Body = Readonly<Record<string, unknown>>;
 
