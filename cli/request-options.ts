@@ -1,6 +1,6 @@
 /**
  * The request options `submit` and `run` share: `--source sentinel2|earthdaily|stac --band NAME=PATH[#N] …
- * --index ndvi,ndsi [--reflectance-offset -1000] [--strip-rows N]`, parsed into a new request row.
+ * --index ndvi,ndsi [--formats png,cog] [--reflectance-offset -1000] [--strip-rows N]`, parsed into a new request row.
  * This module reads the flags; what a request may hold is the request rules' (shared/request),
  * applied before anything is inserted, so a bad request is a usage error in the master's words.
  */
@@ -17,6 +17,7 @@ export interface RequestCliOptions {
   readonly source: string;
   readonly band: readonly string[];
   readonly index: string;
+  readonly formats?: string;
   readonly reflectanceOffset?: number;
   readonly stripRows?: number;
   readonly url?: string;
@@ -73,6 +74,7 @@ export function addRequestOptions(command: Command): Command {
       [],
     )
     .option('--index <list>', 'indices to compute, comma-separated: ndvi, ndsi, ndwi, ndmi, nbr, savi, evi', 'ndvi')
+    .option('--formats <list>', 'files per index, comma-separated: png (grey and colour PNGs), cog (a Cloud-Optimized GeoTIFF); default png')
     .option('--reflectance-offset <dn>', 'added to DNs before /10000 (Sentinel-2 baseline ≥ 04.00: -1000; default 0, for stac what the item says)', number('--reflectance-offset'))
     .option('--strip-rows <n>', 'rows per tile (a full-width strip; default: about STRIP_PIXELS pixels per strip)', stripRows)
     .option('--url <url>', 'earthdaily: the mosaic URL (default: the master\'s EARTHDAILY_MOSAIC_URL); stac: the item\'s URL or path')
@@ -161,7 +163,9 @@ function sentinel2Request(options: RequestCliOptions): NewMosaicRequest {
  */
 export function requestFromOptions(options: RequestCliOptions, defaults: ClientRequestDefaults = clientRequestDefaults({})): NewMosaicRequest {
   const source = options.source.trim().toLowerCase();
-  const request = source === 'earthdaily' ? earthdailyRequest(options) : source === 'stac' ? stacRequest(options) : sentinel2Request(options);
+  const described = source === 'earthdaily' ? earthdailyRequest(options) : source === 'stac' ? stacRequest(options) : sentinel2Request(options);
+  // --formats a,b: the names as given (which ones tessera writes is the request rules' to say).
+  const request = options.formats === undefined ? described : { ...described, formats: options.formats.split(',') };
   try {
     checkNewRequest(request, defaults);
   } catch (error) {

@@ -3,6 +3,7 @@
  * input, the grid and CRS, the tally of strips and bytes, what the writer held back, the previews
  * and verification counts, and the stage timings.
  */
+import { COG_TILE, levelSizes } from '../shared/cog/cog-geometry.js';
 import type { MosaicJob } from '../shared/types.js';
 import { gridBounds } from './output/georeference.js';
 import { summariseIndexStats, type Manifest } from './output/manifest.js';
@@ -37,6 +38,8 @@ export function runManifest(parts: RunManifestParts): Manifest {
     ...(source.stac ? { stac: source.stac } : {}),
     fetched: bandSet.fetched(),
     indices: job.indices,
+    formats: job.formats,
+    ...(job.formats.includes('cog') ? { cog: cogSummary(job, bandSet.grid) } : {}),
     crs: { epsg: bandSet.grid.epsg, wkt: parts.wkt },
     grid: bandSet.grid,
     bounds: gridBounds(bandSet.grid),
@@ -56,5 +59,16 @@ export function runManifest(parts: RunManifestParts): Manifest {
     ...(parts.verification ? { verification: parts.verification } : {}),
     timings: parts.timings,
     createdAt: new Date().toISOString(),
+  };
+}
+
+function cogSummary(job: MosaicJob, grid: { readonly width: number; readonly height: number }): NonNullable<Manifest['cog']> {
+  return {
+    files: Object.fromEntries(job.indices.map((index) => [index, `${index}.tif`])),
+    tileSize: COG_TILE,
+    compression: 'deflate',
+    nodata: 0,
+    overviews: levelSizes(grid.width, grid.height).slice(1).map((size) => [size.width, size.height] as const),
+    resampling: 'nearest',
   };
 }

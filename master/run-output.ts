@@ -2,7 +2,8 @@
  * Where a run writes its mosaics: the writer in the claim's own staging folder, its tally, and the
  * checkpointer that makes written strips durable. A claim that follows a crashed one takes over the
  * newest matching checkpoint of an older claim (resume-checkpoint.ts) and starts below the strips it
- * covers; then the older claims' staging folders are removed.
+ * covers; then the older claims' staging folders are removed. A request asking for a COG is not
+ * resumed (its staged pieces are not checkpointed): a later claim computes it again from the top.
  */
 import type { Logger } from '../shared/logger.js';
 import type { IndexName, MosaicJob } from '../shared/types.js';
@@ -54,7 +55,9 @@ export async function openRunOutput(options: RunOutputOptions): Promise<RunOutpu
   const indices: readonly IndexName[] = job.indices;
   // Whatever decides the output bytes: a checkpoint of anything else (another plan) is not used.
   const fingerprint = runFingerprint({ job, grid, stripRows });
-  const resumed = await takeOverCheckpoint({ outputDir: finalDir, attempt: claim.attempt, fingerprint, indices, stagingDir: stagingFolderOf(finalDir, tag), log });
+  // A COG's staged pieces are not part of a checkpoint: a request asking for one starts over.
+  const resumable = !job.formats.includes('cog');
+  const resumed = resumable ? await takeOverCheckpoint({ outputDir: finalDir, attempt: claim.attempt, fingerprint, indices, stagingDir: stagingFolderOf(finalDir, tag), log }) : undefined;
   await removeStaleStaging(finalDir, claim.attempt, log);
   const writer = new StripMosaicWriter({
     outputDir: finalDir,
@@ -65,6 +68,7 @@ export async function openRunOutput(options: RunOutputOptions): Promise<RunOutpu
     maxBufferedBytes: options.stripBufferBytes,
     claimTag: tag,
     resume: resumed?.checkpoint.writer,
+    formats: job.formats,
   });
   const tally = new RunTally();
   if (resumed) {

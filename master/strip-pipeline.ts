@@ -2,7 +2,7 @@
  * Feeds one request's strips through the dispatcher and their results into the mosaic writer: at
  * most `maxInflight` strips out at once; each strip's task is described when its turn comes and
  * its source data read only while a worker streams it; each result is checked against its strip
- * before a byte of it is stitched (strip-result-check.ts). A sample of the strips (VERIFY_FRACTION)
+ * before a byte of it is stitched (strip-result-check.ts; its COG pieces, when asked for: cog-result-check.ts). A sample of the strips (VERIFY_FRACTION)
  * is computed by two workers and compared (strip-verifier.ts); a worker caught in the minority is
  * banned from the run and the strips it computed unchecked are taken out of the mosaic and
  * computed again by others. The first failure (a tile out of attempts, the master's own I/O, a
@@ -27,6 +27,7 @@ import type { BandSet } from './source/band-set.js';
 import type { PlannedStrip } from './source/strip-plan.js';
 import { describeStrip } from './source/strip-reader.js';
 import { StitchGate } from './stitch-gate.js';
+import { checkCogResult, type CheckedCog } from './cog-result-check.js';
 import { checkStripResult, type CheckedStrip } from './strip-result-check.js';
 import { StripVerifier, resultDigest, type StripWork } from './strip-verifier.js';
 import { VerificationTally, type VerificationSummary } from './verification-tally.js';
@@ -76,6 +77,7 @@ const DEFAULT_VERIFY_WAIT_MS = 30_000;
 interface StripResult {
   readonly result: SubmitResultRequest__Output;
   readonly parsed: CheckedStrip;
+  readonly cog: CheckedCog;
   readonly previews: Map<IndexName, Uint8Array> | undefined;
 }
 
@@ -104,9 +106,10 @@ export async function runStripPipeline(options: StripPipelineOptions): Promise<V
   const verification = new VerificationTally(fraction);
   const gate = new StitchGate();
   const rounds = new Map<number, number>();
+  const wantsCog = job.formats.includes('cog');
   const schedule = (strip: PlannedStrip): void => void queue.add(() => runStrip(strip)).catch(fail);
 
-  const stitch = (strip: PlannedStrip, { result, parsed, previews }: StripResult, worker: WorkerRef, verified: boolean): Promise<void> =>
+  const stitch = (strip: PlannedStrip, { result, parsed, cog, previews }: StripResult, worker: WorkerRef, verified: boolean): Promise<void> =>
     gate.shared(async () => {
       // A worker banned while its result waited for a rewind to end: nobody vouches for that result.
       if (!verified && dispatcher.isBanned(run, worker)) throw new RejectedResultError(`${worker.workerId} is banned from this run`);
@@ -116,6 +119,7 @@ export async function runStripPipeline(options: StripPipelineOptions): Promise<V
       tally.addResult(strip.index, result, worker.workerId);
       verification.stitched(strip.index, worker.workerId, verified);
       for (const [index, data] of parsed) await writer.addStrip(index, strip.index, data);
+      for (const [index, pieces] of cog) await writer.addCogPieces(index, strip.index, pieces);
       if (previews) options.preview?.add(strip, previews);
       tally.stitchMs += performance.now() - started;
     });
@@ -167,14 +171,16 @@ export async function runStripPipeline(options: StripPipelineOptions): Promise<V
           bands: sources.bands,
           sourceBytes: sources.bytes,
           ...previewFields(options.preview, strip),
+          ...(wantsCog ? { cog: { stripTop: strip.top, gridHeight: options.bandSet.grid.height } } : {}),
         },
         sources: (streamSignal) => metered(sources.chunks(AbortSignal.any([streamSignal, failed.signal])), tally),
       },
       check: (result) => {
         const parsed = checkStripResult(result, strip, options.bandSet.grid.width, job.indices);
+        const cog = checkCogResult(result, strip, options.bandSet.grid, wantsCog);
         const previews = checkPreview(options.preview, strip, result);
         tally.addCosts(result);
-        return { data: { result, parsed, previews }, digest: sampled.has(strip.index) ? resultDigest(result) : '' };
+        return { data: { result, parsed, cog, previews }, digest: sampled.has(strip.index) ? resultDigest(result) : '' };
       },
       stitch: (data, worker, verified) => stitch(strip, data, worker, verified),
       recompute: () => runStrip(strip),

@@ -156,6 +156,8 @@ export function resultDigest(result: SubmitResultRequest__Output): string {
     hash.update(tile.png);
     hash.update(`\u0000${tile.preview.length}\u0000`);
     hash.update(tile.preview);
+    hash.update(`\u0000${tile.cog.length}\u0000`);
+    for (const piece of tile.cog) hash.update(`${piece.adler32}\u0000${piece.deflate.length}\u0000`).update(piece.deflate);
   }
   return hash.digest('hex');
 }

@@ -46,6 +46,10 @@ export const INDEX_BANDS: Readonly<Record<IndexName, readonly BandName[]>> = Obj
 export const SOURCE_KINDS = ['sentinel2', 'earthdaily', 'stac'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 
+/** What a request may ask its mosaics as: stitched PNGs (the default) and/or a Cloud-Optimized GeoTIFF per index. */
+export const OUTPUT_FORMATS = ['png', 'cog'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
 export const REQUEST_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type RequestStatus = (typeof REQUEST_STATUSES)[number];
 
@@ -63,6 +67,8 @@ interface JobBase {
   readonly reflectanceOffset: number;
   /** Rows per strip asked for by the request (before alignment to source blocks); undefined: the pixel budget decides. */
   readonly stripRows: number | undefined;
+  /** The files published per index: 'png' (the PNGs and their sidecars), 'cog' (`<index>.tif`), or both. */
+  readonly formats: readonly OutputFormat[];
 }
 
 /** A Sentinel-2 scene: one GeoTIFF (or band of one) per named band. */

@@ -1,13 +1,14 @@
 /**
  * One tile (a full-width strip), start to finish, on a worker: receive and decode the source data,
  * compute each requested index per pixel in float32, map it to 8-bit codes and encode each index
- * as a stitchable PNG strip. Pure with respect to the task and its data: the same task gives the
+ * as a stitchable PNG strip (and, for a COG, as pieces of the COG's tiles: cog-pieces.ts). Pure with respect to the task and its data: the same task gives the
  * same bytes on any worker.
  */
 import { performance } from 'node:perf_hooks';
 import { cpuMsSince } from '../shared/cpu-time.js';
 import { InvalidRequestError } from '../shared/errors.js';
 import { encodeStripPng } from '../shared/png/strip-png.js';
+import { encodeCogPieces } from './cog-pieces.js';
 import { samplePreview } from '../shared/raster/preview-sample.js';
 import type { BandSampling__Output, IndexTile, TileTask__Output } from '../shared/proto/tile-service.js';
 import { computeExpressionTile } from '../shared/raster/expression-tile.js';
@@ -84,8 +85,10 @@ export async function processTile(task: TileTask__Output, sources: SourceStream,
       const filtered = scratch?.bytes(task.height * (task.width + 1));
       // The web preview's sample is taken before encoding: the codes array may be reused for it.
       const preview = task.previewStep > 0 ? samplePreview(codes, task.width, task.height, { step: task.previewStep, firstRow: task.previewFirstRow }) : undefined;
-      const png = await encodeStripPng(codes, task.width, task.height, filtered ? { filtered } : {});
-      return { index, png, stats, ...(preview ? { preview } : {}) };
+      // The COG's pieces are cut out of the codes (copied) before the PNG is encoded, then compress alongside it.
+      const cog = task.cog ? encodeCogPieces({ codes, width: task.width, rows: task.height, top: task.cog.stripTop, gridHeight: task.cog.gridHeight }) : undefined;
+      const [png, pieces] = await Promise.all([encodeStripPng(codes, task.width, task.height, filtered ? { filtered } : {}), cog]);
+      return { index, png, stats, ...(preview ? { preview } : {}), ...(pieces ? { cog: pieces } : {}) };
     }),
   );
   const encodedAt = performance.now();

@@ -12,6 +12,7 @@ const ROW = `
   indices            AS "indices",
   reflectance_offset AS "reflectanceOffset",
   strip_rows         AS "stripRows",
+  formats            AS "formats",
   url                AS "url",
   ul_lat             AS "ulLat",
   ul_lng             AS "ulLng",

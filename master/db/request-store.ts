@@ -39,6 +39,8 @@ export interface MosaicRequestRow {
   /** Null: not said (a stac request takes the item's; others 0). */
   reflectanceOffset: number | null;
   stripRows: number | null;
+  /** Output formats: png, cog (the column defaults to {png}). */
+  formats: string[];
   /** earthdaily: the mosaic URL (null: EARTHDAILY_MOSAIC_URL) and the box, WGS84 degrees. */
   url: string | null;
   ulLat: number | null;
@@ -81,6 +83,8 @@ export interface NewMosaicRequest {
   indices: string[];
   reflectanceOffset?: number | null;
   stripRows?: number | null;
+  /** Absent or null: the column default, {png}. */
+  formats?: string[] | null;
 }
 
 export interface RequestResult {
@@ -110,6 +114,7 @@ export class PostgresRequestStore implements RequestStore {
       source: req.source,
       reflectance_offset: req.reflectanceOffset,
       strip_rows: req.stripRows,
+      formats: req.formats ?? undefined,
       url: req.url,
       ul_lat: req.ulLat,
       ul_lng: req.ulLng,

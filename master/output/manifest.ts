@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-import type { BandInput, BoundingBox, IndexName, IndexStats, SourceKind } from '../../shared/types.js';
+import type { BandInput, BoundingBox, IndexName, IndexStats, OutputFormat, SourceKind } from '../../shared/types.js';
 import type { GridBounds, OutputGrid } from './georeference.js';
 import type { VerificationSummary } from '../verification-tally.js';
 
@@ -47,6 +47,10 @@ export interface Manifest {
   /** What reading remote inputs cost (0 for local files). */
   readonly fetched: { readonly requests: number; readonly bytes: number };
   readonly indices: readonly IndexName[];
+  /** The files published per index: png, cog or both. */
+  readonly formats: readonly OutputFormat[];
+  /** Format cog: how each `<index>.tif` is made (the same for every index). */
+  readonly cog?: ManifestCog;
   readonly crs: { readonly epsg: number; readonly wkt: string };
   readonly grid: OutputGrid;
   readonly bounds: GridBounds;
@@ -92,6 +96,18 @@ export interface ManifestPreview {
   readonly crs: 'EPSG:3857';
   /** [[south, west], [north, east]], WGS84 degrees. */
   readonly latLngBounds: readonly [readonly [south: number, west: number], readonly [north: number, east: number]];
+}
+
+/** A request's COGs: uint8 codes, no-data 0, DEFLATE without predictor, square tiles, overviews by nearest neighbour. */
+export interface ManifestCog {
+  /** File names, by index, in the request's folder. */
+  readonly files: Partial<Record<IndexName, string>>;
+  readonly tileSize: number;
+  readonly compression: 'deflate';
+  readonly nodata: 0;
+  /** The overviews' sizes, largest first ([width, height]); decimated from full resolution by 2, 4, … */
+  readonly overviews: readonly (readonly [number, number])[];
+  readonly resampling: 'nearest';
 }
 
 /** Mosaic-wide IndexStats (e.g. merged with mergeIndexStats) → the manifest's summary. */

@@ -2,14 +2,14 @@
  * Names of one request's mosaic files, shared by the mosaic writers: per index a grey code PNG, a colour
  * PNG, and a world file and a GDAL `.png.aux.xml` for each of the two.
  */
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type { IndexName } from '../../shared/types.js';
 import { auxXmlText, worldFileText, type OutputGrid } from './georeference.js';
 
-/** Absolute paths of one index's finished files. */
-export interface MosaicFiles {
+/** Absolute paths of one index's PNG files and their sidecars. */
+export interface PngFiles {
   readonly png: string;
   readonly colorPng: string;
   readonly worldFile: string;
@@ -17,6 +17,9 @@ export interface MosaicFiles {
   readonly colorWorldFile: string;
   readonly colorAuxXml: string;
 }
+
+/** One index's finished files: the PNGs (format png) and the COG (format cog). */
+export type MosaicFiles = Partial<PngFiles> & { readonly cog?: string };
 
 /** One entry per index the writer was created with. */
 export type MosaicOutputs = Partial<Record<IndexName, MosaicFiles>>;
@@ -27,7 +30,7 @@ export interface FinishOptions {
 }
 
 /** The files of one index inside `folder`. */
-export function mosaicFiles(folder: string, index: IndexName): MosaicFiles {
+export function mosaicFiles(folder: string, index: IndexName): PngFiles {
   return {
     png: join(folder, `${index}.png`),
     colorPng: join(folder, `${index}_color.png`),
@@ -48,4 +51,11 @@ export async function writeSidecars(index: IndexName, folders: { readonly stagin
   const aux = auxXmlText(crsWkt);
   await Promise.all([writeFile(files.worldFile, world), writeFile(files.auxXml, aux), writeFile(files.colorWorldFile, world), writeFile(files.colorAuxXml, aux)]);
   return mosaicFiles(folders.final, index);
+}
+
+/** A request without the png format: its stitched PNGs leave the staging folder unpublished; no PNG files to list. */
+export async function removePngFiles(index: IndexName, staging: string): Promise<MosaicFiles> {
+  const files = mosaicFiles(staging, index);
+  await Promise.all([rm(files.png, { force: true }), rm(files.colorPng, { force: true })]);
+  return {};
 }

@@ -4,7 +4,7 @@
  * after, and the checkpoint a resumed run carries on from.
  */
 import { TesseraError } from '../../shared/errors.js';
-import type { IndexName } from '../../shared/types.js';
+import type { IndexName, OutputFormat } from '../../shared/types.js';
 import { auxXmlText, type OutputGrid } from './georeference.js';
 import type { LaneState } from './strip-lane.js';
 
@@ -30,6 +30,8 @@ export interface StripMosaicWriterOptions {
    * were at it (resume-checkpoint.ts put them there); strips below `strips` are not added again.
    */
   readonly resume?: WriterCheckpoint | undefined;
+  /** What finish publishes: 'png' (default), 'cog' (then every strip's COG pieces must be added too), or both. */
+  readonly formats?: readonly OutputFormat[] | undefined;
 }
 
 /** Where the mosaic files stood after their first `strips` strips, all indices alike. */

@@ -5,7 +5,8 @@
  * DEFLATE data, appended to both as soon as it follows what is written. Strips that come early wait in
  * a StripHolding (memory up to maxBufferedBytes, then spill files). Everything is written under
  * `<outputDir>.partial/`, which `finish` renames to `<outputDir>` in one step, with the sidecars
- * (world file, `.png.aux.xml`) of both files.
+ * (world file, `.png.aux.xml`) of both files. A request asking for `cog` also gets `<index>.tif`, from
+ * the strips' COG pieces (cog-mosaics.ts); one asking for `cog` only publishes no PNG.
  */
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -13,13 +14,14 @@ import { join, resolve } from 'node:path';
 import { TesseraError } from '../../shared/errors.js';
 import type { StripData } from '../../shared/png/strip-png.js';
 import type { IndexName } from '../../shared/types.js';
+import { CogMosaics, type CogPieceData } from './cog-mosaics.js';
 import { assertValidGrid, type OutputGrid } from './georeference.js';
-import { writeSidecars, type FinishOptions, type MosaicOutputs } from './mosaic-files.js';
+import { removePngFiles, writeSidecars, type FinishOptions, type MosaicOutputs } from './mosaic-files.js';
 import { openStitchedFiles } from './stitched-files.js';
 import { publishFolder } from './publish-folder.js';
 import { stagingFolderOf } from './staging-folders.js';
 import { StripHolding } from './strip-holding.js';
-import { StripLane, StripPlacementError, type LaneFiles, type LaneState } from './strip-lane.js';
+import { missingStrips, StripLane, StripPlacementError, type LaneFiles, type LaneState } from './strip-lane.js';
 import { assertValidOptions, type StripMosaicStats, type StripMosaicWriterOptions, type WriterCheckpoint } from './strip-mosaic-options.js';
 
 export { StripPlacementError } from './strip-lane.js';
@@ -38,6 +40,8 @@ export class StripMosaicWriter {
   private readonly stripRows: readonly number[];
   private readonly lanes = new Map<IndexName, StripLane>();
   private readonly holding: StripHolding;
+  private readonly cogs: CogMosaics | undefined;
+  private readonly publishPng: boolean;
   private prepared: Promise<Map<IndexName, LaneFiles>> | undefined;
   private finishing: Promise<unknown> | undefined;
   /** The first error from writing a file: the files are then incomplete, so everything after fails. */
@@ -57,6 +61,9 @@ export class StripMosaicWriter {
     this.holding = new StripHolding(join(this.stagingDir, 'spill'), options.maxBufferedBytes);
     this.resume = options.resume;
     this.checkpointed = options.resume?.strips ?? 0;
+    const formats = options.formats ?? ['png'];
+    this.publishPng = formats.includes('png');
+    this.cogs = formats.includes('cog') ? new CogMosaics(this.stagingDir, this.grid, options.indices) : undefined;
     for (const index of options.indices) {
       const state = options.resume?.lanes[index];
       if (options.resume && !state) throw new TesseraError(`strip mosaic writer: the checkpoint has no ${index}`);
@@ -108,6 +115,19 @@ export class StripMosaicWriter {
     }
   }
 
+  /** Stage strip number `strip`'s COG pieces of an index (checked against the strip: cog-result-check.ts). */
+  async addCogPieces(index: IndexName, strip: number, pieces: readonly CogPieceData[]): Promise<void> {
+    this.assertOpen('addCogPieces');
+    if (!this.cogs) throw new TesseraError(`${this.where()}: COG pieces for a mosaic without a COG`);
+    try {
+      await this.filesFor(index, strip); // the staging folder exists from here on
+      await this.cogs.add(index, strip, pieces);
+    } catch (error) {
+      if (!(error instanceof StripPlacementError)) this.failure ??= { error };
+      throw error;
+    }
+  }
+
   /**
    * Take strips back out of the mosaic, to be added again (their worker was caught returning wrong
    * results): every index forgets them, held or written. Written ones are cut off the files; the
@@ -124,6 +144,7 @@ export class StripMosaicWriter {
     const dropped = new Set(strips);
     try {
       for (const [index, lane] of this.lanes) await lane.drop(dropped, opened?.get(index));
+      this.cogs?.drop(dropped);
     } catch (error) {
       this.failure ??= { error };
       throw error;
@@ -154,6 +175,7 @@ export class StripMosaicWriter {
     await this.settleLanes();
     const opened = await this.prepared?.catch(() => undefined);
     await Promise.allSettled([...(opened?.values() ?? [])].flatMap((files) => [files.grey.close(), files.colour.close()]));
+    await this.cogs?.discard(); // a COG's staged pieces are not resumed (see run-output.ts)
     await rm(join(this.stagingDir, 'spill'), { recursive: true, force: true });
   }
 
@@ -193,10 +215,13 @@ export class StripMosaicWriter {
       if (this.failure) throw this.failure.error;
       this.assertComplete();
       const outputs: MosaicOutputs = {};
+      const folders = { staging: this.stagingDir, final: this.outputDir };
       for (const [index, files] of await this.prepare()) {
         await Promise.all([files.grey.finish(), files.colour.finish()]);
-        outputs[index] = await writeSidecars(index, { staging: this.stagingDir, final: this.outputDir }, this.grid, this.wkt);
+        outputs[index] = this.publishPng ? await writeSidecars(index, folders, this.grid, this.wkt) : await removePngFiles(index, folders.staging);
       }
+      const cogs = await this.cogs?.finish(this.stagingDir, this.outputDir, this.grid, this.wkt);
+      for (const [index, cog] of cogs ?? []) outputs[index] = { ...outputs[index], cog };
       await rm(join(this.stagingDir, 'spill'), { recursive: true, force: true });
       await options.beforePublish?.(this.stagingDir);
       await publishFolder(this.stagingDir, this.outputDir);
@@ -212,16 +237,8 @@ export class StripMosaicWriter {
   }
 
   private assertComplete(): void {
-    const missing = [...this.lanes].flatMap(([index, lane]) => {
-      const absent = lane.missing();
-      if (absent.length === 0) return [];
-      const shown = absent.slice(0, 10).join(', ') + (absent.length > 10 ? ` and ${absent.length - 10} more` : '');
-      return [`${index} strip${absent.length > 1 ? 's' : ''} ${shown}`];
-    });
-    if (missing.length > 0) {
-      const message = `${this.where()}: ${missing.join('; ')} never arrived (of ${this.stripRows.length} per index)`;
-      throw new IncompleteMosaicError(message);
-    }
+    const missing = missingStrips(this.lanes);
+    if (missing) throw new IncompleteMosaicError(`${this.where()}: ${missing} never arrived (of ${this.stripRows.length} per index)`);
   }
 
   /**
@@ -242,6 +259,7 @@ export class StripMosaicWriter {
     const opened = await this.prepared?.catch(() => undefined);
     const stitchers = [...(opened?.values() ?? [])].flatMap((files) => [files.grey, files.colour]);
     await Promise.allSettled(stitchers.map((stitcher) => stitcher.close()));
+    await this.cogs?.discard();
     await rm(this.stagingDir, { recursive: true, force: true });
   }
 

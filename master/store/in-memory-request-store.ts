@@ -65,6 +65,7 @@ export class InMemoryRequestStore implements RequestStore {
       indices: request.indices === undefined ? ['ndvi'] : [...request.indices],
       reflectanceOffset: request.reflectanceOffset ?? null,
       stripRows: request.stripRows ?? null,
+      formats: request.formats ? [...request.formats] : ['png'],
       url: request.url ?? null,
       ulLat: request.ulLat ?? null,
       ulLng: request.ulLng ?? null,

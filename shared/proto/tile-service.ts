@@ -19,6 +19,7 @@ export type { ReadSourcesRequest, ReadSourcesRequest__Output } from './generated
 export type { SubmitResultRequest, SubmitResultRequest__Output } from './generated/tessera/v1/SubmitResultRequest.js';
 export type { SubmitResultResponse, SubmitResultResponse__Output } from './generated/tessera/v1/SubmitResultResponse.js';
 export type { IndexTile, IndexTile__Output } from './generated/tessera/v1/IndexTile.js';
+export type { CogPiece, CogPiece__Output } from './generated/tessera/v1/CogPiece.js';
 
 /** The loader options the generated types were made with (scripts/gen-proto.mjs): keep them in step. */
 const LOADER_OPTIONS: protoLoader.Options = {

@@ -29,7 +29,7 @@ export function clientRequestDefaults(env: Env): ClientRequestDefaults {
 export function checkNewRequest(request: NewMosaicRequest, defaults: ClientRequestDefaults): void {
   parseRequest(
     // The row as the table would hold it: the columns a request leaves out take their defaults.
-    { ...request, id: 'new', source: request.source ?? 'sentinel2', bands: request.bands ?? {}, reflectanceOffset: request.reflectanceOffset ?? null, stripRows: request.stripRows ?? null },
+    { ...request, id: 'new', source: request.source ?? 'sentinel2', bands: request.bands ?? {}, reflectanceOffset: request.reflectanceOffset ?? null, stripRows: request.stripRows ?? null, formats: request.formats ?? null },
     { earthdailyBands: defaults.earthdailyBands, earthdailyUrl: URL_LEFT_TO_MASTER },
   );
 }

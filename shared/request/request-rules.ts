@@ -22,6 +22,7 @@ import {
   type StacJob,
 } from '../types.js';
 import { parseBandReference } from './band-reference.js';
+import { parseFormats } from './output-formats.js';
 import { MAX_BANDS_JSON_BYTES, MAX_REFLECTANCE_OFFSET, MAX_URL_LENGTH, validateStripRows } from './request-limits.js';
 
 /** The columns of a request row that describe the work (see master/db/request-store.ts). */
@@ -32,6 +33,8 @@ export interface RequestFields {
   readonly indices: readonly string[] | null;
   readonly reflectanceOffset: number | null;
   readonly stripRows: number | null;
+  /** Null or absent: the column default, png only. */
+  readonly formats?: readonly (string | null)[] | null;
   readonly url?: string | null;
   readonly ulLat?: number | null;
   readonly ulLng?: number | null;
@@ -212,7 +215,8 @@ export function parseRequest(fields: RequestFields, defaults: RequestDefaults): 
   const reflectanceOffset = parseReflectanceOffset(fields.reflectanceOffset);
   const stripRows = fields.stripRows ?? undefined;
   if (stripRows !== undefined) validateStripRows(stripRows);
-  const base = { id: fields.id, indices, reflectanceOffset, stripRows };
+  const formats = parseFormats(fields.formats);
+  const base = { id: fields.id, indices, reflectanceOffset, stripRows, formats };
   if (source === 'earthdaily') return parseEarthDaily(fields, base, defaults);
   if (source === 'stac') return parseStac(fields, { ...base, offsetGiven: fields.reflectanceOffset !== null });
   return parseSentinel2(fields, base);

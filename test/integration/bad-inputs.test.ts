@@ -26,6 +26,7 @@ interface Row {
   readonly source?: string;
   readonly bands?: unknown;
   readonly indices?: readonly (string | null)[];
+  readonly formats?: readonly (string | null)[];
   readonly reflectance_offset?: number;
   readonly strip_rows?: number | null;
   readonly url?: string | null;
@@ -40,6 +41,7 @@ const CASTS: Readonly<Record<keyof Row, string>> = {
   source: 'text',
   bands: 'jsonb',
   indices: 'text[]',
+  formats: 'text[]',
   reflectance_offset: 'double precision',
   strip_rows: 'integer',
   url: 'text',
@@ -86,6 +88,7 @@ function cases(files: OddInputs, server: FaultyHttpServer, closedPort: number): 
     { input: 'bands a JSON array (`[]`)', row: { bands: [], indices: ['ndvi'] }, expect: /^bands must be a JSON object from band name to file, e\.g\. / },
     { input: 'bands JSON `null`', row: { bands: null, indices: ['ndvi'] }, expect: /^bands must be a JSON object from band name to file/ },
     { input: 'a band given as a number', row: { bands: { red: 4, nir: files.nir }, indices: ['ndvi'] }, expect: /^band "red" must be a file path or URL string$/ },
+    { input: 'unknown output format (`{png,jpeg}`)', row: { ...ndvi(files.red), formats: ['png', 'jpeg'] }, expect: /^unknown output format "jpeg"; tessera writes png, cog \(e\.g\. formats = '\{png,cog\}'\)$/ },
     { input: 'strip_rows 0', row: { ...ndvi(files.red), strip_rows: 0 }, expect: /^strip_rows must be a whole number of rows from 1 to 65536, got 0$/ },
     { input: 'strip_rows 1 (valid)', row: { ...ndvi(files.red), strip_rows: 1 }, expect: 'completed' },
     { input: 'strip_rows 100000', row: { ...ndvi(files.red), strip_rows: 100_000 }, expect: /^strip_rows must be a whole number of rows from 1 to 65536, got 100000$/ },

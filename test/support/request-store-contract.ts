@@ -76,6 +76,7 @@ export function requestStoreContract(name: string, open: OpenHarness): void {
           indices: ['ndvi'],
           reflectanceOffset: null, // not said: a stac request takes its item's, others 0
           stripRows: null,
+          formats: ['png'],
           url: null,
           ulLat: null,
           ulLng: null,

@@ -62,6 +62,7 @@ describe('parseRequest: valid rows', () => {
       indices: ['ndvi'],
       reflectanceOffset: 0,
       stripRows: undefined,
+      formats: ['png'],
     });
   });
 
@@ -296,6 +297,7 @@ describe('parseRequest: stac rows', () => {
       reflectanceOffset: 0,
       offsetGiven: false,
       stripRows: undefined,
+      formats: ['png'],
     });
     const given = parseRequest(stac({ reflectanceOffset: 0 }), DEFAULTS);
     assert.equal(given.source === 'stac' && given.offsetGiven, true, 'an explicit 0 is given too');

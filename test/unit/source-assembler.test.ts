@@ -41,6 +41,7 @@ async function encodedWindow(options: Partial<GeoTiffWriterOptions> & { sampleTy
   const task = (wanted: readonly number[], compression: number): TileTask__Output => ({
     previewStep: 0,
     previewFirstRow: 0,
+    cog: null,
     taskId: 'r/0',
     requestId: 'r',
     tileIndex: 0,

@@ -266,7 +266,7 @@ describe('StripMosaicWriter', () => {
     for (const index of indices) await Promise.all([2, 0, 1].map((s) => writer.addStrip(index, s, strips[s]!)));
     const outputs = await writer.finish();
     for (const index of indices) {
-      const rgba = await decodeRgba(outputs[index]!.colorPng);
+      const rgba = await decodeRgba(outputs[index]!.colorPng!);
       const ramp = colourRamp(index);
       assert.equal(rgba.length, codes.length * 4);
       for (let i = 0; i < codes.length; i++) {

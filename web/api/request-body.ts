@@ -1,6 +1,6 @@
 /**
  * POST /api/requests: a JSON body named like the table's columns (`source`, `bands`, `indices`,
- * `strip_rows`, `reflectance_offset`, `url`, `ul_lat`, `ul_lng`, `lr_lat`, `lr_lng`, `resolution`)
+ * `formats`, `strip_rows`, `reflectance_offset`, `url`, `ul_lat`, `ul_lng`, `lr_lat`, `lr_lng`, `resolution`)
  * becomes a NewMosaicRequest. This module checks only the JSON's shape (which fields, which JSON
  * types); what the values may be is the request rules' (shared/request), applied after it.
  */
@@ -17,7 +17,7 @@ const NUMBER_FIELDS = {
   resolution: 'resolution',
 } as const;
 
-const FIELDS = ['source', 'bands', 'indices', 'url', ...Object.keys(NUMBER_FIELDS)];
+const FIELDS = ['source', 'bands', 'indices', 'url', ...Object.keys(NUMBER_FIELDS), 'formats'];
 
 type Body = Readonly<Record<string, unknown>>;
 
@@ -41,6 +41,15 @@ function indices(body: Body): string[] {
   if (value === undefined || value === null) return ['ndvi']; // the column default
   if (!Array.isArray(value) || !value.every((name) => typeof name === 'string')) {
     throw new InvalidRequestError(`indices must be an array of index names, e.g. ["ndvi", "ndsi"], got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function formats(body: Body): string[] | undefined {
+  const value = body['formats'];
+  if (value === undefined || value === null) return undefined; // the column default, ["png"]
+  if (!Array.isArray(value) || !value.every((name) => typeof name === 'string')) {
+    throw new InvalidRequestError(`formats must be an array of output formats, e.g. ["png", "cog"], got ${JSON.stringify(value)}`);
   }
   return value;
 }
@@ -76,6 +85,8 @@ export function requestFromBody(body: unknown): NewMosaicRequest {
   if (source !== undefined) request.source = source;
   const given = bands(record);
   if (given !== undefined) request.bands = given;
+  const wanted = formats(record);
+  if (wanted !== undefined) request.formats = wanted;
   const url = stringOrNull(record, 'url');
   if (url !== undefined) request.url = url;
   for (const [field, key] of Object.entries(NUMBER_FIELDS)) {

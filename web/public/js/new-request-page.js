@@ -35,6 +35,7 @@ function requestFromForm() {
   const request = {
     source,
     indices: [...form.querySelectorAll('input[name=index]:checked')].map((box) => box.value),
+    formats: [...form.querySelectorAll('input[name=format]:checked')].map((box) => box.value),
     reflectance_offset: numberOf('reflectance_offset'),
     strip_rows: numberOf('strip_rows'),
   };
