@@ -6,8 +6,6 @@ import type { MasterConfig } from '../../shared/config/master-config.js';
 import type { Logger } from '../../shared/logger.js';
 import type { MasterEvents } from '../master-events.js';
 import type { RequestStore } from '../store/request-store.js';
-import { MasterMetrics } from './master-metrics.js';
-import { startMetricsServer } from './metrics-server.js';
 import { WorkerStatsRecorder } from './worker-stats-recorder.js';
 
 export interface Observers {
@@ -20,9 +18,11 @@ export async function startObservers(
   config: Pick<MasterConfig, 'masterId' | 'workerStatsMs' | 'metricsListen'>,
   { events, store, log }: { events: MasterEvents; store: RequestStore; log: Logger },
 ): Promise<Observers> {
-  const metrics = config.metricsListen ? new MasterMetrics({ events, store, masterId: config.masterId }) : undefined;
-  const server = metrics && config.metricsListen
-    ? await startMetricsServer({ listen: config.metricsListen, metrics, log: log.child({ scope: 'metrics' }) }).catch((error: unknown) => {
+  // prom-client and the metrics server load only when metrics are wanted (start-up is master CPU too).
+  const modules = config.metricsListen ? await Promise.all([import('./master-metrics.js'), import('./metrics-server.js')]) : undefined;
+  const metrics = modules ? new modules[0].MasterMetrics({ events, store, masterId: config.masterId }) : undefined;
+  const server = metrics && modules && config.metricsListen
+    ? await modules[1].startMetricsServer({ listen: config.metricsListen, metrics, log: log.child({ scope: 'metrics' }) }).catch((error: unknown) => {
         metrics.stop();
         throw error;
       })

@@ -16,20 +16,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fromFile } from 'geotiff';
-import { TileDispatcher } from '../../master/dispatch/tile-dispatcher.js';
-import { RequestRunner } from '../../master/request-runner.js';
-import { InMemoryRequestStore } from '../../master/store/in-memory-request-store.js';
-import { createLogger } from '../../shared/logger.js';
-import type { SubmitResultRequest__Output } from '../../shared/proto/tile-service.js';
-import { processTile } from '../../worker/tile-processor.js';
 import { lastJsonLine, runCli } from '../support/cli.js';
 import { hasGdal } from '../support/gdal.js';
-import { chunksOverTheWire, resultOverTheWire, taskOverTheWire } from '../support/over-the-wire.js';
+import { runInReverseOrder } from '../support/reverse-order-run.js';
 import { decodeGrey } from '../support/png-tools.js';
 import { prng } from '../support/prng.js';
 import { writeGeoTiff } from '../support/tiff-writer.js';
 
-const log = createLogger('test', 'silent');
 const WIDTH = 1300;
 const HEIGHT = 1100;
 const STRIP_ROWS = 256;
@@ -187,45 +180,15 @@ describe('Cloud-Optimized GeoTIFF output', { timeout: 240_000 }, () => {
   test('results arriving in reverse order give the same bytes', async () => {
     const outputDir = await mkdtemp(join(tmpdir(), 'tessera-cog-reverse-'));
     try {
-      const store = new InMemoryRequestStore();
-      const dispatcher = new TileDispatcher({ leaseMs: 60_000, maxAttempts: 1, log });
-      const runner = new RequestRunner({
-        store,
-        dispatcher,
-        masterId: 'm1',
+      const done = await runInReverseOrder({
+        request: { bands, indices: ['ndvi'], stripRows: STRIP_ROWS, formats: ['cog', 'png'] },
         outputDir,
-        requestDefaults: { earthdailyBands: { blue: 1, green: 2, red: 3, nir: 4 } },
-        stripPixels: 16_000_000,
+        strips: Math.ceil(HEIGHT / STRIP_ROWS),
         stripBufferBytes: 1024,
-        maxBboxDeg: 0.42,
-        maxRequestPixels: 100_000_000,
-        maxInflightTiles: 1_000,
-        heartbeatMs: 5_000,
-        checkpointMs: 1_000,
-        resumable: true,
-        maxAttempts: 5,
-        log,
       });
-      const id = await store.insert({ bands, indices: ['ndvi'], stripRows: STRIP_ROWS, formats: ['cog', 'png'] });
-      const row = await store.claimNext('m1', 60_000);
-      assert.ok(row);
-      const running = runner.process(row, new AbortController().signal);
-      const total = Math.ceil(HEIGHT / STRIP_ROWS);
-      const results: SubmitResultRequest__Output[] = [];
-      while (results.length < total) {
-        const offered = await dispatcher.nextTask('w', 5_000, new AbortController().signal);
-        assert.ok(offered, `strip ${results.length} was offered`);
-        const task = taskOverTheWire(offered);
-        const claim = { workerId: 'w', taskId: task.taskId, attempt: task.attempt };
-        const processed = await processTile(task, chunksOverTheWire(dispatcher.openSources(claim, new AbortController().signal)));
-        results.push(resultOverTheWire({ ...claim, tiles: processed.tiles, timings: processed.timings }));
-      }
-      for (const result of results.reverse()) assert.deepEqual(await dispatcher.submit(result), { accepted: true, reason: '' });
-      await running;
-      const done = await store.get(id);
-      assert.equal(done?.status, 'completed', done?.error ?? '');
-      assert.equal(sha(await readFile(join(done!.outputDir!, 'ndvi.tif'))), sha(await readFile(cogOf('one'))));
-      assert.equal(sha(await readFile(join(done!.outputDir!, 'ndvi.png'))), sha(await readFile(join(runs.get('one')!.folder, 'ndvi.png'))));
+      assert.equal(done.status, 'completed', done.error ?? '');
+      assert.equal(sha(await readFile(join(done.outputDir!, 'ndvi.tif'))), sha(await readFile(cogOf('one'))));
+      assert.equal(sha(await readFile(join(done.outputDir!, 'ndvi.png'))), sha(await readFile(join(runs.get('one')!.folder, 'ndvi.png'))));
     } finally {
       await rm(outputDir, { recursive: true, force: true });
     }

@@ -10,18 +10,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { TileDispatcher } from '../../master/dispatch/tile-dispatcher.js';
-import { RequestRunner } from '../../master/request-runner.js';
-import { InMemoryRequestStore } from '../../master/store/in-memory-request-store.js';
-import { createLogger } from '../../shared/logger.js';
 import { packageRoot } from '../../shared/package-root.js';
-import type { SubmitResultRequest__Output } from '../../shared/proto/tile-service.js';
-import { processTile } from '../../worker/tile-processor.js';
 import { lastJsonLine, runCli } from '../support/cli.js';
-import { chunksOverTheWire, resultOverTheWire, taskOverTheWire } from '../support/over-the-wire.js';
+import { runInReverseOrder } from '../support/reverse-order-run.js';
 import { compareCodes, referenceCodes } from '../support/reference-index.js';
 
-const log = createLogger('test', 'silent');
 const sample = join(packageRoot(), 'samples', 'L7_ETMs.tif');
 const BANDS = { green: `${sample}#2`, red: `${sample}#3`, nir: `${sample}#4`, swir16: `${sample}#5` };
 const STRIP_ROWS = 6; // 59 strips of the 352-row sample
@@ -73,48 +66,17 @@ describe('strip order and worker count do not change a byte', () => {
     });
 
     test('same bytes as the in-order runs; memory held stays within the bound', async () => {
-      const store = new InMemoryRequestStore(); // the queue is not what this test is about
-      const dispatcher = new TileDispatcher({ leaseMs: 60_000, maxAttempts: 1, log });
-      const runner = new RequestRunner({
-        store,
-        dispatcher,
-        masterId: 'm1',
-        outputDir,
-        requestDefaults: { earthdailyBands: { blue: 1, green: 2, red: 3, nir: 4 } },
-        stripPixels: 16_000_000,
-        stripBufferBytes: BOUND,
-        maxBboxDeg: 0.42,
-        maxRequestPixels: 100_000_000,
-        maxInflightTiles: 1_000,
-        heartbeatMs: 5_000,
-        checkpointMs: 1_000,
-        resumable: true,
-        maxAttempts: 5,
-        log,
-      });
-      const id = await store.insert({ bands: BANDS, indices: ['ndvi', 'ndsi'], stripRows: STRIP_ROWS });
-      const row = await store.claimNext('m1', 60_000);
-      assert.ok(row);
-      const running = runner.process(row, new AbortController().signal);
-
       // One in-process worker takes every strip, computes them all, then answers last strip first.
       const total = Math.ceil(352 / STRIP_ROWS);
-      const results: SubmitResultRequest__Output[] = [];
-      while (results.length < total) {
-        const offered = await dispatcher.nextTask('w', 5_000, new AbortController().signal);
-        assert.ok(offered, `strip ${results.length} was offered`);
-        const task = taskOverTheWire(offered);
-        const claim = { workerId: 'w', taskId: task.taskId, attempt: task.attempt };
-        const processed = await processTile(task, chunksOverTheWire(dispatcher.openSources(claim, new AbortController().signal)));
-        results.push(resultOverTheWire({ ...claim, tiles: processed.tiles, timings: processed.timings }));
-      }
-      for (const result of results.reverse()) assert.deepEqual(await dispatcher.submit(result), { accepted: true, reason: '' });
-      await running;
-
-      const done = await store.get(id);
-      assert.equal(done?.status, 'completed', done?.error ?? '');
-      assert.deepEqual(await digests(done!.outputDir!), byWorkers.get(1)!.digests);
-      const manifest = JSON.parse(await readFile(join(done!.outputDir!, 'manifest.json'), 'utf8')) as { tiles: { peakBufferedBytes: number; spilledStrips: number } };
+      const done = await runInReverseOrder({
+        request: { bands: BANDS, indices: ['ndvi', 'ndsi'], stripRows: STRIP_ROWS },
+        outputDir,
+        strips: total,
+        stripBufferBytes: BOUND,
+      });
+      assert.equal(done.status, 'completed', done.error ?? '');
+      assert.deepEqual(await digests(done.outputDir!), byWorkers.get(1)!.digests);
+      const manifest = JSON.parse(await readFile(join(done.outputDir!, 'manifest.json'), 'utf8')) as { tiles: { peakBufferedBytes: number; spilledStrips: number } };
       assert.ok(manifest.tiles.peakBufferedBytes <= BOUND, `held ${manifest.tiles.peakBufferedBytes} bytes in memory, bound ${BOUND}`);
       assert.ok(manifest.tiles.spilledStrips >= total - 1, `${manifest.tiles.spilledStrips} strips waited on disk`);
     });
