@@ -37,6 +37,7 @@ export function runManifest(parts: RunManifestParts): Manifest {
     ...(source.stac ? { stac: source.stac } : {}),
     fetched: bandSet.fetched(),
     indices: job.indices,
+    ...(job.expression ? { expression: { text: job.expression.text, bands: job.expression.bands, range: [job.expression.range.min, job.expression.range.max] as const } } : {}),
     crs: { epsg: bandSet.grid.epsg, wkt: parts.wkt },
     grid: bandSet.grid,
     bounds: gridBounds(bandSet.grid),

@@ -30,6 +30,7 @@ import { StitchGate } from './stitch-gate.js';
 import { checkStripResult, type CheckedStrip } from './strip-result-check.js';
 import { StripVerifier, resultDigest, type StripWork } from './strip-verifier.js';
 import { VerificationTally, type VerificationSummary } from './verification-tally.js';
+import { jobTaskFields } from './task-fields.js';
 
 export { maxStripPngBytes } from './strip-result-check.js';
 
@@ -162,7 +163,7 @@ export async function runStripPipeline(options: StripPipelineOptions): Promise<V
           width: options.bandSet.grid.width,
           height: strip.rows,
           indices: [...job.indices],
-          reflectanceOffset: job.reflectanceOffset,
+          ...jobTaskFields(job),
           sources: sources.sources,
           bands: sources.bands,
           sourceBytes: sources.bytes,

@@ -10,9 +10,9 @@ import { InvalidRequestError } from '../shared/errors.js';
 import { encodeStripPng } from '../shared/png/strip-png.js';
 import { samplePreview } from '../shared/raster/preview-sample.js';
 import type { BandSampling__Output, IndexTile, SourceChunk__Output, TileTask__Output } from '../shared/proto/tile-service.js';
-import { computeExpressionTile } from '../shared/raster/expression-tile.js';
-import { computeIndexTile, type BandSamples } from '../shared/raster/index-math.js';
-import { INDEX_FORMULAS, INDEX_NAMES, type IndexName, type SampleArray, type TileTimings } from '../shared/types.js';
+import type { BandSamples } from '../shared/raster/index-math.js';
+import type { SampleArray, TileTimings } from '../shared/types.js';
+import { computeIndices } from './compute-indices.js';
 import type { ScratchArrays } from './scratch-arrays.js';
 import { SourceAssembler } from './source-assembler.js';
 
@@ -23,10 +23,6 @@ export interface ProcessedTile {
 
 /** The tile's source data, as ReadSources streams it. */
 export type SourceStream = AsyncIterable<SourceChunk__Output>;
-
-function isIndexName(name: string): name is IndexName {
-  return (INDEX_NAMES as readonly string[]).includes(name);
-}
 
 /**
  * `scratch`: where the windows, codes and filtered rows come from; the caller releases it once the
@@ -67,15 +63,7 @@ export async function processTile(task: TileTask__Output, sources: SourceStream,
     };
   };
 
-  const computed = task.indices.map((index) => {
-    if (!isIndexName(index)) throw new InvalidRequestError(`unknown index "${index}"`);
-    const formula = INDEX_FORMULAS[index];
-    const codes = scratch?.bytes(task.width * task.height);
-    const common = { width: task.width, height: task.height, reflectanceOffset: task.reflectanceOffset, ...(codes ? { codes } : {}) };
-    if (formula.kind === 'normalised-difference') return { index, ...computeIndexTile({ ...common, a: bandSamples(formula.a), b: bandSamples(formula.b) }) };
-    const bands = new Map(formula.bands.map((name) => [name, bandSamples(name)]));
-    return { index, ...computeExpressionTile({ ...common, text: formula.text, bands }) };
-  });
+  const computed = computeIndices(task, { band: bandSamples, codes: () => scratch?.bytes(task.width * task.height) });
   const computedAt = performance.now();
 
   // Both indices compress at once on libuv's thread pool (useful where a worker has the cores).

@@ -18,6 +18,8 @@ const ROW = `
   lr_lat             AS "lrLat",
   lr_lng             AS "lrLng",
   resolution         AS "resolution",
+  expression         AS "expression",
+  range              AS "range",
   upload_urls        AS "uploadUrls",
   upload_error       AS "uploadError",
   status             AS "status",

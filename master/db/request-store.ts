@@ -47,6 +47,9 @@ export interface MosaicRequestRow {
   lrLng: number | null;
   /** earthdaily: output pixel size in metres. */
   resolution: number | null;
+  /** Custom band math (output "expr"), and the [lo, hi] its codes span (null: [−1, 1]). */
+  expression: string | null;
+  range: number[] | null;
   /** Uploaded output URLs by file name, when an upload is configured. */
   uploadUrls: Record<string, string> | null;
   uploadError: string | null;
@@ -81,6 +84,8 @@ export interface NewMosaicRequest {
   indices: string[];
   reflectanceOffset?: number | null;
   stripRows?: number | null;
+  expression?: string | null;
+  range?: number[] | null;
 }
 
 export interface RequestResult {
@@ -116,6 +121,8 @@ export class PostgresRequestStore implements RequestStore {
       lr_lat: req.lrLat,
       lr_lng: req.lrLng,
       resolution: req.resolution,
+      expression: req.expression,
+      range: req.range,
     };
     const columns = Object.keys(given).filter((column) => given[column] !== undefined);
     const values = columns.map((column) => given[column]);

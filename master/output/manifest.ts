@@ -47,6 +47,8 @@ export interface Manifest {
   /** What reading remote inputs cost (0 for local files). */
   readonly fetched: { readonly requests: number; readonly bytes: number };
   readonly indices: readonly IndexName[];
+  /** The request's own band math (output `expr`): its text, the bands it read, and [lo, hi] mapped onto codes 1…255. */
+  readonly expression?: { readonly text: string; readonly bands: readonly string[]; readonly range: readonly [lo: number, hi: number] };
   readonly crs: { readonly epsg: number; readonly wkt: string };
   readonly grid: OutputGrid;
   readonly bounds: GridBounds;

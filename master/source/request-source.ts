@@ -57,7 +57,7 @@ async function openBandFiles(bands: Sentinel2Job['bands'], limits: SourceLimits,
 
 async function openEarthDaily(job: EarthDailyJob, limits: SourceLimits, open: TiffOpener, signal: AbortSignal): Promise<OpenedSource> {
   const bandSet = await openEarthDailyBandSet(
-    { url: job.url, bbox: job.bbox, resolution: job.resolution, bands: job.bands, indices: job.indices },
+    { url: job.url, bbox: job.bbox, resolution: job.resolution, bands: job.bands, indices: job.indices, expression: job.expression },
     { maxBboxDeg: limits.maxBboxDeg, maxPixels: limits.maxRequestPixels, open, signal },
   );
   return {

@@ -71,6 +71,8 @@ export class InMemoryRequestStore implements RequestStore {
       lrLat: request.lrLat ?? null,
       lrLng: request.lrLng ?? null,
       resolution: request.resolution ?? null,
+      expression: request.expression ?? null,
+      range: request.range === undefined || request.range === null ? null : [...request.range],
       uploadUrls: null,
       uploadError: null,
       status: 'pending',

@@ -82,6 +82,8 @@ export function requestStoreContract(name: string, open: OpenHarness): void {
           lrLat: null,
           lrLng: null,
           resolution: null,
+          expression: null,
+          range: null,
           uploadUrls: null,
           uploadError: null,
           status: 'pending',

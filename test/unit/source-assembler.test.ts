@@ -41,6 +41,9 @@ async function encodedWindow(options: Partial<GeoTiffWriterOptions> & { sampleTy
   const task = (wanted: readonly number[], compression: number): TileTask__Output => ({
     previewStep: 0,
     previewFirstRow: 0,
+    expression: '',
+    expressionMin: 0,
+    expressionMax: 0,
     taskId: 'r/0',
     requestId: 'r',
     tileIndex: 0,

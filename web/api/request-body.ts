@@ -1,6 +1,7 @@
 /**
  * POST /api/requests: a JSON body named like the table's columns (`source`, `bands`, `indices`,
- * `strip_rows`, `reflectance_offset`, `url`, `ul_lat`, `ul_lng`, `lr_lat`, `lr_lng`, `resolution`)
+ * `strip_rows`, `reflectance_offset`, `url`, `ul_lat`, `ul_lng`, `lr_lat`, `lr_lng`, `resolution`,
+ * `expression`, `range`)
  * becomes a NewMosaicRequest. This module checks only the JSON's shape (which fields, which JSON
  * types); what the values may be is the request rules' (shared/request), applied after it.
  */
@@ -17,7 +18,7 @@ const NUMBER_FIELDS = {
   resolution: 'resolution',
 } as const;
 
-const FIELDS = ['source', 'bands', 'indices', 'url', ...Object.keys(NUMBER_FIELDS)];
+const FIELDS = ['source', 'bands', 'indices', 'url', ...Object.keys(NUMBER_FIELDS), 'expression', 'range'];
 
 type Body = Readonly<Record<string, unknown>>;
 
@@ -41,6 +42,16 @@ function indices(body: Body): string[] {
   if (value === undefined || value === null) return ['ndvi']; // the column default
   if (!Array.isArray(value) || !value.every((name) => typeof name === 'string')) {
     throw new InvalidRequestError(`indices must be an array of index names, e.g. ["ndvi", "ndsi"], got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** An array of numbers (range: [lo, hi]; how many and which is the request rules' to say). */
+function numbersOrNull(body: Body, field: string): number[] | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'number')) {
+    throw new InvalidRequestError(`${field} must be an array of numbers, e.g. [-1, 1], got ${JSON.stringify(value).slice(0, 100)}`);
   }
   return value;
 }
@@ -78,6 +89,10 @@ export function requestFromBody(body: unknown): NewMosaicRequest {
   if (given !== undefined) request.bands = given;
   const url = stringOrNull(record, 'url');
   if (url !== undefined) request.url = url;
+  const expression = stringOrNull(record, 'expression');
+  if (expression !== undefined) request.expression = expression;
+  const range = numbersOrNull(record, 'range');
+  if (range !== undefined) request.range = range;
   for (const [field, key] of Object.entries(NUMBER_FIELDS)) {
     const value = numberOrNull(record, field);
     if (value !== undefined) request[key] = value;

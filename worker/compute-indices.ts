@@ -1,0 +1,50 @@
+/**
+ * The indices of one task over its decoded bands: each built-in index by its formula (a normalised
+ * difference on its own kernel, SAVI and EVI as expressions), and `expr`, the request's own band
+ * math, parsed by the safe parser and compiled once for the task, its values mapped onto the codes
+ * over the task's [expression_min, expression_max].
+ */
+import { InvalidRequestError } from '../shared/errors.js';
+import { bandsOf, parseExpression } from '../shared/expression/parse-expression.js';
+import type { TileTask__Output } from '../shared/proto/tile-service.js';
+import { computeExpressionTile } from '../shared/raster/expression-tile.js';
+import { computeIndexTile, type BandSamples } from '../shared/raster/index-math.js';
+import { BAND_NAMES, EXPRESSION_INDEX, INDEX_FORMULAS, INDEX_NAMES, type IndexName, type IndexStats } from '../shared/types.js';
+
+export interface ComputedIndex {
+  readonly index: IndexName;
+  readonly codes: Uint8Array;
+  readonly stats: IndexStats;
+}
+
+export interface IndexInputs {
+  /** A band of the task by name, resampled onto the tile (throws when the task has none). */
+  readonly band: (name: string) => BandSamples;
+  /** width × height zeroed bytes for an index's codes (reused memory), or undefined for new ones. */
+  readonly codes: () => Uint8Array | undefined;
+}
+
+function isBuiltIn(name: string): name is (typeof INDEX_NAMES)[number] {
+  return (INDEX_NAMES as readonly string[]).includes(name);
+}
+
+export function computeIndices(task: TileTask__Output, inputs: IndexInputs): ComputedIndex[] {
+  return task.indices.map((index): ComputedIndex => {
+    const codes = inputs.codes();
+    const common = { width: task.width, height: task.height, reflectanceOffset: task.reflectanceOffset, ...(codes ? { codes } : {}) };
+    if (index === EXPRESSION_INDEX) {
+      const range = { min: task.expressionMin, max: task.expressionMax };
+      if (!(range.min < range.max) || !Number.isFinite(range.min) || !Number.isFinite(range.max)) {
+        throw new InvalidRequestError(`task ${task.taskId}: the expression's range [${range.min}, ${range.max}] is not two finite numbers lo < hi`);
+      }
+      const names = bandsOf(parseExpression(task.expression, BAND_NAMES));
+      const bands = new Map(names.map((name) => [name, inputs.band(name)]));
+      return { index, ...computeExpressionTile({ ...common, text: task.expression, bands, range }) };
+    }
+    if (!isBuiltIn(index)) throw new InvalidRequestError(`unknown index "${index}"`);
+    const formula = INDEX_FORMULAS[index];
+    if (formula.kind === 'normalised-difference') return { index, ...computeIndexTile({ ...common, a: inputs.band(formula.a), b: inputs.band(formula.b) }) };
+    const bands = new Map(formula.bands.map((name) => [name, inputs.band(name)]));
+    return { index, ...computeExpressionTile({ ...common, text: formula.text, bands }) };
+  });
+}
