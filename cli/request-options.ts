@@ -19,6 +19,10 @@ export interface RequestCliOptions {
   readonly index?: string;
   readonly expression?: string;
   readonly range?: readonly [number, number];
+  /** --mask-classes 3,8,9: the SCL classes to mask. */
+  readonly maskClasses?: readonly number[];
+  /** false: --no-mask (mask_classes {}). */
+  readonly mask?: boolean;
   readonly reflectanceOffset?: number;
   readonly stripRows?: number;
   readonly url?: string;
@@ -64,6 +68,16 @@ function valueRange(value: string): [number, number] {
   return [lo, hi];
 }
 
+/** --mask-classes 0,1,3: numbers (which ones are SCL classes is the request rules' to say). */
+function classList(value: string): number[] {
+  const parts = value.split(',').map((part) => part.trim());
+  const classes = parts.map(Number);
+  if (parts.includes('') || classes.some((n) => Number.isNaN(n))) {
+    throw new InvalidArgumentError('--mask-classes must be SCL class numbers separated by commas, e.g. 0,1,3,8,9,10 (--no-mask for none)');
+  }
+  return classes;
+}
+
 /** --strip-rows: the master's own rule (validateStripRows), answered at once. */
 function stripRows(value: string): number {
   const parsed = number('--strip-rows')(value);
@@ -80,7 +94,7 @@ export function addRequestOptions(command: Command): Command {
     .option('--source <kind>', 'input kind', 'sentinel2')
     .option(
       '--band <name=path[#n]>',
-      'a band: STAC name (red, nir, green, swir16, swir22, blue) = GeoTIFF path or http(s) URL, #n picks band n of a multi-band file; repeat per band',
+      'a band: STAC name (red, nir, green, swir16, swir22, blue; scl for the cloud mask) = GeoTIFF path or http(s) URL, #n picks band n of a multi-band file; repeat per band',
       collect,
       [],
     )
@@ -93,6 +107,8 @@ export function addRequestOptions(command: Command): Command {
     .option('--ul <lat,lng>', 'earthdaily: upper-left corner, WGS84 degrees (write --ul=LAT,LNG)', parseLatLng('--ul'))
     .option('--lr <lat,lng>', 'earthdaily: lower-right corner, WGS84 degrees (write --lr=LAT,LNG)', parseLatLng('--lr'))
     .option('--resolution <m>', 'earthdaily: output pixel size in metres', number('--resolution'))
+    .option('--mask-classes <list>', 'SCL classes masked to no-data when there is an scl band (default 0,1,3,8,9,10; 11 snow kept)', classList)
+    .option('--no-mask', 'no SCL cloud masking (the scl band is not read)')
     .on('option:expression', function (this: Command) {
       // --expression alone computes only the expression: --index's default (ndvi) no longer applies.
       if (this.getOptionValueSource('index') === 'default') this.setOptionValueWithSource('index', undefined, 'default');
@@ -131,13 +147,16 @@ function indexList(index: string | undefined, expression: string | undefined): s
 }
 
 /** The columns every source shares: what to compute, and how. */
-function computationFields(options: RequestCliOptions): Pick<NewMosaicRequest, 'indices' | 'reflectanceOffset' | 'stripRows' | 'expression' | 'range'> {
+function computationFields(options: RequestCliOptions): Pick<NewMosaicRequest, 'indices' | 'reflectanceOffset' | 'stripRows' | 'expression' | 'range' | 'maskClasses'> {
+  if (options.mask === false && options.maskClasses !== undefined) throw new UsageError('--no-mask and --mask-classes contradict each other: give one of them');
+  const maskClasses = options.mask === false ? [] : options.maskClasses;
   return {
     indices: indexList(options.index, options.expression),
     reflectanceOffset: options.reflectanceOffset ?? null,
     stripRows: options.stripRows ?? null,
     ...(options.expression === undefined ? {} : { expression: options.expression }),
     ...(options.range === undefined ? {} : { range: [...options.range] }),
+    ...(maskClasses === undefined ? {} : { maskClasses: [...maskClasses] }),
   };
 }
 

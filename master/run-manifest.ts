@@ -3,7 +3,7 @@
  * input, the grid and CRS, the tally of strips and bytes, what the writer held back, the previews
  * and verification counts, and the stage timings.
  */
-import type { MosaicJob } from '../shared/types.js';
+import { SCL_BAND, type MosaicJob } from '../shared/types.js';
 import { gridBounds } from './output/georeference.js';
 import { summariseIndexStats, type Manifest } from './output/manifest.js';
 import type { StripMosaicStats } from './output/strip-mosaic-writer.js';
@@ -41,7 +41,8 @@ export function runManifest(parts: RunManifestParts): Manifest {
     crs: { epsg: bandSet.grid.epsg, wkt: parts.wkt },
     grid: bandSet.grid,
     bounds: gridBounds(bandSet.grid),
-    stats: Object.fromEntries(job.indices.map((index) => [index, summariseIndexStats(tally.statsOf(index))])),
+    ...(job.mask ? { mask: { band: SCL_BAND, classes: job.mask.classes, maskedPixels: maskedPixels(job, tally) } } : {}),
+    stats: Object.fromEntries(job.indices.map((index) => [index, summariseIndexStats(tally.statsOf(index), job.mask !== undefined)])),
     tiles: {
       total: strips.length,
       rowsPerStrip: Math.max(...strips.map((strip) => strip.rows)),
@@ -57,4 +58,10 @@ export function runManifest(parts: RunManifestParts): Manifest {
     timings: parts.timings,
     createdAt: new Date().toISOString(),
   };
+}
+
+/** The masked count of the mosaic (every index has the same; the first one's is taken). */
+function maskedPixels(job: MosaicJob, tally: RunTally): number {
+  const [first] = job.indices;
+  return first === undefined ? 0 : Number(tally.statsOf(first).maskedPixels ?? 0);
 }

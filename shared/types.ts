@@ -80,6 +80,12 @@ export interface CustomExpression {
   readonly range: ValueRange;
 }
 
+/**
+ * SCL classes masked when a request names none: 0 no data, 1 saturated or defective, 3 cloud shadow,
+ * 8 cloud (medium probability), 9 cloud (high probability), 10 thin cirrus. 11 (snow) is kept: NDSI needs it.
+ */
+export const DEFAULT_MASK_CLASSES: readonly number[] = [0, 1, 3, 8, 9, 10];
+
 /** The SCL classes whose pixels become no-data (code 0) in every index. */
 export interface SclMask {
   readonly classes: readonly number[];
@@ -188,6 +194,8 @@ export interface IndexStats {
   min: number;
   max: number;
   sum: number;
+  /** Pixels made no-data by the SCL mask (absent or 0 when nothing was masked). */
+  maskedPixels?: number;
 }
 
 /** Per-tile worker timings, in milliseconds. */

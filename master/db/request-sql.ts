@@ -20,6 +20,7 @@ const ROW = `
   resolution         AS "resolution",
   expression         AS "expression",
   range              AS "range",
+  mask_classes       AS "maskClasses",
   upload_urls        AS "uploadUrls",
   upload_error       AS "uploadError",
   status             AS "status",

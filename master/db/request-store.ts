@@ -50,6 +50,8 @@ export interface MosaicRequestRow {
   /** Custom band math (output "expr"), and the [lo, hi] its codes span (null: [−1, 1]). */
   expression: string | null;
   range: number[] | null;
+  /** SCL classes to mask: null the default ones (where there is an scl band), [] none. */
+  maskClasses: number[] | null;
   /** Uploaded output URLs by file name, when an upload is configured. */
   uploadUrls: Record<string, string> | null;
   uploadError: string | null;
@@ -86,6 +88,7 @@ export interface NewMosaicRequest {
   stripRows?: number | null;
   expression?: string | null;
   range?: number[] | null;
+  maskClasses?: number[] | null;
 }
 
 export interface RequestResult {
@@ -123,6 +126,7 @@ export class PostgresRequestStore implements RequestStore {
       resolution: req.resolution,
       expression: req.expression,
       range: req.range,
+      mask_classes: req.maskClasses,
     };
     const columns = Object.keys(given).filter((column) => given[column] !== undefined);
     const values = columns.map((column) => given[column]);

@@ -73,6 +73,7 @@ export class InMemoryRequestStore implements RequestStore {
       resolution: request.resolution ?? null,
       expression: request.expression ?? null,
       range: request.range === undefined || request.range === null ? null : [...request.range],
+      maskClasses: request.maskClasses === undefined || request.maskClasses === null ? null : [...request.maskClasses],
       uploadUrls: null,
       uploadError: null,
       status: 'pending',

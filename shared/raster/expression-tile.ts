@@ -21,6 +21,8 @@ export interface ExpressionTileInput {
   readonly bands: ReadonlyMap<string, BandSamples>;
   readonly range?: CodeRange;
   readonly codes?: Uint8Array;
+  /** width × height: pixels where it is not 0 are no-data (the SCL mask). */
+  readonly mask?: Uint8Array;
 }
 
 const FULL_RANGE: CodeRange = { min: -1, max: 1 };
@@ -43,8 +45,11 @@ export function computeExpressionTile(input: ExpressionTileInput): { codes: Uint
   let sum = 0;
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
+  const { mask } = input;
+  if (mask !== undefined && mask.length !== width * height) throw new Error(`expression tile: a mask of ${mask.length} for ${width}x${height}`);
   for (let j = 0; j < height; j++) {
-    valid.fill(1);
+    if (mask === undefined) valid.fill(1);
+    else for (let i = 0; i < width; i++) valid[i] = mask[j * width + i] === 0 ? 1 : 0;
     for (const [k, band] of bands.entries()) {
       const row = rows[k] as Float32Array;
       const sourceRow = band.rows[j] as number;

@@ -10,6 +10,7 @@ import {
   BAND_NAMES,
   EXPRESSION_INDEX,
   INDEX_NAMES,
+  SCL_BAND,
   SOURCE_KINDS,
   type BandInput,
   type BoundingBox,
@@ -17,12 +18,14 @@ import {
   type EarthDailyJob,
   type IndexName,
   type MosaicJob,
+  type SclMask,
   type Sentinel2Job,
   type SourceKind,
   type StacJob,
 } from '../types.js';
 import { parseBandReference } from './band-reference.js';
 import { parseCustomExpression } from './expression-rules.js';
+import { earthdailyMask, parseMaskClasses, sclBandInput } from './mask-rules.js';
 import { neededBands, usersOf } from './needed-bands.js';
 import { MAX_BANDS_JSON_BYTES, MAX_REFLECTANCE_OFFSET, MAX_URL_LENGTH, validateStripRows } from './request-limits.js';
 
@@ -44,6 +47,8 @@ export interface RequestFields {
   readonly expression?: string | null;
   /** [lo, hi]: the expression's values mapped onto codes 1…255 (null: [−1, 1]). */
   readonly range?: readonly (number | null)[] | null;
+  /** SCL classes to mask (null: the default ones, when there is an scl band; {}: none). */
+  readonly maskClasses?: readonly (number | null)[] | null;
 }
 
 /** What a row may leave to the master's configuration (strip sizes: the runner's pixel budget). */
@@ -80,7 +85,7 @@ function parseIndices(indices: readonly string[] | null, expression: CustomExpre
   return expression ? [...outputs, EXPRESSION_INDEX] : outputs;
 }
 
-function parseBands(bands: unknown, indices: readonly IndexName[], expression: CustomExpression | undefined): BandInput[] {
+function parseBands(bands: unknown, indices: readonly IndexName[], expression: CustomExpression | undefined): { inputs: BandInput[]; scl: unknown } {
   if (typeof bands !== 'object' || bands === null || Array.isArray(bands)) {
     throw new InvalidRequestError(
       'bands must be a JSON object from band name to file, e.g. {"red": "/data/input/B04.tif", "nir": "/data/input/B08.tif"}',
@@ -88,7 +93,7 @@ function parseBands(bands: unknown, indices: readonly IndexName[], expression: C
   }
   const given = new Map<string, unknown>(Object.entries(bands).map(([name, ref]) => [name.trim().toLowerCase(), ref]));
   for (const name of given.keys()) {
-    if (!isOneOf(BAND_NAMES, name)) {
+    if (!isOneOf(BAND_NAMES, name) && name !== SCL_BAND) {
       throw new InvalidRequestError(`unknown band "${name}"; use the STAC common names ${BAND_NAMES.join(', ')}`);
     }
   }
@@ -101,7 +106,7 @@ function parseBands(bands: unknown, indices: readonly IndexName[], expression: C
     if (typeof ref !== 'string') throw new InvalidRequestError(`band "${name}" must be a file path or URL string`);
     result.push({ name, ...parseBandReference(ref) });
   }
-  return result;
+  return { inputs: result, scl: given.get(SCL_BAND) };
 }
 
 function parseCorner(value: number | null | undefined, column: string, limit: number): number {
@@ -170,11 +175,17 @@ function parseEarthDaily(fields: RequestFields, base: Omit<EarthDailyJob, 'sourc
     }
     return { name, band };
   });
-  return { ...base, source: 'earthdaily', url, bbox, resolution, bands };
+  earthdailyMask(base.mask);
+  const { mask: _none, ...rest } = base;
+  return { ...rest, source: 'earthdaily', url, bbox, resolution, bands };
 }
 
+/** The index bands, and the scl band when the mask is on and the request gives one (then the job masks). */
 function parseSentinel2(fields: RequestFields, base: Omit<Sentinel2Job, 'source' | 'bands'>): Sentinel2Job {
-  return { ...base, source: 'sentinel2', bands: parseBands(fields.bands, base.indices, base.expression) };
+  const { inputs, scl } = parseBands(fields.bands, base.indices, base.expression);
+  const sclInput = sclBandInput(scl, base.mask);
+  const { mask, ...rest } = base;
+  return sclInput && mask ? { ...rest, mask, source: 'sentinel2', bands: [...inputs, sclInput] } : { ...rest, source: 'sentinel2', bands: inputs };
 }
 
 function parseStac(fields: RequestFields, base: Omit<StacJob, 'source' | 'url' | 'bandNames'>): StacJob {
@@ -215,7 +226,8 @@ export function parseRequest(fields: RequestFields, defaults: RequestDefaults): 
   const reflectanceOffset = parseReflectanceOffset(fields.reflectanceOffset);
   const stripRows = fields.stripRows ?? undefined;
   if (stripRows !== undefined) validateStripRows(stripRows);
-  const base = { id: fields.id, indices, ...(expression ? { expression } : {}), reflectanceOffset, stripRows };
+  const mask: SclMask | undefined = parseMaskClasses(fields.maskClasses);
+  const base = { id: fields.id, indices, ...(expression ? { expression } : {}), ...(mask ? { mask } : {}), reflectanceOffset, stripRows };
   if (source === 'earthdaily') return parseEarthDaily(fields, base, defaults);
   if (source === 'stac') return parseStac(fields, { ...base, offsetGiven: fields.reflectanceOffset !== null });
   return parseSentinel2(fields, base);

@@ -1,4 +1,4 @@
--- 008_custom_expression_and_scl_mask: a request's own band math (and, below it, the SCL cloud mask).
+-- 008_custom_expression_and_scl_mask: a request's own band math, and the SCL cloud mask.
 --
 -- expression: band math over the STAC band names (red, nir, green, blue, swir16, swir22), e.g.
 -- '(nir - swir16) / (nir + swir16)', computed as the output "expr" (listing expr in indices is
@@ -15,12 +15,24 @@ COMMENT ON COLUMN mosaic_requests.expression IS
 COMMENT ON COLUMN mosaic_requests.range IS
   'For expression: {lo, hi}, the values mapped onto codes 1 (lo) to 255 (hi), clamped; NULL: {-1, 1}.';
 
+-- mask_classes: the Sentinel-2 Scene Classification classes whose pixels become no-data (code 0) in
+-- every index, read from the request's scl band (bands' "scl", or a STAC item's scl / SCL asset,
+-- 20 m, nearest neighbour). NULL: {0,1,3,8,9,10} (no data, saturated, cloud shadow, clouds medium
+-- and high, thin cirrus; 11 snow is kept) wherever an scl band is there; '{}': no masking, and the
+-- scl band is not read; a list: those classes, and the request fails without an scl band.
+
+ALTER TABLE mosaic_requests
+  ADD COLUMN mask_classes integer[];
+
+COMMENT ON COLUMN mosaic_requests.mask_classes IS
+  'SCL classes (0-11) masked to no-data in every index; NULL: {0,1,3,8,9,10} when the request has an scl band; {}: no masking.';
+
 -- A database whose tessera_submitter role (sql/roles/submitter.sql) predates these columns: let it
 -- insert them too, as the role file now grants.
 DO $$
 BEGIN
   IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tessera_submitter') THEN
-    GRANT INSERT (expression, range) ON mosaic_requests TO tessera_submitter;
+    GRANT INSERT (expression, range, mask_classes) ON mosaic_requests TO tessera_submitter;
   END IF;
 END
 $$;

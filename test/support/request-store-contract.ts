@@ -84,6 +84,7 @@ export function requestStoreContract(name: string, open: OpenHarness): void {
           resolution: null,
           expression: null,
           range: null,
+          maskClasses: null,
           uploadUrls: null,
           uploadError: null,
           status: 'pending',

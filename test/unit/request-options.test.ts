@@ -241,3 +241,22 @@ describe('--expression and --range', () => {
     rejects(options({ band: bands, range: [0, 1] }), /^range is the value range of a custom expression/);
   });
 });
+
+describe('--mask-classes and --no-mask', () => {
+  const bands = ['red=/a.tif', 'nir=/b.tif', 'scl=/scl.tif'];
+
+  it('--mask-classes names the classes, --no-mask turns masking off, neither leaves it to the default', () => {
+    assert.deepEqual(parse(['--mask-classes', '3,8,9']).maskClasses, [3, 8, 9]);
+    assert.equal(parse(['--no-mask']).mask, false);
+    assert.deepEqual(requestFromOptions(options({ band: bands, maskClasses: [9, 3] })).maskClasses, [9, 3]);
+    assert.deepEqual(requestFromOptions(options({ band: bands, mask: false })).maskClasses, []);
+    assert.equal('maskClasses' in requestFromOptions(options({ band: bands })), false);
+    assert.throws(() => parse(['--mask-classes', '3,,9']), /--mask-classes must be SCL class numbers/);
+  });
+
+  it('refuses classes that are none, both flags at once, and classes without an scl band', () => {
+    rejects(options({ band: bands, maskClasses: [12] }), /^mask_classes must be Sentinel-2 SCL class numbers from 0 to 11/);
+    rejects(options({ band: bands, maskClasses: [3], mask: false }), /--no-mask and --mask-classes contradict each other/);
+    rejects(options({ band: ['red=/a.tif', 'nir=/b.tif'], maskClasses: [3] }), /^mask_classes \{3\} needs the scl band/);
+  });
+});

@@ -44,6 +44,8 @@ async function encodedWindow(options: Partial<GeoTiffWriterOptions> & { sampleTy
     expression: '',
     expressionMin: 0,
     expressionMax: 0,
+    maskClasses: [],
+    maskBand: '',
     taskId: 'r/0',
     requestId: 'r',
     tileIndex: 0,

@@ -1,7 +1,7 @@
 /**
  * POST /api/requests: a JSON body named like the table's columns (`source`, `bands`, `indices`,
  * `strip_rows`, `reflectance_offset`, `url`, `ul_lat`, `ul_lng`, `lr_lat`, `lr_lng`, `resolution`,
- * `expression`, `range`)
+ * `expression`, `range`, `mask_classes`)
  * becomes a NewMosaicRequest. This module checks only the JSON's shape (which fields, which JSON
  * types); what the values may be is the request rules' (shared/request), applied after it.
  */
@@ -18,7 +18,7 @@ const NUMBER_FIELDS = {
   resolution: 'resolution',
 } as const;
 
-const FIELDS = ['source', 'bands', 'indices', 'url', ...Object.keys(NUMBER_FIELDS), 'expression', 'range'];
+const FIELDS = ['source', 'bands', 'indices', 'url', ...Object.keys(NUMBER_FIELDS), 'expression', 'range', 'mask_classes'];
 
 type Body = Readonly<Record<string, unknown>>;
 
@@ -93,6 +93,8 @@ export function requestFromBody(body: unknown): NewMosaicRequest {
   if (expression !== undefined) request.expression = expression;
   const range = numbersOrNull(record, 'range');
   if (range !== undefined) request.range = range;
+  const maskClasses = numbersOrNull(record, 'mask_classes');
+  if (maskClasses !== undefined) request.maskClasses = maskClasses;
   for (const [field, key] of Object.entries(NUMBER_FIELDS)) {
     const value = numberOrNull(record, field);
     if (value !== undefined) request[key] = value;
