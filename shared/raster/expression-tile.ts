@@ -1,10 +1,11 @@
 /**
- * An index given as an expression (SAVI, EVI; see INDEX_FORMULAS) over a tile, one output row at a
- * time: each band's samples are gathered through its lookup tables as reflectance
- * ρ = (DN + offset) / 10000 in float32, the compiled expression runs over the row, and the values
- * become codes over [−1, 1] (clamped). A pixel is no-data when a band has no source pixel there, a
- * sample equals its band's no-data value (0 when it declares none) or is NaN, or the value is not
- * finite (a zero denominator). Statistics are of the unclamped values, as for the other indices.
+ * An index given as an expression (SAVI, EVI; see INDEX_FORMULAS; or a request's own, `expr`) over a
+ * tile, one output row at a time: each band's samples are gathered through its lookup tables as
+ * reflectance ρ = (DN + offset) / 10000 in float32, the compiled expression runs over the row, and
+ * the values become codes over `range` (default [−1, 1], clamped). A pixel is no-data when the SCL
+ * mask covers it, a band has no source pixel there, a sample equals its band's no-data value (0 when
+ * it declares none) or is NaN, or the value is not finite (a zero denominator). Statistics are of
+ * the unclamped values, as for the other indices.
  */
 import type { IndexStats } from '../types.js';
 import { compileExpression, toCodes, type CodeRange } from '../expression/compile-expression.js';
