@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../shared/package-root.js';
-import type { IndexName } from '../shared/types.js';
+import type { BuiltInIndex } from '../shared/types.js';
 import { USAGE, parseFullSceneArgs, type FullSceneArgs } from './full-scene-args.js';
 import { formatReport, type BenchmarkResults } from './full-scene-report.js';
 import { crossCheckCodes } from './gdal-cross-check.js';
@@ -20,7 +20,7 @@ import { ensureScene, type SceneFiles } from './scene/scene-cache.js';
 import { runTessera, type TesseraRun } from './tessera-run.js';
 
 /** The benchmark's job, as issue 7 defines it: NDVI and NDSI with their colour maps. */
-const INDICES: readonly IndexName[] = ['ndvi', 'ndsi'];
+const INDICES: readonly BuiltInIndex[] = ['ndvi', 'ndsi'];
 
 function log(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);

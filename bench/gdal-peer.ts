@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { colourRamp } from '../master/output/colour-ramp.js';
-import { INDEX_FORMULAS, type IndexName } from '../shared/types.js';
+import { INDEX_FORMULAS, type BuiltInIndex, type IndexName } from '../shared/types.js';
 import { runSampled, succeeded, type SampledRun } from './sampled-run.js';
 import type { SceneFiles } from './scene/scene-cache.js';
 
@@ -77,7 +77,7 @@ function colourTable(index: IndexName): string {
 
 export interface GdalPeerOptions {
   readonly b11: B11Resampling;
-  readonly indices: readonly IndexName[];
+  readonly indices: readonly BuiltInIndex[];
   readonly reflectanceOffset: number;
   readonly log: (message: string) => void;
 }

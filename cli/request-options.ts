@@ -16,8 +16,14 @@ import { validateStripRows } from '../shared/request/request-limits.js';
 export interface RequestCliOptions {
   readonly source: string;
   readonly band: readonly string[];
-  readonly index: string;
+  readonly index?: string;
   readonly formats?: string;
+  readonly expression?: string;
+  readonly range?: readonly [number, number];
+  /** --mask-classes 3,8,9: the SCL classes to mask. */
+  readonly maskClasses?: readonly number[];
+  /** false: --no-mask (mask_classes {}). */
+  readonly mask?: boolean;
   readonly reflectanceOffset?: number;
   readonly stripRows?: number;
   readonly url?: string;
@@ -53,6 +59,26 @@ function number(name: string) {
   };
 }
 
+/** --range LO,HI: two numbers (whether they make a range is the request rules' to say). */
+function valueRange(value: string): [number, number] {
+  const parts = value.split(',').map((part) => part.trim());
+  const [lo, hi] = parts.map(Number);
+  if (parts.length !== 2 || parts.includes('') || lo === undefined || hi === undefined || Number.isNaN(lo) || Number.isNaN(hi)) {
+    throw new InvalidArgumentError('--range must be LO,HI, e.g. --range=-1,1 (use the = form for a negative LO)');
+  }
+  return [lo, hi];
+}
+
+/** --mask-classes 0,1,3: numbers (which ones are SCL classes is the request rules' to say). */
+function classList(value: string): number[] {
+  const parts = value.split(',').map((part) => part.trim());
+  const classes = parts.map(Number);
+  if (parts.includes('') || classes.some((n) => Number.isNaN(n))) {
+    throw new InvalidArgumentError('--mask-classes must be SCL class numbers separated by commas, e.g. 0,1,3,8,9,10 (--no-mask for none)');
+  }
+  return classes;
+}
+
 /** --strip-rows: the master's own rule (validateStripRows), answered at once. */
 function stripRows(value: string): number {
   const parsed = number('--strip-rows')(value);
@@ -69,18 +95,26 @@ export function addRequestOptions(command: Command): Command {
     .option('--source <kind>', 'input kind', 'sentinel2')
     .option(
       '--band <name=path[#n]>',
-      'a band: STAC name (red, nir, green, swir16, swir22, blue) = GeoTIFF path or http(s) URL, #n picks band n of a multi-band file; repeat per band',
+      'a band: STAC name (red, nir, green, swir16, swir22, blue; scl for the cloud mask) = GeoTIFF path or http(s) URL, #n picks band n of a multi-band file; repeat per band',
       collect,
       [],
     )
-    .option('--index <list>', 'indices to compute, comma-separated: ndvi, ndsi, ndwi, ndmi, nbr, savi, evi', 'ndvi')
+    .option('--index <list>', 'indices to compute, comma-separated: ndvi, ndsi, ndwi, ndmi, nbr, savi, evi (with --expression: none unless given)', 'ndvi')
+    .option('--expression <math>', 'custom band math over red, nir, green, blue, swir16, swir22, output "expr", e.g. "(nir - swir16) / (nir + swir16)"')
+    .option('--range <lo,hi>', 'with --expression: the values mapped onto codes 1..255 (default -1,1; write --range=LO,HI)', valueRange)
     .option('--formats <list>', 'files per index, comma-separated: png (grey and colour PNGs), cog (a Cloud-Optimized GeoTIFF); default png')
     .option('--reflectance-offset <dn>', 'added to DNs before /10000 (Sentinel-2 baseline ≥ 04.00: -1000; default 0, for stac what the item says)', number('--reflectance-offset'))
     .option('--strip-rows <n>', 'rows per tile (a full-width strip; default: about STRIP_PIXELS pixels per strip)', stripRows)
     .option('--url <url>', 'earthdaily: the mosaic URL (default: the master\'s EARTHDAILY_MOSAIC_URL); stac: the item\'s URL or path')
     .option('--ul <lat,lng>', 'earthdaily: upper-left corner, WGS84 degrees (write --ul=LAT,LNG)', parseLatLng('--ul'))
     .option('--lr <lat,lng>', 'earthdaily: lower-right corner, WGS84 degrees (write --lr=LAT,LNG)', parseLatLng('--lr'))
-    .option('--resolution <m>', 'earthdaily: output pixel size in metres', number('--resolution'));
+    .option('--resolution <m>', 'earthdaily: output pixel size in metres', number('--resolution'))
+    .option('--mask-classes <list>', 'SCL classes masked to no-data when there is an scl band (default 0,1,3,8,9,10; 11 snow kept)', classList)
+    .option('--no-mask', 'no SCL cloud masking (the scl band is not read)')
+    .on('option:expression', function (this: Command) {
+      // --expression alone computes only the expression: --index's default (ndvi) no longer applies.
+      if (this.getOptionValueSource('index') === 'default') this.setOptionValueWithSource('index', undefined, 'default');
+    });
 }
 
 /** A local relative path becomes absolute (the master may run elsewhere); URLs stay as they are. */
@@ -103,11 +137,29 @@ function bandPairs(specs: readonly string[]): [string, string][] {
   });
 }
 
-/** --index a,b: the names (which ones tessera knows is the request rules' to say). */
-function indexList(index: string): string[] {
+/**
+ * --index a,b: the names (which ones tessera knows is the request rules' to say). Left out: ndvi,
+ * or, with --expression, only the expression's output.
+ */
+function indexList(index: string | undefined, expression: string | undefined): string[] {
+  if (index === undefined) return expression === undefined ? ['ndvi'] : [];
   const names = index.split(',').map((name) => name.trim().toLowerCase()).filter((name) => name !== '');
-  if (names.length === 0) throw new UsageError(`--index needs one or more of ${INDEX_NAMES.join(', ')}`);
+  if (names.length === 0 && expression === undefined) throw new UsageError(`--index needs one or more of ${INDEX_NAMES.join(', ')}`);
   return names;
+}
+
+/** The columns every source shares: what to compute, and how. */
+function computationFields(options: RequestCliOptions): Pick<NewMosaicRequest, 'indices' | 'reflectanceOffset' | 'stripRows' | 'expression' | 'range' | 'maskClasses'> {
+  if (options.mask === false && options.maskClasses !== undefined) throw new UsageError('--no-mask and --mask-classes contradict each other: give one of them');
+  const maskClasses = options.mask === false ? [] : options.maskClasses;
+  return {
+    indices: indexList(options.index, options.expression),
+    reflectanceOffset: options.reflectanceOffset ?? null,
+    stripRows: options.stripRows ?? null,
+    ...(options.expression === undefined ? {} : { expression: options.expression }),
+    ...(options.range === undefined ? {} : { range: [...options.range] }),
+    ...(maskClasses === undefined ? {} : { maskClasses: [...maskClasses] }),
+  };
 }
 
 function earthdailyRequest(options: RequestCliOptions): NewMosaicRequest {
@@ -118,15 +170,13 @@ function earthdailyRequest(options: RequestCliOptions): NewMosaicRequest {
   return {
     source: 'earthdaily',
     bands,
-    indices: indexList(options.index),
     url: options.url ?? null,
     ulLat: options.ul.lat,
     ulLng: options.ul.lng,
     lrLat: options.lr.lat,
     lrLng: options.lr.lng,
     resolution: options.resolution,
-    reflectanceOffset: options.reflectanceOffset ?? null,
-    stripRows: options.stripRows ?? null,
+    ...computationFields(options),
   };
 }
 
@@ -136,10 +186,8 @@ function stacRequest(options: RequestCliOptions): NewMosaicRequest {
   return {
     source: 'stac',
     bands: {},
-    indices: indexList(options.index),
     url: absoluteReference(options.url),
-    reflectanceOffset: options.reflectanceOffset ?? null,
-    stripRows: options.stripRows ?? null,
+    ...computationFields(options),
   };
 }
 
@@ -151,9 +199,7 @@ function sentinel2Request(options: RequestCliOptions): NewMosaicRequest {
   return {
     source: options.source,
     bands,
-    indices: indexList(options.index),
-    reflectanceOffset: options.reflectanceOffset ?? null,
-    stripRows: options.stripRows ?? null,
+    ...computationFields(options),
   };
 }
 

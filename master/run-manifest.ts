@@ -4,7 +4,7 @@
  * and verification counts, and the stage timings.
  */
 import { COG_TILE, levelSizes } from '../shared/cog/cog-geometry.js';
-import type { MosaicJob } from '../shared/types.js';
+import { SCL_BAND, type MosaicJob } from '../shared/types.js';
 import { gridBounds } from './output/georeference.js';
 import { summariseIndexStats, type Manifest } from './output/manifest.js';
 import type { StripMosaicStats } from './output/strip-mosaic-writer.js';
@@ -40,10 +40,12 @@ export function runManifest(parts: RunManifestParts): Manifest {
     indices: job.indices,
     formats: job.formats,
     ...(job.formats.includes('cog') ? { cog: cogSummary(job, bandSet.grid) } : {}),
+    ...(job.expression ? { expression: { text: job.expression.text, bands: job.expression.bands, range: [job.expression.range.min, job.expression.range.max] as const } } : {}),
     crs: { epsg: bandSet.grid.epsg, wkt: parts.wkt },
     grid: bandSet.grid,
     bounds: gridBounds(bandSet.grid),
-    stats: Object.fromEntries(job.indices.map((index) => [index, summariseIndexStats(tally.statsOf(index))])),
+    ...(job.mask ? { mask: { band: SCL_BAND, classes: job.mask.classes, maskedPixels: maskedPixels(job, tally) } } : {}),
+    stats: Object.fromEntries(job.indices.map((index) => [index, summariseIndexStats(tally.statsOf(index), job.mask !== undefined)])),
     tiles: {
       total: strips.length,
       rowsPerStrip: Math.max(...strips.map((strip) => strip.rows)),
@@ -71,4 +73,10 @@ function cogSummary(job: MosaicJob, grid: { readonly width: number; readonly hei
     overviews: levelSizes(grid.width, grid.height).slice(1).map((size) => [size.width, size.height] as const),
     resampling: 'nearest',
   };
+}
+
+/** The masked count of the mosaic (every index has the same; the first one's is taken). */
+function maskedPixels(job: MosaicJob, tally: RunTally): number {
+  const [first] = job.indices;
+  return first === undefined ? 0 : Number(tally.statsOf(first).maskedPixels ?? 0);
 }

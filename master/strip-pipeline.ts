@@ -31,6 +31,7 @@ import { checkCogResult, type CheckedCog } from './cog-result-check.js';
 import { checkStripResult, type CheckedStrip } from './strip-result-check.js';
 import { StripVerifier, resultDigest, type StripWork } from './strip-verifier.js';
 import { VerificationTally, type VerificationSummary } from './verification-tally.js';
+import { jobTaskFields } from './task-fields.js';
 
 export { maxStripPngBytes } from './strip-result-check.js';
 
@@ -166,7 +167,7 @@ export async function runStripPipeline(options: StripPipelineOptions): Promise<V
           width: options.bandSet.grid.width,
           height: strip.rows,
           indices: [...job.indices],
-          reflectanceOffset: job.reflectanceOffset,
+          ...jobTaskFields(job),
           sources: sources.sources,
           bands: sources.bands,
           sourceBytes: sources.bytes,

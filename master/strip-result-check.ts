@@ -28,6 +28,8 @@ export function checkStripResult(
       const most = maxStripPngBytes(width, strip.rows);
       if (tile.png.length > most) throw new TesseraError(`${tile.index}: a ${tile.png.length}-byte PNG for a strip whose PNG cannot exceed ${most} bytes`);
       if ((tile.stats?.validPixels ?? 0) > pixels) throw new TesseraError(`${tile.index}: ${tile.stats?.validPixels} valid pixels in a strip of ${pixels}`);
+      const masked = tile.stats?.maskedPixels ?? 0;
+      if (masked + (tile.stats?.validPixels ?? 0) > pixels) throw new TesseraError(`${tile.index}: ${masked} masked and ${tile.stats?.validPixels} valid pixels in a strip of ${pixels}`);
       parsed.set(index, parseStripPng(tile.png, { width, rows: strip.rows }));
     }
     const missing = indices.filter((index) => !parsed.has(index));

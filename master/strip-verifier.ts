@@ -151,8 +151,8 @@ export class StripVerifier {
 export function resultDigest(result: SubmitResultRequest__Output): string {
   const hash = createHash('sha256');
   for (const tile of [...result.tiles].sort((a, b) => a.index.localeCompare(b.index))) {
-    const stats = tile.stats ?? { validPixels: 0, min: 0, max: 0, sum: 0 };
-    hash.update(`${tile.index}\u0000${tile.png.length}\u0000${stats.validPixels},${stats.min},${stats.max},${stats.sum}\u0000`);
+    const stats = tile.stats ?? { validPixels: 0, min: 0, max: 0, sum: 0, maskedPixels: 0 };
+    hash.update(`${tile.index}\u0000${tile.png.length}\u0000${stats.validPixels},${stats.min},${stats.max},${stats.sum},${stats.maskedPixels}\u0000`);
     hash.update(tile.png);
     hash.update(`\u0000${tile.preview.length}\u0000`);
     hash.update(tile.preview);

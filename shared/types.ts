@@ -7,8 +7,19 @@
 export const BAND_NAMES = ['red', 'nir', 'green', 'swir16', 'swir22', 'blue'] as const;
 export type BandName = (typeof BAND_NAMES)[number];
 
+/** The Sentinel-2 Scene Classification band (20 m, uint8 classes), read only to mask pixels. */
+export const SCL_BAND = 'scl';
+/** A band a request may read: a STAC common name, or the scene classification. */
+export type SourceBandName = BandName | typeof SCL_BAND;
+
+/** The built-in indices, each with its formula in INDEX_FORMULAS. */
 export const INDEX_NAMES = ['ndvi', 'ndsi', 'ndwi', 'ndmi', 'nbr', 'savi', 'evi'] as const;
-export type IndexName = (typeof INDEX_NAMES)[number];
+export type BuiltInIndex = (typeof INDEX_NAMES)[number];
+/** The output of a request's own `expression` (its formula comes with the request). */
+export const EXPRESSION_INDEX = 'expr';
+/** An output of a request: a built-in index, or `expr`. */
+export type IndexName = BuiltInIndex | typeof EXPRESSION_INDEX;
+export const OUTPUT_NAMES: readonly IndexName[] = [...INDEX_NAMES, EXPRESSION_INDEX];
 
 /**
  * How an index is computed, on reflectance ρ = (DN + offset) / 10000, and mapped from [−1, 1] onto
@@ -25,7 +36,7 @@ export type IndexFormula =
  * (moisture), NBR = (nir − swir22) / (nir + swir22) (burn ratio), SAVI = 1.5 (nir − red) / (nir + red
  * + 0.5) (soil-adjusted, L = 0.5), EVI = 2.5 (nir − red) / (nir + 6 red − 7.5 blue + 1).
  */
-export const INDEX_FORMULAS: Readonly<Record<IndexName, IndexFormula>> = {
+export const INDEX_FORMULAS: Readonly<Record<BuiltInIndex, IndexFormula>> = {
   ndvi: { kind: 'normalised-difference', a: 'nir', b: 'red' },
   ndsi: { kind: 'normalised-difference', a: 'green', b: 'swir16' },
   ndwi: { kind: 'normalised-difference', a: 'green', b: 'nir' },
@@ -36,12 +47,12 @@ export const INDEX_FORMULAS: Readonly<Record<IndexName, IndexFormula>> = {
 };
 
 /** The bands each index reads. */
-export const INDEX_BANDS: Readonly<Record<IndexName, readonly BandName[]>> = Object.fromEntries(
+export const INDEX_BANDS: Readonly<Record<BuiltInIndex, readonly BandName[]>> = Object.fromEntries(
   INDEX_NAMES.map((index) => {
     const formula = INDEX_FORMULAS[index];
     return [index, formula.kind === 'normalised-difference' ? [formula.a, formula.b] : formula.bands];
   }),
-) as Record<IndexName, readonly BandName[]>;
+) as Record<BuiltInIndex, readonly BandName[]>;
 
 export const SOURCE_KINDS = ['sentinel2', 'earthdaily', 'stac'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
@@ -55,15 +66,46 @@ export type RequestStatus = (typeof REQUEST_STATUSES)[number];
 
 /** One band of a request: a GeoTIFF (local path or http(s) URL) and the 1-based band number in it. */
 export interface BandInput {
-  readonly name: BandName;
+  readonly name: SourceBandName;
   readonly uri: string;
   readonly band: number;
+}
+
+/** A value range mapped onto the codes 1…255: code = 1 + round((clamp(v, min, max) − min) / (max − min) · 254). */
+export interface ValueRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+/** A request's own band math (the `expr` output): its text, the bands it reads, the range its codes span. */
+export interface CustomExpression {
+  readonly text: string;
+  readonly bands: readonly BandName[];
+  readonly range: ValueRange;
+}
+
+/**
+ * SCL classes masked when a request names none: 0 no data, 1 saturated or defective, 3 cloud shadow,
+ * 8 cloud (medium probability), 9 cloud (high probability), 10 thin cirrus. 11 (snow) is kept: NDSI needs it.
+ */
+export const DEFAULT_MASK_CLASSES: readonly number[] = [0, 1, 3, 8, 9, 10];
+
+/** The SCL classes whose pixels become no-data (code 0) in every index. */
+export interface SclMask {
+  readonly classes: readonly number[];
+  /** The request named the classes (mask_classes): the scl band must then be there. */
+  readonly required: boolean;
 }
 
 /** What every validated request has, whatever its source. */
 interface JobBase {
   readonly id: string;
+  /** The outputs, `expr` (last) when the request has an expression. */
   readonly indices: readonly IndexName[];
+  /** Absent: none. */
+  readonly expression?: CustomExpression;
+  /** Absent: no masking (turned off, or no scl band to mask by). */
+  readonly mask?: SclMask;
   readonly reflectanceOffset: number;
   /** Rows per strip asked for by the request (before alignment to source blocks); undefined: the pixel budget decides. */
   readonly stripRows: number | undefined;
@@ -105,7 +147,7 @@ export interface StacJob extends JobBase {
   readonly source: 'stac';
   /** The item: an http(s) URL (may be signed) or a local path to its JSON. */
   readonly url: string;
-  /** The bands the indices need, to be found among the item's assets. */
+  /** The bands the indices need, to be found among the item's assets (scl: found by the master when `mask` is set). */
   readonly bandNames: readonly BandName[];
   /** Whether the request gave reflectance_offset (then it wins over the item). */
   readonly offsetGiven: boolean;
@@ -158,6 +200,8 @@ export interface IndexStats {
   min: number;
   max: number;
   sum: number;
+  /** Pixels made no-data by the SCL mask (absent or 0 when nothing was masked). */
+  maskedPixels?: number;
 }
 
 /** Per-tile worker timings, in milliseconds. */

@@ -11,9 +11,9 @@ import { encodeStripPng } from '../shared/png/strip-png.js';
 import { encodeCogPieces } from './cog-pieces.js';
 import { samplePreview } from '../shared/raster/preview-sample.js';
 import type { BandSampling__Output, IndexTile, TileTask__Output } from '../shared/proto/tile-service.js';
-import { computeExpressionTile } from '../shared/raster/expression-tile.js';
-import { computeIndexTile, type BandSamples } from '../shared/raster/index-math.js';
-import { INDEX_FORMULAS, INDEX_NAMES, type IndexName, type SampleArray, type TileTimings } from '../shared/types.js';
+import type { BandSamples } from '../shared/raster/index-math.js';
+import type { SampleArray, TileTimings } from '../shared/types.js';
+import { computeIndices } from './compute-indices.js';
 import type { ScratchArrays } from './scratch-arrays.js';
 import { SourceAssembler, type SourceChunkIn } from './source-assembler.js';
 
@@ -24,10 +24,6 @@ export interface ProcessedTile {
 
 /** The tile's source data, as ReadSources streams it (or DirectFiles reads it). */
 export type SourceStream = AsyncIterable<SourceChunkIn>;
-
-function isIndexName(name: string): name is IndexName {
-  return (INDEX_NAMES as readonly string[]).includes(name);
-}
 
 /**
  * `scratch`: where the windows, codes and filtered rows come from; the caller releases it once the
@@ -68,15 +64,7 @@ export async function processTile(task: TileTask__Output, sources: SourceStream,
     };
   };
 
-  const computed = task.indices.map((index) => {
-    if (!isIndexName(index)) throw new InvalidRequestError(`unknown index "${index}"`);
-    const formula = INDEX_FORMULAS[index];
-    const codes = scratch?.bytes(task.width * task.height);
-    const common = { width: task.width, height: task.height, reflectanceOffset: task.reflectanceOffset, ...(codes ? { codes } : {}) };
-    if (formula.kind === 'normalised-difference') return { index, ...computeIndexTile({ ...common, a: bandSamples(formula.a), b: bandSamples(formula.b) }) };
-    const bands = new Map(formula.bands.map((name) => [name, bandSamples(name)]));
-    return { index, ...computeExpressionTile({ ...common, text: formula.text, bands }) };
-  });
+  const computed = computeIndices(task, { band: bandSamples, codes: () => scratch?.bytes(task.width * task.height) });
   const computedAt = performance.now();
 
   // Both indices compress at once on libuv's thread pool (useful where a worker has the cores).

@@ -49,6 +49,11 @@ export interface MosaicRequestRow {
   lrLng: number | null;
   /** earthdaily: output pixel size in metres. */
   resolution: number | null;
+  /** Custom band math (output "expr"), and the [lo, hi] its codes span (null: [−1, 1]). */
+  expression: string | null;
+  range: number[] | null;
+  /** SCL classes to mask: null the default ones (where there is an scl band), [] none. */
+  maskClasses: number[] | null;
   /** Uploaded output URLs by file name, when an upload is configured. */
   uploadUrls: Record<string, string> | null;
   uploadError: string | null;
@@ -85,6 +90,9 @@ export interface NewMosaicRequest {
   stripRows?: number | null;
   /** Absent or null: the column default, {png}. */
   formats?: string[] | null;
+  expression?: string | null;
+  range?: number[] | null;
+  maskClasses?: number[] | null;
 }
 
 export interface RequestResult {
@@ -121,6 +129,9 @@ export class PostgresRequestStore implements RequestStore {
       lr_lat: req.lrLat,
       lr_lng: req.lrLng,
       resolution: req.resolution,
+      expression: req.expression,
+      range: req.range,
+      mask_classes: req.maskClasses,
     };
     const columns = Object.keys(given).filter((column) => given[column] !== undefined);
     const values = columns.map((column) => given[column]);

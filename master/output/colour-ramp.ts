@@ -2,7 +2,8 @@
  * Colour ramps for the index mosaics: a 256-entry RGBA lookup table per index, and applying one to codes.
  * NDVI uses ColorBrewer's RdYlGn (red low, yellow at 0, green high); NDSI a snow ramp (dark brown for
  * bare ground, through grey-blue, to light blue and white above the usual snow threshold NDSI > 0.4);
- * NDWI and NDMI ColorBrewer's BrBG (dry brown to water blue); NBR, SAVI and EVI RdYlGn like NDVI.
+ * NDWI and NDMI ColorBrewer's BrBG (dry brown to water blue); NBR, SAVI and EVI RdYlGn like NDVI; a
+ * custom expression (`expr`), whose meaning tessera cannot know, viridis from its range's lo to its hi.
  * Code 0 (no-data) is fully transparent; every other code is opaque.
  */
 import { codeToIndexValue } from '../../shared/raster/index-math.js';
@@ -55,8 +56,21 @@ const BR_BG: readonly Stop[] = [
   [0, 60, 48],
 ].map((rgb, i, all) => ({ at: -1 + (2 * i) / (all.length - 1), rgb: rgb as [number, number, number] }));
 
+/** Viridis (matplotlib's, 9 stops), over the codes of a custom expression's range: perceptually even, no meaning implied. */
+const VIRIDIS: readonly Stop[] = [
+  [68, 1, 84],
+  [71, 44, 122],
+  [59, 81, 139],
+  [44, 113, 142],
+  [33, 144, 141],
+  [39, 173, 129],
+  [92, 200, 99],
+  [170, 220, 50],
+  [253, 231, 37],
+].map((rgb, i, all) => ({ at: -1 + (2 * i) / (all.length - 1), rgb: rgb as [number, number, number] }));
+
 /** NBR, SAVI and EVI read like NDVI (low bare or burned, high green): RdYlGn too. */
-const RAMPS: Readonly<Record<IndexName, readonly Stop[]>> = { ndvi: RD_YL_GN, ndsi: SNOW, ndwi: BR_BG, ndmi: BR_BG, nbr: RD_YL_GN, savi: RD_YL_GN, evi: RD_YL_GN };
+const RAMPS: Readonly<Record<IndexName, readonly Stop[]>> = { ndvi: RD_YL_GN, ndsi: SNOW, ndwi: BR_BG, ndmi: BR_BG, nbr: RD_YL_GN, savi: RD_YL_GN, evi: RD_YL_GN, expr: VIRIDIS };
 
 /** Bytes per LUT entry (RGBA). */
 const RGBA = 4;

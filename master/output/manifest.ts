@@ -17,6 +17,8 @@ export interface ManifestIndexStats {
   readonly min: number | null;
   readonly mean: number | null;
   readonly max: number | null;
+  /** With SCL masking: the pixels the mask made no-data (not counted in validPixels). */
+  readonly maskedPixels?: number;
 }
 
 export interface Manifest {
@@ -51,6 +53,10 @@ export interface Manifest {
   readonly formats: readonly OutputFormat[];
   /** Format cog: how each `<index>.tif` is made (the same for every index). */
   readonly cog?: ManifestCog;
+  /** The request's own band math (output `expr`): its text, the bands it read, and [lo, hi] mapped onto codes 1…255. */
+  readonly expression?: { readonly text: string; readonly bands: readonly string[]; readonly range: readonly [lo: number, hi: number] };
+  /** SCL cloud masking, when it was on: the band, the classes masked, and how many output pixels they covered. */
+  readonly mask?: { readonly band: string; readonly classes: readonly number[]; readonly maskedPixels: number };
   readonly crs: { readonly epsg: number; readonly wkt: string };
   readonly grid: OutputGrid;
   readonly bounds: GridBounds;
@@ -110,10 +116,11 @@ export interface ManifestCog {
   readonly resampling: 'nearest';
 }
 
-/** Mosaic-wide IndexStats (e.g. merged with mergeIndexStats) → the manifest's summary. */
-export function summariseIndexStats(stats: IndexStats): ManifestIndexStats {
-  if (stats.validPixels === 0) return { validPixels: 0, min: null, mean: null, max: null };
-  return { validPixels: stats.validPixels, min: stats.min, mean: stats.sum / stats.validPixels, max: stats.max };
+/** Mosaic-wide IndexStats (e.g. merged with mergeIndexStats) → the manifest's summary; `masked`: with the masked count. */
+export function summariseIndexStats(stats: IndexStats, masked = false): ManifestIndexStats {
+  const maskedPixels = masked ? { maskedPixels: Number(stats.maskedPixels ?? 0) } : {};
+  if (stats.validPixels === 0) return { validPixels: 0, min: null, mean: null, max: null, ...maskedPixels };
+  return { validPixels: stats.validPixels, min: stats.min, mean: stats.sum / stats.validPixels, max: stats.max, ...maskedPixels };
 }
 
 /** Write the manifest as pretty JSON at `path`, atomically (temp file + rename). Creates the folder. */

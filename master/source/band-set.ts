@@ -5,7 +5,7 @@
  * fetched. Also says when strips can be aligned on the reference band's block rows.
  */
 import { IncompatibleBandsError, InvalidRequestError } from '../../shared/errors.js';
-import type { BandInput, BandName } from '../../shared/types.js';
+import type { BandInput, SourceBandName } from '../../shared/types.js';
 import { withoutQuery } from '../../shared/urls.js';
 import type { OutputGrid } from '../output/georeference.js';
 import { closeTiff, describeBand, fileKey, openTiff, type BandSource, type GeoTransform, type OpenedTiff } from './band-source.js';
@@ -16,7 +16,7 @@ import { checkBandChoice } from './band-choice.js';
 export type { OutputGrid } from '../output/georeference.js';
 
 export interface NamedBandSource {
-  readonly name: BandName;
+  readonly name: SourceBandName;
   readonly source: BandSource;
 }
 

@@ -10,7 +10,8 @@
  */
 import type { GeoTIFFImage } from 'geotiff';
 import { InvalidRequestError } from '../../shared/errors.js';
-import { INDEX_BANDS, INDEX_NAMES, type BandName, type BoundingBox, type IndexName } from '../../shared/types.js';
+import { INDEX_NAMES, type BandName, type BoundingBox, type CustomExpression, type IndexName } from '../../shared/types.js';
+import { bandsOfOutput } from '../../shared/request/needed-bands.js';
 import { withoutQuery } from '../../shared/urls.js';
 import type { BandSet, NamedBandSource } from './band-set.js';
 import { closeTiff, describeBand, openTiff, type BandSource, type InheritedGeoreference, type OpenedTiff } from './band-source.js';
@@ -30,6 +31,8 @@ export interface EarthDailyInput {
   readonly bands: readonly { readonly name: BandName; readonly band: number }[];
   /** The indices asked for, named when a band they need is missing (default: every index that reads it). */
   readonly indices?: readonly IndexName[];
+  /** The request's expression, when `indices` holds expr. */
+  readonly expression?: CustomExpression | undefined;
 }
 
 export interface EarthDailyOptions {
@@ -212,7 +215,7 @@ function checkBandNumbers(input: EarthDailyInput, samplesPerPixel: number): void
   if (!missing) return;
   const present = input.bands.filter((b) => b.band <= samplesPerPixel).sort((a, b) => a.band - b.band);
   const known = present.length > 0 ? ` (${present.map((b) => `${b.name}=${b.band}`).join(', ')} by the band layout)` : '';
-  const needs = (input.indices ?? INDEX_NAMES).filter((index) => INDEX_BANDS[index].includes(missing.name));
+  const needs = (input.indices ?? INDEX_NAMES).filter((index) => bandsOfOutput(index, input.expression).includes(missing.name));
   throw new InvalidRequestError(
     `${needs.length > 0 ? `${needs.join(' and ')} need${needs.length === 1 ? 's' : ''} ${missing.name}, but ` : ''}` +
       `the mosaic has ${samplesPerPixel} band${samplesPerPixel === 1 ? '' : 's'}${known}, so there is no band ${missing.band} for ${missing.name}; ` +

@@ -4,14 +4,14 @@
  * URL secrets, the box and level, the item and the offset it implied) and the job as it runs (a
  * STAC item may set the reflectance offset).
  */
-import type { BandInput, EarthDailyJob, MosaicJob, Sentinel2Job, StacJob } from '../../shared/types.js';
+import { SCL_BAND, type BandInput, type EarthDailyJob, type MosaicJob, type Sentinel2Job, type StacJob } from '../../shared/types.js';
 import { withoutQuery } from '../../shared/urls.js';
 import type { Manifest } from '../output/manifest.js';
 import { openBandSet, type BandSet } from './band-set.js';
 import { openEarthDailyBandSet } from './earthdaily-source.js';
 import { DEFAULT_READ_TIMEOUT_MS, httpTiffOpener, type TiffOpener } from './geotiff-opener.js';
 import { checkPixelLimit } from './pixel-limit.js';
-import { resolveOffset, resolveStacBands } from './stac-item.js';
+import { hasStacBand, resolveOffset, resolveStacBands, type StacAsset } from './stac-item.js';
 import { loadStacItem } from './stac-loader.js';
 
 /** An opened input, with what the manifest says about it. */
@@ -57,7 +57,7 @@ async function openBandFiles(bands: Sentinel2Job['bands'], limits: SourceLimits,
 
 async function openEarthDaily(job: EarthDailyJob, limits: SourceLimits, open: TiffOpener, signal: AbortSignal): Promise<OpenedSource> {
   const bandSet = await openEarthDailyBandSet(
-    { url: job.url, bbox: job.bbox, resolution: job.resolution, bands: job.bands, indices: job.indices },
+    { url: job.url, bbox: job.bbox, resolution: job.resolution, bands: job.bands, indices: job.indices, expression: job.expression },
     { maxBboxDeg: limits.maxBboxDeg, maxPixels: limits.maxRequestPixels, open, signal },
   );
   return {
@@ -74,16 +74,22 @@ async function openEarthDaily(job: EarthDailyJob, limits: SourceLimits, open: Ti
   };
 }
 
-/** Reads the item, finds each band's asset and the offset, then opens the assets as band files. */
+/**
+ * Reads the item, finds each band's asset and the offset, then opens the assets as band files. With
+ * the mask on, the scl asset too: when the item has none, masking is off, unless the request named
+ * classes (then the missing asset fails it). The scl asset has no say in the offset.
+ */
 async function openStacItem(job: StacJob, limits: SourceLimits, open: TiffOpener, signal: AbortSignal): Promise<OpenedSource> {
   const item = await loadStacItem(job.url, { signal, readTimeoutMs: limits.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS });
   const assets = resolveStacBands(item, job.bandNames);
   const offset = resolveOffset(item, [...assets.values()], job.offsetGiven ? job.reflectanceOffset : undefined);
-  const bands = [...assets].map(([name, asset]) => ({ name, uri: asset.href, band: 1 }));
+  const scl = job.mask && (job.mask.required || hasStacBand(item, SCL_BAND)) ? resolveStacBands(item, [SCL_BAND]) : new Map<typeof SCL_BAND, StacAsset>();
+  const bands = [...assets, ...scl].map(([name, asset]) => ({ name, uri: asset.href, band: 1 }));
   const opened = await openBandFiles(bands, limits, open, signal);
+  const { mask, ...rest } = job;
   return {
     ...opened,
-    job: { ...job, reflectanceOffset: offset.value },
+    job: { ...rest, ...(mask && scl.size > 0 ? { mask } : {}), reflectanceOffset: offset.value },
     stac: { itemUrl: withoutQuery(job.url), ...item.summary, offset },
   };
 }

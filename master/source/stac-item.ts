@@ -115,6 +115,12 @@ export function resolveStacBands<B extends StacBandName>(item: StacItem, bands: 
   return found;
 }
 
+/** Whether the item has an asset for `band` (by the same keys resolveStacBands looks for). */
+export function hasStacBand(item: StacItem, band: StacBandName): boolean {
+  const key = assetKeyFor(item, band);
+  return key !== undefined && item.assets.has(key);
+}
+
 /** The offset the bands' DNs carry, by the rules at the top of this file. */
 export function resolveOffset(item: StacItem, assets: readonly StacAsset[], explicit: number | undefined): ResolvedOffset {
   if (explicit !== undefined) return { value: explicit, source: 'request', reason: 'reflectance_offset given in the request' };

@@ -1,10 +1,11 @@
 /**
- * An index given as an expression (SAVI, EVI; see INDEX_FORMULAS) over a tile, one output row at a
- * time: each band's samples are gathered through its lookup tables as reflectance
- * ρ = (DN + offset) / 10000 in float32, the compiled expression runs over the row, and the values
- * become codes over [−1, 1] (clamped). A pixel is no-data when a band has no source pixel there, a
- * sample equals its band's no-data value (0 when it declares none) or is NaN, or the value is not
- * finite (a zero denominator). Statistics are of the unclamped values, as for the other indices.
+ * An index given as an expression (SAVI, EVI; see INDEX_FORMULAS; or a request's own, `expr`) over a
+ * tile, one output row at a time: each band's samples are gathered through its lookup tables as
+ * reflectance ρ = (DN + offset) / 10000 in float32, the compiled expression runs over the row, and
+ * the values become codes over `range` (default [−1, 1], clamped). A pixel is no-data when the SCL
+ * mask covers it, a band has no source pixel there, a sample equals its band's no-data value (0 when
+ * it declares none) or is NaN, or the value is not finite (a zero denominator). Statistics are of
+ * the unclamped values, as for the other indices.
  */
 import type { IndexStats } from '../types.js';
 import { compileExpression, toCodes, type CodeRange } from '../expression/compile-expression.js';
@@ -21,6 +22,8 @@ export interface ExpressionTileInput {
   readonly bands: ReadonlyMap<string, BandSamples>;
   readonly range?: CodeRange;
   readonly codes?: Uint8Array;
+  /** width × height: pixels where it is not 0 are no-data (the SCL mask). */
+  readonly mask?: Uint8Array;
 }
 
 const FULL_RANGE: CodeRange = { min: -1, max: 1 };
@@ -43,8 +46,11 @@ export function computeExpressionTile(input: ExpressionTileInput): { codes: Uint
   let sum = 0;
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
+  const { mask } = input;
+  if (mask !== undefined && mask.length !== width * height) throw new Error(`expression tile: a mask of ${mask.length} for ${width}x${height}`);
   for (let j = 0; j < height; j++) {
-    valid.fill(1);
+    if (mask === undefined) valid.fill(1);
+    else for (let i = 0; i < width; i++) valid[i] = mask[j * width + i] === 0 ? 1 : 0;
     for (const [k, band] of bands.entries()) {
       const row = rows[k] as Float32Array;
       const sourceRow = band.rows[j] as number;

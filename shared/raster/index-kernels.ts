@@ -10,6 +10,7 @@
  * float32 roundings the general path makes are no-ops and only the ratio is rounded. Every other tile
  * (holes in the lookups) takes the general path, the original loop. Results are bit-identical on all
  * paths, statistics included: pixels are visited in the same row-major order, so `sum` adds up alike.
+ * A tile with an SCL mask takes the general path, which skips the masked pixels (codes stay 0).
  */
 import type { SampleArray } from '../types.js';
 
@@ -33,11 +34,14 @@ export interface IndexAccumulator {
 /** Integers up to this size keep DN + offset and the sum of two of them below 2^24, exact in float32. */
 const EXACT_OFFSET_LIMIT = 2 ** 22;
 
-/** Fills `codes` (width × height, zeroed) and adds every valid pixel to `acc`, in row-major order. */
-export function computeCodes(width: number, height: number, offset: number, a: KernelBand, b: KernelBand, codes: Uint8Array, acc: IndexAccumulator): void {
-  const span = validSpan(a.columns, b.columns);
+/**
+ * Fills `codes` (width × height, zeroed) and adds every valid pixel to `acc`, in row-major order;
+ * pixels where `mask` (width × height) is not 0 are left out.
+ */
+export function computeCodes(width: number, height: number, offset: number, a: KernelBand, b: KernelBand, codes: Uint8Array, acc: IndexAccumulator, mask?: Uint8Array): void {
+  const span = mask === undefined ? validSpan(a.columns, b.columns) : null;
   if (span === null) {
-    lookupTile(width, height, offset, a, b, codes, acc);
+    lookupTile(width, height, offset, a, b, codes, acc, mask);
     return;
   }
   const [lo, hi] = span;
@@ -174,8 +178,8 @@ function exactRow(va: SampleArray, ia: number, nodataA: number, vb: SampleArray,
   acc.max = max;
 }
 
-/** The general path: per-pixel lookups, −1 anywhere. */
-function lookupTile(width: number, height: number, offset: number, a: KernelBand, b: KernelBand, codes: Uint8Array, acc: IndexAccumulator): void {
+/** The general path: per-pixel lookups, −1 anywhere; masked pixels skipped. */
+function lookupTile(width: number, height: number, offset: number, a: KernelBand, b: KernelBand, codes: Uint8Array, acc: IndexAccumulator, mask: Uint8Array | undefined): void {
   const { values: valuesA, columns: colsA, windowWidth: strideA, nodata: nodataA } = a;
   const { values: valuesB, columns: colsB, windowWidth: strideB, nodata: nodataB } = b;
   let { valid, sum, min, max } = acc;
@@ -190,6 +194,7 @@ function lookupTile(width: number, height: number, offset: number, a: KernelBand
       const colA = colsA[i]!;
       const colB = colsB[i]!;
       if (colA < 0 || colB < 0) continue;
+      if (mask !== undefined && mask[outBase + i] !== 0) continue;
       const dnA = valuesA[baseA + colA]!;
       const dnB = valuesB[baseB + colB]!;
       if (dnA === nodataA || dnB === nodataB) continue; // NaN samples fail the denominator test below

@@ -52,6 +52,8 @@ export interface IndexTileInput {
   readonly b: BandSamples;
   /** Where the codes go: width × height bytes, all 0 (reused memory); absent: a new array. */
   readonly codes?: Uint8Array;
+  /** width × height: pixels where it is not 0 are no-data (the SCL mask), left out of the statistics. */
+  readonly mask?: Uint8Array;
 }
 
 export interface IndexTileResult {
@@ -81,7 +83,8 @@ export function computeIndexTile(input: IndexTileInput): IndexTileResult {
   // float32 roundings fewer, and exact wherever the ratio is representable (nir 90, red 30 give exactly
   // 0.5, where dividing by 10000 first gives 0.49999997 and the code one lower). NaN samples fail the
   // denominator test; a NaN ratio (infinite samples) is no-data. See index-kernels.ts for the loops.
-  computeCodes(width, height, input.reflectanceOffset, kernelBand(input.a), kernelBand(input.b), codes, acc);
+  if (input.mask !== undefined && input.mask.length !== width * height) throw new TesseraError(`index tile: a mask of ${input.mask.length} for ${width}x${height}`);
+  computeCodes(width, height, input.reflectanceOffset, kernelBand(input.a), kernelBand(input.b), codes, acc, input.mask);
   const { valid, min, max, sum } = acc;
 
   const stats: IndexStats =
@@ -89,16 +92,21 @@ export function computeIndexTile(input: IndexTileInput): IndexTileResult {
   return { codes, stats };
 }
 
-/** Combine two IndexStats (either may be empty: validPixels 0, whose min/max are ignored). */
+/** Combine two IndexStats (either may be empty: validPixels 0, whose min/max are ignored); masked pixels add up. */
 export function mergeIndexStats(x: IndexStats, y: IndexStats): IndexStats {
-  if (x.validPixels === 0) return { ...y };
-  if (y.validPixels === 0) return { ...x };
-  return {
+  const masked = Number(x.maskedPixels ?? 0) + Number(y.maskedPixels ?? 0);
+  const withMasked = (stats: IndexStats): IndexStats => {
+    const { validPixels, min, max, sum } = stats;
+    return masked > 0 ? { validPixels, min, max, sum, maskedPixels: masked } : { validPixels, min, max, sum };
+  };
+  if (x.validPixels === 0) return withMasked(y);
+  if (y.validPixels === 0) return withMasked(x);
+  return withMasked({
     validPixels: x.validPixels + y.validPixels,
     min: Math.min(x.min, y.min),
     max: Math.max(x.max, y.max),
     sum: x.sum + y.sum,
-  };
+  });
 }
 
 function kernelBand(band: BandSamples): KernelBand {

@@ -8,21 +8,26 @@ import { parseBandLayout, type BandLayout } from '../config/env.js';
 import { InvalidRequestError } from '../errors.js';
 import {
   BAND_NAMES,
-  INDEX_BANDS,
+  EXPRESSION_INDEX,
   INDEX_NAMES,
+  SCL_BAND,
   SOURCE_KINDS,
   type BandInput,
-  type BandName,
   type BoundingBox,
+  type CustomExpression,
   type EarthDailyJob,
   type IndexName,
   type MosaicJob,
+  type SclMask,
   type Sentinel2Job,
   type SourceKind,
   type StacJob,
 } from '../types.js';
 import { parseBandReference } from './band-reference.js';
 import { parseFormats } from './output-formats.js';
+import { parseCustomExpression } from './expression-rules.js';
+import { earthdailyMask, parseMaskClasses, sclBandInput } from './mask-rules.js';
+import { neededBands, usersOf } from './needed-bands.js';
 import { MAX_BANDS_JSON_BYTES, MAX_REFLECTANCE_OFFSET, MAX_URL_LENGTH, validateStripRows } from './request-limits.js';
 
 /** The columns of a request row that describe the work (see master/db/request-store.ts). */
@@ -41,6 +46,12 @@ export interface RequestFields {
   readonly lrLat?: number | null;
   readonly lrLng?: number | null;
   readonly resolution?: number | null;
+  /** Band math over the STAC band names; its output is `expr`. */
+  readonly expression?: string | null;
+  /** [lo, hi]: the expression's values mapped onto codes 1…255 (null: [−1, 1]). */
+  readonly range?: readonly (number | null)[] | null;
+  /** SCL classes to mask (null: the default ones, when there is an scl band; {}: none). */
+  readonly maskClasses?: readonly (number | null)[] | null;
 }
 
 /** What a row may leave to the master's configuration (strip sizes: the runner's pixel budget). */
@@ -60,18 +71,24 @@ function parseSource(source: string): SourceKind {
   return value;
 }
 
-function parseIndices(indices: readonly string[] | null): IndexName[] {
+/** The outputs: the built-in indices named, then `expr` when the request has an expression. */
+function parseIndices(indices: readonly string[] | null, expression: CustomExpression | undefined): IndexName[] {
   // A text[] may hold NULLs ('{ndvi,NULL}'): they name no index.
   const list = (indices ?? []).map((name: string | null) => (name ?? '').trim().toLowerCase()).filter((name) => name !== '');
-  if (list.length === 0) throw new InvalidRequestError(`no index requested; set indices to one or more of ${INDEX_NAMES.join(', ')}`);
-  const unknown = list.filter((name) => !isOneOf(INDEX_NAMES, name));
+  if (list.includes(EXPRESSION_INDEX) && !expression) {
+    throw new InvalidRequestError(`index "${EXPRESSION_INDEX}" is the output of a custom expression, and the request has none: set expression, e.g. (nir - swir16) / (nir + swir16)`);
+  }
+  const builtIn = list.filter((name) => name !== EXPRESSION_INDEX);
+  if (builtIn.length === 0 && !expression) throw new InvalidRequestError(`no index requested; set indices to one or more of ${INDEX_NAMES.join(', ')}`);
+  const unknown = builtIn.filter((name) => !isOneOf(INDEX_NAMES, name));
   if (unknown.length > 0) {
     throw new InvalidRequestError(`unknown index ${unknown.map((u) => `"${u}"`).join(', ')}; tessera computes ${INDEX_NAMES.join(', ')}`);
   }
-  return [...new Set(list as IndexName[])];
+  const outputs: IndexName[] = [...new Set(builtIn as IndexName[])];
+  return expression ? [...outputs, EXPRESSION_INDEX] : outputs;
 }
 
-function parseBands(bands: unknown, indices: readonly IndexName[]): BandInput[] {
+function parseBands(bands: unknown, indices: readonly IndexName[], expression: CustomExpression | undefined): { inputs: BandInput[]; scl: unknown } {
   if (typeof bands !== 'object' || bands === null || Array.isArray(bands)) {
     throw new InvalidRequestError(
       'bands must be a JSON object from band name to file, e.g. {"red": "/data/input/B04.tif", "nir": "/data/input/B08.tif"}',
@@ -79,30 +96,20 @@ function parseBands(bands: unknown, indices: readonly IndexName[]): BandInput[] 
   }
   const given = new Map<string, unknown>(Object.entries(bands).map(([name, ref]) => [name.trim().toLowerCase(), ref]));
   for (const name of given.keys()) {
-    if (!isOneOf(BAND_NAMES, name)) {
+    if (!isOneOf(BAND_NAMES, name) && name !== SCL_BAND) {
       throw new InvalidRequestError(`unknown band "${name}"; use the STAC common names ${BAND_NAMES.join(', ')}`);
     }
   }
   const result: BandInput[] = [];
-  for (const name of neededBands(indices)) {
+  for (const name of neededBands(indices, expression)) {
     const ref = given.get(name);
     if (ref === undefined || ref === null || ref === '') {
-      throw new InvalidRequestError(`${usersOf(name, indices)} needs band "${name}", which the request does not give; add it to bands`);
+      throw new InvalidRequestError(`${usersOf(name, indices, expression)} needs band "${name}", which the request does not give; add it to bands`);
     }
     if (typeof ref !== 'string') throw new InvalidRequestError(`band "${name}" must be a file path or URL string`);
     result.push({ name, ...parseBandReference(ref) });
   }
-  return result;
-}
-
-/** The bands the requested indices need, in BAND_NAMES order. */
-function neededBands(indices: readonly IndexName[]): BandName[] {
-  const needed = new Set<BandName>(indices.flatMap((index) => INDEX_BANDS[index]));
-  return BAND_NAMES.filter((name) => needed.has(name));
-}
-
-function usersOf(name: BandName, indices: readonly IndexName[]): string {
-  return indices.filter((index) => INDEX_BANDS[index].includes(name)).join(' and ');
+  return { inputs: result, scl: given.get(SCL_BAND) };
 }
 
 function parseCorner(value: number | null | undefined, column: string, limit: number): number {
@@ -161,21 +168,27 @@ function parseEarthDaily(fields: RequestFields, base: Omit<EarthDailyJob, 'sourc
     throw new InvalidRequestError(`resolution must be a positive number of metres per pixel (got ${String(resolution)}), e.g. 10`);
   }
   const layout = layoutWith(defaults.earthdailyBands, fields.bands);
-  const bands = neededBands(base.indices).map((name) => {
+  const bands = neededBands(base.indices, base.expression).map((name) => {
     const band = layout[name];
     if (band === undefined) {
       throw new InvalidRequestError(
-        `${usersOf(name, base.indices)} needs a ${name} band, but the mosaic's band layout (${describeLayout(layout)}) has none; ` +
+        `${usersOf(name, base.indices, base.expression)} needs a ${name} band, but the mosaic's band layout (${describeLayout(layout)}) has none; ` +
           `if the mosaic has one, name its number in the request's bands (e.g. {"${name}": 5}) or in EARTHDAILY_BANDS`,
       );
     }
     return { name, band };
   });
-  return { ...base, source: 'earthdaily', url, bbox, resolution, bands };
+  earthdailyMask(base.mask);
+  const { mask: _none, ...rest } = base;
+  return { ...rest, source: 'earthdaily', url, bbox, resolution, bands };
 }
 
+/** The index bands, and the scl band when the mask is on and the request gives one (then the job masks). */
 function parseSentinel2(fields: RequestFields, base: Omit<Sentinel2Job, 'source' | 'bands'>): Sentinel2Job {
-  return { ...base, source: 'sentinel2', bands: parseBands(fields.bands, base.indices) };
+  const { inputs, scl } = parseBands(fields.bands, base.indices, base.expression);
+  const sclInput = sclBandInput(scl, base.mask);
+  const { mask, ...rest } = base;
+  return sclInput && mask ? { ...rest, mask, source: 'sentinel2', bands: [...inputs, sclInput] } : { ...rest, source: 'sentinel2', bands: inputs };
 }
 
 function parseStac(fields: RequestFields, base: Omit<StacJob, 'source' | 'url' | 'bandNames'>): StacJob {
@@ -188,7 +201,7 @@ function parseStac(fields: RequestFields, base: Omit<StacJob, 'source' | 'url' |
   if (bands !== null && bands !== undefined && (typeof bands !== 'object' || Array.isArray(bands) || Object.keys(bands).length > 0)) {
     throw new InvalidRequestError('for stac, the bands come from the item\'s assets: leave bands empty ({}) and name the item in url');
   }
-  return { ...base, source: 'stac', url, bandNames: neededBands(base.indices) };
+  return { ...base, source: 'stac', url, bandNames: neededBands(base.indices, base.expression) };
 }
 
 function parseReflectanceOffset(value: number | null): number {
@@ -211,12 +224,14 @@ export function parseRequest(fields: RequestFields, defaults: RequestDefaults): 
   if ((fields.url?.length ?? 0) > MAX_URL_LENGTH) throw new InvalidRequestError(`url is ${fields.url?.length} characters long; at most ${MAX_URL_LENGTH} are read`);
   if ((fields.indices?.length ?? 0) > 16) throw new InvalidRequestError(`${fields.indices?.length} indices requested; tessera computes ${INDEX_NAMES.join(', ')}`);
   const source = parseSource(fields.source);
-  const indices = parseIndices(fields.indices);
+  const expression = parseCustomExpression(fields.expression, fields.range);
+  const indices = parseIndices(fields.indices, expression);
   const reflectanceOffset = parseReflectanceOffset(fields.reflectanceOffset);
   const stripRows = fields.stripRows ?? undefined;
   if (stripRows !== undefined) validateStripRows(stripRows);
   const formats = parseFormats(fields.formats);
-  const base = { id: fields.id, indices, reflectanceOffset, stripRows, formats };
+  const mask: SclMask | undefined = parseMaskClasses(fields.maskClasses);
+  const base = { id: fields.id, indices, ...(expression ? { expression } : {}), ...(mask ? { mask } : {}), reflectanceOffset, stripRows, formats };
   if (source === 'earthdaily') return parseEarthDaily(fields, base, defaults);
   if (source === 'stac') return parseStac(fields, { ...base, offsetGiven: fields.reflectanceOffset !== null });
   return parseSentinel2(fields, base);

@@ -18,6 +18,6 @@ $$;
 
 REVOKE ALL ON mosaic_requests FROM tessera_submitter;
 GRANT SELECT ON mosaic_requests TO tessera_submitter;
-GRANT INSERT (source, bands, indices, formats, reflectance_offset, strip_rows, url, ul_lat, ul_lng, lr_lat, lr_lng, resolution)
+GRANT INSERT (source, bands, indices, formats, reflectance_offset, strip_rows, url, ul_lat, ul_lng, lr_lat, lr_lng, resolution, expression, range, mask_classes)
   ON mosaic_requests TO tessera_submitter;
 GRANT USAGE ON SEQUENCE mosaic_requests_id_seq TO tessera_submitter;

@@ -91,6 +91,8 @@ describe('tessera web HTTP API', () => {
       [{ ...GOOD, source: 'landsat' }, { id: 'x', source: 'landsat', bands: GOOD.bands, indices: ['ndvi'], reflectanceOffset: null, stripRows: null }],
       [{ ...GOOD, strip_rows: 0 }, { id: 'x', source: 'sentinel2', bands: GOOD.bands, indices: ['ndvi'], reflectanceOffset: null, stripRows: 0 }],
       [{ ...GOOD, reflectance_offset: 1e9 }, { id: 'x', source: 'sentinel2', bands: GOOD.bands, indices: ['ndvi'], reflectanceOffset: 1e9, stripRows: null }],
+      [{ ...GOOD, expression: 'process.exit(1)' }, { id: 'x', source: 'sentinel2', bands: GOOD.bands, indices: ['ndvi'], reflectanceOffset: null, stripRows: null, expression: 'process.exit(1)' }],
+      [{ ...GOOD, expression: 'nir - red', range: [1, 0] }, { id: 'x', source: 'sentinel2', bands: GOOD.bands, indices: ['ndvi'], reflectanceOffset: null, stripRows: null, expression: 'nir - red', range: [1, 0] }],
       [
         { source: 'earthdaily', indices: ['ndvi'], ul_lat: 10, ul_lng: 5, lr_lat: 11, lr_lng: 6, resolution: 10 },
         { id: 'x', source: 'earthdaily', bands: {}, indices: ['ndvi'], reflectanceOffset: null, stripRows: null, ulLat: 10, ulLng: 5, lrLat: 11, lrLng: 6, resolution: 10 },
@@ -114,6 +116,8 @@ describe('tessera web HTTP API', () => {
       [{ ...GOOD, bands: { red: 3.5, nir: '/b.tif' } }, /^band "red" must be a file path or URL string, got 3\.5$/],
       [{ ...GOOD, strip_rows: '64' }, /^strip_rows must be a number, got "64"$/],
       [{ ...GOOD, source: 7 }, /^source must be a string, got 7$/],
+      [{ ...GOOD, expression: 42 }, /^expression must be a string, got 42$/],
+      [{ ...GOOD, range: '0,1' }, /^range must be an array of numbers, e\.g\. \[-1, 1\], got "0,1"$/],
     ];
     for (const [body, pattern] of shapes) {
       const answer = await post(body);

@@ -217,3 +217,46 @@ describe('requestFromOptions: names are checked before anything is inserted', ()
     assert.throws(() => requestFromOptions({ source: 'earthdaily', band: ['thermal=7'], index: 'ndvi', ...corners }), /unknown band "thermal"/);
   });
 });
+
+describe('--expression and --range', () => {
+  it('--expression alone computes only the expression; --index still adds built-ins, before or after it', () => {
+    assert.equal(parse(['--expression', 'nir - red']).index, undefined);
+    assert.equal(parse(['--index', 'ndsi', '--expression', 'nir - red']).index, 'ndsi');
+    assert.equal(parse(['--expression', 'nir - red', '--index', 'ndsi']).index, 'ndsi');
+    const request = requestFromOptions(options({ band: ['red=/a.tif', 'nir=/b.tif'], index: undefined, expression: '(nir - red) / 2', range: [-0.5, 0.5] }));
+    assert.deepEqual([request.indices, request.expression, request.range], [[], '(nir - red) / 2', [-0.5, 0.5]]);
+  });
+
+  it('reads --range=LO,HI and refuses what is not two numbers', () => {
+    assert.deepEqual(parse(['--expression', 'nir', '--range=-0.5,2']).range, [-0.5, 2]);
+    for (const bad of ['1', '1,2,3', 'a,1', ',1']) assert.throws(() => parse(['--expression', 'nir', `--range=${bad}`]), /--range must be LO,HI/);
+  });
+
+  it('refuses a bad expression or range in the master\'s words, before anything is inserted', () => {
+    const bands = ['red=/a.tif', 'nir=/b.tif'];
+    rejects(options({ band: bands, expression: 'constructor' }), /^the expression has "constructor", which is not a band/);
+    rejects(options({ band: bands, expression: 'process.exit(1)' }), /^the expression has "\." at column 8/);
+    rejects(options({ band: bands, expression: 'nir - swir16' }), /^the expression needs band "swir16", which the request does not give; add it to bands$/);
+    rejects(options({ band: bands, expression: 'nir', range: [2, 1] }), /^range \[2, 1\] must have lo < hi/);
+    rejects(options({ band: bands, range: [0, 1] }), /^range is the value range of a custom expression/);
+  });
+});
+
+describe('--mask-classes and --no-mask', () => {
+  const bands = ['red=/a.tif', 'nir=/b.tif', 'scl=/scl.tif'];
+
+  it('--mask-classes names the classes, --no-mask turns masking off, neither leaves it to the default', () => {
+    assert.deepEqual(parse(['--mask-classes', '3,8,9']).maskClasses, [3, 8, 9]);
+    assert.equal(parse(['--no-mask']).mask, false);
+    assert.deepEqual(requestFromOptions(options({ band: bands, maskClasses: [9, 3] })).maskClasses, [9, 3]);
+    assert.deepEqual(requestFromOptions(options({ band: bands, mask: false })).maskClasses, []);
+    assert.equal('maskClasses' in requestFromOptions(options({ band: bands })), false);
+    assert.throws(() => parse(['--mask-classes', '3,,9']), /--mask-classes must be SCL class numbers/);
+  });
+
+  it('refuses classes that are none, both flags at once, and classes without an scl band', () => {
+    rejects(options({ band: bands, maskClasses: [12] }), /^mask_classes must be Sentinel-2 SCL class numbers from 0 to 11/);
+    rejects(options({ band: bands, maskClasses: [3], mask: false }), /--no-mask and --mask-classes contradict each other/);
+    rejects(options({ band: ['red=/a.tif', 'nir=/b.tif'], maskClasses: [3] }), /^mask_classes \{3\} needs the scl band/);
+  });
+});

@@ -298,6 +298,8 @@ describe('parseRequest: stac rows', () => {
       offsetGiven: false,
       stripRows: undefined,
       formats: ['png'],
+      // The item's scl asset, when it has one, masks by the default classes (the master looks when it reads the item).
+      mask: { classes: [0, 1, 3, 8, 9, 10], required: false },
     });
     const given = parseRequest(stac({ reflectanceOffset: 0 }), DEFAULTS);
     assert.equal(given.source === 'stac' && given.offsetGiven, true, 'an explicit 0 is given too');
@@ -309,5 +311,43 @@ describe('parseRequest: stac rows', () => {
     rejects(stac({ url: 's3://bucket/item.json?sig=SECRET' }), /neither an http\(s\) URL nor a path/);
     assert.doesNotMatch(rejects(stac({ url: 's3://bucket/item.json?sig=SECRET' })), /SECRET/);
     rejects(stac({ bands: { red: '/data/B04.tif' } }), /for stac, the bands come from the item's assets: leave bands empty/);
+  });
+});
+
+describe('parseRequest: SCL masking (mask_classes)', () => {
+  const withScl = { ...ALL_BANDS, scl: '/data/SCL_20m.tif' };
+
+  it('with an scl band and mask_classes NULL, masks the default classes and reads scl last', () => {
+    const job = sentinel2(row({ bands: withScl }));
+    assert.deepEqual(job.mask, { classes: [0, 1, 3, 8, 9, 10], required: false });
+    assert.deepEqual(job.bands.map((band) => band.name), ['red', 'nir', 'scl']);
+  });
+
+  it('mask_classes overrides the classes (sorted, each once)', () => {
+    assert.deepEqual(sentinel2(row({ bands: withScl, maskClasses: [9, 3, 9] })).mask, { classes: [3, 9], required: true });
+  });
+
+  it('mask_classes {} turns masking off, and the scl band is not read', () => {
+    const job = sentinel2(row({ bands: withScl, maskClasses: [] }));
+    assert.equal(job.mask, undefined);
+    assert.deepEqual(job.bands.map((band) => band.name), ['red', 'nir']);
+  });
+
+  it('without an scl band: no masking by default, an error when classes are named', () => {
+    assert.equal(sentinel2(row()).mask, undefined);
+    rejects(row({ maskClasses: [3, 8] }), /^mask_classes \{3,8\} needs the scl band \(Sentinel-2 Scene Classification, 20 m\): add "scl" to bands, or set mask_classes to \{\} for no masking$/);
+  });
+
+  it('refuses classes that are not SCL classes, and masking an earthdaily mosaic', () => {
+    rejects(row({ bands: withScl, maskClasses: [12] }), /^mask_classes must be Sentinel-2 SCL class numbers from 0 to 11 \(e\.g\. \{0,1,3,8,9,10\}; \{\} for no masking\), got \{12\}$/);
+    rejects(row({ bands: withScl, maskClasses: [1.5] }), /got \{1\.5\}$/);
+    rejects(row({ bands: withScl, maskClasses: [null] }), /got \{null\}$/);
+    const earthdaily = row({ source: 'earthdaily', bands: {}, url: 'https://example.test/m.tif', ulLat: 1, ulLng: 1, lrLat: 0, lrLng: 2, resolution: 10 });
+    assert.equal(parseRequest(earthdaily, DEFAULTS).mask, undefined);
+    rejects({ ...earthdaily, maskClasses: [9] }, /^mask_classes needs an scl band, and an earthdaily mosaic has none/);
+  });
+
+  it('the expression may not name scl: it is a classification, not a reflectance', () => {
+    rejects(row({ bands: withScl, expression: 'scl * 2' }), /^the expression has "scl", which is not a band/);
   });
 });

@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { fromFile } from 'geotiff';
 import { ChecksumMismatchError } from '../../shared/errors.js';
 import type { SourceChunk__Output, TileTask__Output } from '../../shared/proto/tile-service.js';
-import type { BandInput, BandName, SampleType } from '../../shared/types.js';
+import type { BandInput, BandName, SampleType, SourceBandName } from '../../shared/types.js';
 import { openBandSet, referenceRowsFor, type BandSet, type OutputGrid } from '../../master/source/band-set.js';
 import { planStrips, type PlannedStrip } from '../../master/source/strip-plan.js';
 import { SourceDataError } from '../../worker/source-assembler.js';
@@ -66,7 +66,7 @@ interface Checked {
  * pixel of every band looked up through columns/rows must equal the independent nearest-neighbour value.
  */
 async function checkAllStrips(set: Pick<BandSet, 'grid' | 'bands'>, inputs: readonly BandInput[], strips: readonly PlannedStrip[], grid: OutputGrid = set.grid): Promise<Checked> {
-  const truths = new Map<BandName, Truth>();
+  const truths = new Map<SourceBandName, Truth>();
   for (const input of inputs) truths.set(input.name, await truthFor(input.uri, input.band - 1));
   const payloads: Checked['payloads'] = [];
   let compared = 0;

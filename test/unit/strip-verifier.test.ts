@@ -65,7 +65,7 @@ function harness(t: TestContext, waitMs = 1_000): Harness {
         workerId,
         taskId,
         attempt: Number(task.attempt),
-        tiles: [{ index: 'ndvi', png: Buffer.from(answer), stats: { validPixels: 4, min: 0, max: 1, sum: 2 }, preview: Buffer.alloc(0), cog: [] }],
+        tiles: [{ index: 'ndvi', png: Buffer.from(answer), stats: { validPixels: 4, min: 0, max: 1, sum: 2, maskedPixels: 0 }, preview: Buffer.alloc(0), cog: [] }],
         timings: null,
         error: '',
       };
@@ -160,14 +160,15 @@ describe('StripVerifier', () => {
       workerId: 'a',
       taskId: 't',
       attempt: 1,
-      tiles: [{ index: 'ndvi', png: Buffer.from('png'), stats: { validPixels: 4, min: 0, max: 1, sum: 2 }, preview: Buffer.from([1, 2]), cog: [] }],
+      tiles: [{ index: 'ndvi', png: Buffer.from('png'), stats: { validPixels: 4, min: 0, max: 1, sum: 2, maskedPixels: 0 }, preview: Buffer.from([1, 2]), cog: [] }],
       timings: { decodeMs: 1, receiveMs: 1, computeMs: 1, encodeMs: 1, cpuMs: 1, directBytes: 0 },
       error: '',
     };
     const digest = resultDigest(base);
     assert.equal(resultDigest({ ...base, workerId: 'b', timings: { decodeMs: 9, receiveMs: 9, computeMs: 9, encodeMs: 9, cpuMs: 9, directBytes: 0 } }), digest);
     assert.notEqual(resultDigest({ ...base, tiles: [{ ...base.tiles[0]!, png: Buffer.from('pnh') }] }), digest);
-    assert.notEqual(resultDigest({ ...base, tiles: [{ ...base.tiles[0]!, stats: { validPixels: 4, min: 0, max: 1, sum: 2.5 } }] }), digest);
+    assert.notEqual(resultDigest({ ...base, tiles: [{ ...base.tiles[0]!, stats: { validPixels: 4, min: 0, max: 1, sum: 2.5, maskedPixels: 0 } }] }), digest);
+    assert.notEqual(resultDigest({ ...base, tiles: [{ ...base.tiles[0]!, stats: { validPixels: 4, min: 0, max: 1, sum: 2, maskedPixels: 1 } }] }), digest, 'the masked count is compared too');
     assert.notEqual(resultDigest({ ...base, tiles: [{ ...base.tiles[0]!, preview: Buffer.from([1, 3]) }] }), digest, 'and the preview samples');
   });
 });

@@ -1,6 +1,7 @@
 /**
  * POST /api/requests: a JSON body named like the table's columns (`source`, `bands`, `indices`,
- * `formats`, `strip_rows`, `reflectance_offset`, `url`, `ul_lat`, `ul_lng`, `lr_lat`, `lr_lng`, `resolution`)
+ * `formats`, `strip_rows`, `reflectance_offset`, `url`, `ul_lat`, `ul_lng`, `lr_lat`, `lr_lng`, `resolution`,
+ * `expression`, `range`, `mask_classes`)
  * becomes a NewMosaicRequest. This module checks only the JSON's shape (which fields, which JSON
  * types); what the values may be is the request rules' (shared/request), applied after it.
  */
@@ -17,7 +18,7 @@ const NUMBER_FIELDS = {
   resolution: 'resolution',
 } as const;
 
-const FIELDS = ['source', 'bands', 'indices', 'url', ...Object.keys(NUMBER_FIELDS), 'formats'];
+const FIELDS = ['source', 'bands', 'indices', 'url', ...Object.keys(NUMBER_FIELDS), 'expression', 'range', 'mask_classes', 'formats'];
 
 type Body = Readonly<Record<string, unknown>>;
 
@@ -50,6 +51,16 @@ function formats(body: Body): string[] | undefined {
   if (value === undefined || value === null) return undefined; // the column default, ["png"]
   if (!Array.isArray(value) || !value.every((name) => typeof name === 'string')) {
     throw new InvalidRequestError(`formats must be an array of output formats, e.g. ["png", "cog"], got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** An array of numbers (range: [lo, hi]; how many and which is the request rules' to say). */
+function numbersOrNull(body: Body, field: string): number[] | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'number')) {
+    throw new InvalidRequestError(`${field} must be an array of numbers, e.g. [-1, 1], got ${JSON.stringify(value).slice(0, 100)}`);
   }
   return value;
 }
@@ -89,6 +100,12 @@ export function requestFromBody(body: unknown): NewMosaicRequest {
   if (wanted !== undefined) request.formats = wanted;
   const url = stringOrNull(record, 'url');
   if (url !== undefined) request.url = url;
+  const expression = stringOrNull(record, 'expression');
+  if (expression !== undefined) request.expression = expression;
+  const range = numbersOrNull(record, 'range');
+  if (range !== undefined) request.range = range;
+  const maskClasses = numbersOrNull(record, 'mask_classes');
+  if (maskClasses !== undefined) request.maskClasses = maskClasses;
   for (const [field, key] of Object.entries(NUMBER_FIELDS)) {
     const value = numberOrNull(record, field);
     if (value !== undefined) request[key] = value;
