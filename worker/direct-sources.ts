@@ -1,31 +1,21 @@
 /**
- * A tile's source data read by the worker itself, from the master's own input files, where this
- * worker sees them (the same machine, or the same volume mounted at the same path): the master then
- * reads and ships nothing for the tile, which is most of its work per strip. A file is used only when
- * its size and modification time are the ones the master planned with (DirectRead); otherwise, for a
- * window that is not a local file, or with DIRECT_READS=off, the worker calls ReadSources as before.
+ * A tile's source data read by the worker itself, from the master's own input files where this
+ * worker sees them (the same machine, or the same volume mounted at the same path) or from the
+ * http(s) server the master reads them from: the master then reads and ships nothing for the tile,
+ * which is most of its work per strip. A file is used only when it is the one the master planned
+ * with (block-files.ts); otherwise, or with DIRECT_READS=off, the worker calls ReadSources as before.
  *
  * The chunks made here are the ones ReadSources would send (one per stored block, in task order), so
  * the SourceAssembler checks and decodes them the same way.
  */
-import { open, type FileHandle } from 'node:fs/promises';
 import { BufferPool } from '../shared/buffer-pool.js';
 import { crc32 } from '../shared/checksum.js';
-import { TesseraError } from '../shared/errors.js';
 import type { DirectRead__Output } from '../shared/proto/generated/tessera/v1/DirectRead.js';
 import type { TileTask__Output } from '../shared/proto/tile-service.js';
+import { openBlockFile, type BlockFile } from './block-files.js';
 import type { SourceChunkIn } from './source-assembler.js';
 
-/** Reading a file directly failed part-way (I/O error, the file shrank): the tile falls back to ReadSources. */
-export class DirectReadError extends TesseraError {
-  constructor(
-    readonly path: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
+export { DirectReadError } from './block-files.js';
 
 /** Blocks being read at once, ahead of the one the assembler takes. */
 const READ_AHEAD = 3;
@@ -49,8 +39,8 @@ export interface DirectSourceStream extends AsyncIterable<SourceChunkIn> {
 
 /** The files one worker reads directly: opened and checked once, kept open across strips. */
 export class DirectFiles {
-  /** By path, size and mtime: a file replaced under the same path is a different entry. */
-  readonly #files = new Map<string, Promise<FileHandle | null>>();
+  /** By path or URL, size, mtime and ETag: a file replaced under the same name is a different entry. */
+  readonly #files = new Map<string, Promise<BlockFile | null>>();
   /** Blocks are read into these and given back once decoded: no garbage per block to wait for the GC. */
   readonly #buffers = new BufferPool(READ_BUFFERS);
 
@@ -62,12 +52,12 @@ export class DirectFiles {
     const windows = task.sources.map((window) => ({ window, blocks: (window.encoded?.blocks ?? []).filter((b) => b.byteCount > 0) }));
     const wanted = windows.filter(({ window }) => window.width * window.height > 0);
     if (wanted.length === 0 || wanted.some(({ window }) => !window.encoded?.direct)) return null;
-    const handles = new Map<number, FileHandle>();
+    const files = new Map<number, BlockFile>();
     for (const [at, { window }] of windows.entries()) {
       if (window.width * window.height === 0) continue;
-      const handle = await this.#handle(window.encoded!.direct!);
-      if (!handle) return null;
-      handles.set(at, handle);
+      const file = await this.#file(window.encoded!.direct!);
+      if (!file) return null;
+      files.set(at, file);
     }
     const reads = windows.flatMap(({ window, blocks }, source) =>
       window.width * window.height === 0
@@ -78,16 +68,15 @@ export class DirectFiles {
             offset: block.offset,
             length: block.byteCount,
             zlib: window.encoded!.compression === 8 || window.encoded!.compression === 32946,
-            handle: handles.get(source)!,
-            path: window.encoded!.direct!.path,
+            file: files.get(source)!,
           })),
     );
     return new BlockReads(reads, this.#buffers);
   }
 
-  /** After a failed read: the file is not used directly again until it changes. */
-  forget(path: string): void {
-    for (const key of this.#files.keys()) if (key.startsWith(`${path}\u0000`)) this.#files.set(key, Promise.resolve(null));
+  /** After a failed read: the file (path or URL) is not used directly again until it changes. */
+  forget(name: string): void {
+    for (const key of this.#files.keys()) if (key.startsWith(`${name}\u0000`)) this.#files.set(key, Promise.resolve(null));
   }
 
   async close(): Promise<void> {
@@ -96,11 +85,11 @@ export class DirectFiles {
     await Promise.all(files.map(async (file) => (await file)?.close().catch(() => undefined)));
   }
 
-  #handle(direct: DirectRead__Output): Promise<FileHandle | null> {
-    const key = `${direct.path}\u0000${direct.size}\u0000${direct.mtimeMs}`;
+  #file(direct: DirectRead__Output): Promise<BlockFile | null> {
+    const key = `${direct.path ?? direct.url}\u0000${direct.size}\u0000${direct.mtimeMs}\u0000${direct.etag}`;
     let file = this.#files.get(key);
     if (!file) {
-      file = openIfSame(direct);
+      file = openBlockFile(direct).catch(() => null);
       this.#files.set(key, file);
       this.#closeOldest();
     }
@@ -116,24 +105,13 @@ export class DirectFiles {
   }
 }
 
-/** The file at `direct.path` when it has the size and modification time the master saw, else null. */
-async function openIfSame(direct: DirectRead__Output): Promise<FileHandle | null> {
-  const handle = await open(direct.path, 'r').catch(() => null);
-  if (!handle) return null;
-  const stats = await handle.stat().catch(() => null);
-  if (stats && stats.size === direct.size && stats.mtimeMs === direct.mtimeMs) return handle;
-  await handle.close().catch(() => undefined);
-  return null;
-}
-
 interface BlockRead {
   readonly source: number;
   readonly part: number;
   readonly offset: number;
   readonly length: number;
   readonly zlib: boolean;
-  readonly handle: FileHandle;
-  readonly path: string;
+  readonly file: BlockFile;
 }
 
 class BlockReads implements DirectSourceStream {
@@ -178,18 +156,8 @@ class BlockReads implements DirectSourceStream {
 async function readBlock(read: BlockRead, buffers: BufferPool): Promise<SourceChunkIn> {
   const buffer = buffers.take(read.length);
   const data = buffer.subarray(0, read.length);
-  let filled = 0;
-  try {
-    while (filled < read.length) {
-      const { bytesRead } = await read.handle.read(data, filled, read.length - filled, read.offset + filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-  } catch (error) {
-    throw new DirectReadError(read.path, `${read.path}: cannot read source ${read.source} part ${read.part}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-  }
-  if (filled < read.length) throw new DirectReadError(read.path, `${read.path}: the file ends ${read.length - filled} bytes short of source ${read.source} part ${read.part}`);
-  // Zlib streams check themselves (their Adler-32, on inflate); other blocks get the CRC the assembler checks.
+  await read.file.read(data, read.offset);
   const release = (): void => buffers.give(buffer);
+  // Zlib streams check themselves (their Adler-32, on inflate); other blocks get the CRC the assembler checks.
   return { source: read.source, part: read.part, data, checksum: read.zlib ? 0 : crc32(data), last: true, zlibChecked: read.zlib, release };
 }

@@ -42,7 +42,7 @@ export class TileInputs {
       } catch (error) {
         if (!(error instanceof DirectReadError)) throw error;
         log.warn({ error: describeError(error) }, 'reading the input file directly failed; asking the master for the data');
-        files.forget(error.path);
+        files.forget(error.file);
         scratch.releaseAll();
       } finally {
         direct.cancel();

@@ -9,7 +9,8 @@ import type { BandInput, SourceBandName } from '../../shared/types.js';
 import { withoutQuery } from '../../shared/urls.js';
 import type { OutputGrid } from '../output/georeference.js';
 import { closeTiff, describeBand, fileKey, openTiff, type BandSource, type GeoTransform, type OpenedTiff } from './band-source.js';
-import { sumFetched, type FetchCounts, type RetryPolicy, type TiffOpener } from './geotiff-opener.js';
+import { sumFetched, type FetchCounts } from './fetch-meter.js';
+import type { RetryPolicy, TiffOpener } from './geotiff-opener.js';
 import type { ReferenceRows } from './strip-plan.js';
 import { checkBandChoice } from './band-choice.js';
 

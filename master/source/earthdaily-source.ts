@@ -15,7 +15,8 @@ import { bandsOfOutput } from '../../shared/request/needed-bands.js';
 import { withoutQuery } from '../../shared/urls.js';
 import type { BandSet, NamedBandSource } from './band-set.js';
 import { closeTiff, describeBand, openTiff, type BandSource, type InheritedGeoreference, type OpenedTiff } from './band-source.js';
-import { sumFetched, type RetryPolicy, type TiffOpener } from './geotiff-opener.js';
+import { sumFetched } from './fetch-meter.js';
+import type { RetryPolicy, TiffOpener } from './geotiff-opener.js';
 import { boxEnvelope, crsTransform, describeBounds, describeBox, envelopeBounds } from './crs-transform.js';
 import { chooseLevel, floorish, outputPixelSize, overviewTransform, planBoxGrid, type MosaicLevel } from './earthdaily-grid.js';
 

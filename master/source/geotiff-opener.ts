@@ -13,45 +13,9 @@ import { checkBlocksInFile } from './block-extent.js';
 import { checkLocalTiff } from './local-tiff-check.js';
 import { ReadDeadline, readBody } from './read-deadline.js';
 import { notTiffReason } from './tiff-signature.js';
+import type { FetchMeter } from './fetch-meter.js';
 
 export const URL_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
-
-/** HTTP requests sent and response body bytes received. */
-export interface FetchCounts {
-  readonly requests: number;
-  readonly bytes: number;
-}
-
-/** Counts the HTTP requests one file's reads send and the body bytes they receive. */
-export class FetchMeter {
-  #requests = 0;
-  #bytes = 0;
-
-  countRequest(): void {
-    this.#requests += 1;
-  }
-
-  countBytes(bytes: number): void {
-    this.#bytes += bytes;
-  }
-
-  counts(): FetchCounts {
-    return { requests: this.#requests, bytes: this.#bytes };
-  }
-}
-
-/** Sums the counts of several meters (each counted once). */
-export function sumFetched(meters: Iterable<FetchMeter | undefined>): FetchCounts {
-  let requests = 0;
-  let bytes = 0;
-  for (const meter of new Set(meters)) {
-    if (!meter) continue;
-    const counts = meter.counts();
-    requests += counts.requests;
-    bytes += counts.bytes;
-  }
-  return { requests, bytes };
-}
 
 /**
  * How remote reads are retried: network errors and HTTP 5xx/429 up to `retries` more times, waiting
@@ -140,6 +104,7 @@ class CheckedFetchClient extends BaseClient {
         if (response.ok && !(ranged && response.status === 200)) {
           const data = await readBody(response, deadline);
           this.options.meter?.countBytes(data.byteLength);
+          if (ranged) this.options.meter?.noteResponse(response.headers);
           if (this.head === undefined && /^bytes=0-/.test(rangeOf(headers))) this.head = new Uint8Array(data, 0, Math.min(16, data.byteLength));
           return new BufferedResponse(response.status, response.headers, data);
         }

@@ -3,8 +3,8 @@
  * every band, the nearest source column/row of each output column/row and the source window
  * holding those pixels, and how each window travels: as the file's own compressed blocks (which a
  * worker decodes), or decoded by the master when a worker could not decode them. Bands that read
- * the same file through the same window share one window, so a block is sent once per strip. A local
- * file's windows also say where a worker that sees the same file may read the blocks itself.
+ * the same file through the same window share one window, so a block is sent once per strip. Each
+ * encoded window also says where a worker may read the blocks itself (the local file, or the URL).
  * Nothing is read until `chunks()` streams the windows' parts, a few MiB at a time.
  */
 import type { BandSampling, SourceChunk, SourceWindow } from '../../shared/proto/tile-service.js';
@@ -14,7 +14,7 @@ import { canShipEncoded, locateBlocks, type PixelWindow } from './stored-blocks.
 import type { MessageMemory } from '../../shared/proto/source-chunk-wire.js';
 import { streamWindows, withReadContext, type Group, type PlannedWindow } from './strip-stream.js';
 import type { PlannedStrip } from './strip-plan.js';
-import type { FileIdentity } from './local-file.js';
+import type { DirectRead } from '../../shared/proto/generated/tessera/v1/DirectRead.js';
 
 /** Largest piece of a part in one SourceChunk message. */
 export const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -84,7 +84,10 @@ export async function describeStrip(
   };
 }
 
-async function planWindow(group: Group): Promise<PlannedWindow & { readonly direct: FileIdentity | undefined }> {
+/** A window as it travels, and where a worker may read its blocks itself. */
+type DescribedWindow = PlannedWindow & { readonly direct: DirectRead | undefined };
+
+async function planWindow(group: Group): Promise<DescribedWindow> {
   const samples = [...group.samples].sort((a, b) => a - b);
   const pixels = group.width * group.height;
   const decodedBytes = pixels * SAMPLE_BYTES[group.source.sampleType] * samples.length;
@@ -92,12 +95,22 @@ async function planWindow(group: Group): Promise<PlannedWindow & { readonly dire
   if (pixels === 0 || !canShipEncoded(group.source)) return decoded;
   const blocks = await withReadContext(group, () => locateBlocks(group.source, group, samples));
   if (!blocks) return decoded;
-  const local = group.source.file.local;
-  const direct = local ? await withReadContext(group, () => local.identity()) : undefined;
-  return { group, samples, blocks, bytes: blocks.reduce((sum, b) => sum + b.byteCount, 0), direct };
+  return { group, samples, blocks, bytes: blocks.reduce((sum, b) => sum + b.byteCount, 0), direct: await directReadOf(group) };
 }
 
-function describeWindow({ group, samples, blocks, direct }: PlannedWindow & { readonly direct: FileIdentity | undefined }): SourceWindow {
+/** A local file's path, size and mtime; a remote one's URL, with the size and ETag its server gave (once it has). */
+async function directReadOf(group: Group): Promise<DirectRead | undefined> {
+  const { file } = group.source;
+  const local = file.local;
+  if (local) {
+    const { path, size, mtimeMs } = await withReadContext(group, () => local.identity());
+    return { path, size, mtimeMs };
+  }
+  const remote = file.meter?.identity();
+  return remote ? { url: file.uri, size: remote.size, etag: remote.etag } : undefined;
+}
+
+function describeWindow({ group, samples, blocks, direct }: DescribedWindow): SourceWindow {
   const { source } = group;
   const base = { x0: group.x0, y0: group.y0, width: group.width, height: group.height, sampleType: source.sampleType };
   if (!blocks) return { ...base, decoded: { samples: [...samples] } };
@@ -117,7 +130,7 @@ function describeWindow({ group, samples, blocks, direct }: PlannedWindow & { re
       imageHeight: source.height,
       sampleFormat: source.sampleFormats[0] ?? 1,
       tiled: source.layout.tiled,
-      ...(direct ? { direct: { path: direct.path, size: direct.size, mtimeMs: direct.mtimeMs } } : {}),
+      ...(direct ? { direct } : {}),
     },
   };
 }

@@ -35,7 +35,7 @@ export const WORKER_VARIABLES = {
   directReads: switchVar(
     'DIRECT_READS',
     true,
-    'on: where this worker sees the master\'s input file itself (same machine, or the same volume mounted at the same path) with the same size and modification time, it reads the blocks from the file instead of having the master send them; otherwise, and with off, the master sends them.',
+    'on: where this worker sees the master\'s input file itself (a local file at the same path with the same size and modification time, e.g. a volume mounted at the same path; or an http(s) URL it can reach, with the same size and ETag), it reads the blocks itself instead of having the master send them; otherwise, and with off, the master sends them.',
   ),
   aliveFile: optionalStringVar(
     'WORKER_ALIVE_FILE',

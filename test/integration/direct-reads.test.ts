@@ -15,6 +15,7 @@ import type { TileTask__Output } from '../../shared/proto/tile-service.js';
 import { DirectFiles, DirectReadError, type DirectSourceStream } from '../../worker/direct-sources.js';
 import { lastJsonLine, runCli } from '../support/cli.js';
 import { startTestMaster, startWorkers } from '../support/cluster.js';
+import { startRangeServer } from '../support/range-server.js';
 import { writeGeoTiff } from '../support/tiff-writer.js';
 import { waitFinished } from '../support/wait-finished.js';
 
@@ -96,6 +97,27 @@ describe('workers reading the input files themselves', () => {
     assert.equal(shipped.tiles.directReadBytes, 0);
     assert.equal(direct.tiles.payloadBytes, 0, 'nothing shipped by the master');
     assert.equal(direct.tiles.directReadBytes, shipped.tiles.payloadBytes, 'the workers read what the master would have shipped');
+  });
+
+  test('bands over http: the workers fetch the blocks from the server themselves, the master ships nothing, same bytes', { timeout: 120_000 }, async () => {
+    const files = new Map(await Promise.all(Object.entries(bands).map(async ([name, path]) => [`${name}.tif`, await readFile(path)] as const)));
+    const server = await startRangeServer(files);
+    try {
+      const out = join(dir, 'http');
+      const args = ['run', '--workers', '2', '--strip-rows', '64', '--index', 'ndvi,ndsi', '--out', out, '--json'];
+      for (const name of Object.keys(bands)) args.push('--band', `${name}=${server.url(`${name}.tif`)}?sig=x`);
+      const result = await runCli(args);
+      assert.equal(result.code, 0, result.stderr);
+      const { outputDir } = lastJsonLine<{ outputDir: string }>(result.stdout);
+      assert.deepEqual(await digests(outputDir), runs.get('direct')!.digests);
+      const tiles = await tilesOf(outputDir);
+      assert.equal(tiles.payloadBytes, 0, 'nothing shipped by the master');
+      assert.equal(tiles.directReadBytes, runs.get('shipped')!.tiles.payloadBytes, 'the workers fetched every block');
+      const served = [...files.keys()].reduce((sum, name) => sum + server.stats.bytesByPath(`/${name}`), 0);
+      assert.ok(served >= tiles.directReadBytes, `the server sent the blocks (${served} bytes in all)`);
+    } finally {
+      await server.close();
+    }
   });
 
   test('a direct read that fails part-way: the tile is done again from the master\'s data, same bytes', { timeout: 60_000 }, async () => {

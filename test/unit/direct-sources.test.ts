@@ -119,7 +119,7 @@ describe('DirectFiles', () => {
     const direct = await reader.open(task);
     assert.ok(direct);
     truncateSync(red, 200);
-    await assert.rejects(readAll(direct), (error: unknown) => error instanceof DirectReadError && error.path === red && /bytes short/.test(error.message));
+    await assert.rejects(readAll(direct), (error: unknown) => error instanceof DirectReadError && error.file === red && /bytes short/.test(error.message));
     reader.forget(red);
     assert.equal(await reader.open(task), null, 'not used directly again');
     await reader.close();
