@@ -10,9 +10,9 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { packageRoot } from '../../shared/package-root.js';
@@ -82,6 +82,9 @@ describe('master and three workers in separate network namespaces', { skip }, ()
       GRPC_TLS_KEY: certificates.serverKey,
       MASTER_ADDRESS: MASTER,
       MASTER_TLS_CA: certificates.ca,
+      // Namespaces share this machine's files; workers on other hosts do not, so the source data
+      // must come over the link from the master, as it would for them.
+      DIRECT_READS: 'off',
       POLL_INTERVAL_MS: '100',
       // A tile whose worker went silent goes to another worker after 3 s (its Attend call, over
       // a link that is down, would only end when keepalive gives up).
@@ -149,6 +152,8 @@ describe('master and three workers in separate network namespaces', { skip }, ()
     assert.ok(expired >= victimLeasesAfterCut, `${victimLeasesAfterCut} leases to w2 after the cut, ${expired} expired`);
 
     const path = summary.outputs.ndvi.png;
+    const manifest = JSON.parse(await readFile(join(dirname(path), 'manifest.json'), 'utf8')) as { tiles: { payloadBytes: number; directReadBytes: number } };
+    assert.ok(manifest.tiles.payloadBytes > 0 && manifest.tiles.directReadBytes === 0, `the source data crossed the links: ${JSON.stringify(manifest.tiles)}`);
     assert.equal((await sharp(path).metadata()).channels, 1, 'a grey PNG');
     const png = await sharp(path).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
     const expected = await referenceCodes(sample, 4, 3);
