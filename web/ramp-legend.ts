@@ -1,10 +1,10 @@
 /** The colour ramps as the pages' legends draw them: colour stops from the same lookup tables the master colours mosaics with. */
 import { colourRamp } from '../master/output/colour-ramp.js';
 import { codeToIndexValue } from '../shared/raster/index-math.js';
-import { INDEX_NAMES, type IndexName } from '../shared/types.js';
+import { OUTPUT_NAMES, type IndexName } from '../shared/types.js';
 
 export interface LegendStop {
-  /** The index value, −1..1. */
+  /** The index value, −1..1 (for `expr`, the request's range replaces these: see preview-map.js). */
   readonly value: number;
   /** CSS colour, #rrggbb. */
   readonly colour: string;
@@ -23,5 +23,5 @@ export function legendStops(index: IndexName, stops = 17): LegendStop[] {
 }
 
 export function allLegends(): Record<IndexName, LegendStop[]> {
-  return Object.fromEntries(INDEX_NAMES.map((index) => [index, legendStops(index)])) as Record<IndexName, LegendStop[]>;
+  return Object.fromEntries(OUTPUT_NAMES.map((index) => [index, legendStops(index)])) as Record<IndexName, LegendStop[]>;
 }

@@ -5,6 +5,7 @@
  * request's folder is; the list pages; /metrics counts the table.
  */
 import assert from 'node:assert/strict';
+import { OUTPUT_NAMES } from '../../shared/types.js';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -256,5 +257,9 @@ describe('tessera web HTTP API', () => {
     const config = await call('GET', '/api/config');
     assert.equal(config.body['token_required'], true);
     assert.equal(config.body['basemap_url'], 'https://tile.openstreetmap.org/{z}/{x}/{y}.png');
+    // Every output a request can have gets a legend, a custom expression's too (its ends are the request's range).
+    const legends = config.body['legends'] as Record<string, { value: number; colour: string }[]>;
+    assert.deepEqual(Object.keys(legends).sort(), [...OUTPUT_NAMES].sort());
+    assert.ok(Object.values(legends).every((stops) => stops.length > 2 && stops.every((stop) => /^#[0-9a-f]{6}$/.test(stop.colour))));
   });
 });

@@ -26,8 +26,10 @@ export function previewMap(elements, config, requestId, manifest) {
     map.fitBounds(bounds);
     const stops = config.legends[index] ?? [];
     ramp.style.background = `linear-gradient(to right, ${stops.map((s) => s.colour).join(', ')})`;
-    low.textContent = stops[0]?.value.toFixed(2) ?? '';
-    high.textContent = stops.at(-1)?.value.toFixed(2) ?? '';
+    // A custom expression maps its own range onto the codes: its legend's ends are that range.
+    const range = index === 'expr' ? manifest?.expression?.range : undefined;
+    low.textContent = (range ? range[0] : stops[0]?.value)?.toFixed(2) ?? '';
+    high.textContent = (range ? range[1] : stops.at(-1)?.value)?.toFixed(2) ?? '';
   }
   select.addEventListener('change', () => show(select.value));
   opacity.addEventListener('input', () => overlay?.setOpacity(Number(opacity.value)));
