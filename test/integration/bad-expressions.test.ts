@@ -10,11 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import type { RunningMaster } from '../../master/start-master.js';
-import type { TileWorker } from '../../worker/tile-worker.js';
-import { startTestMaster, startWorkers } from '../support/cluster.js';
+import { startPostgresCluster, type PostgresCluster } from '../support/postgres-cluster.js';
 import { writeOddInputs, type OddInputs } from '../support/odd-inputs.js';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { waitFinished } from '../support/wait-finished.js';
 
 interface Row {
@@ -49,25 +46,17 @@ const CASES: readonly Case[] = [
 describe('bad custom expressions, one master', { timeout: 120_000 }, () => {
   let dir: string;
   let files: OddInputs;
-  let database: TestDatabase;
+  let cluster: PostgresCluster;
   let client: pg.Client;
-  let master: RunningMaster;
-  let workers: TileWorker[];
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tessera-bad-expressions-'));
     files = await writeOddInputs(join(dir, 'in'));
-    database = await createTestDatabase();
-    master = await startTestMaster({ databaseUrl: database.url, outputDir: join(dir, 'out'), pollIntervalMs: 100 });
-    workers = startWorkers(2, master.grpcPort, 'expressions');
-    client = new pg.Client({ connectionString: database.url });
-    await client.connect();
+    cluster = await startPostgresCluster({ outputDir: join(dir, 'out'), workers: 2, prefix: 'expressions' });
+    client = cluster.client;
   });
   after(async () => {
-    await client?.end();
-    await Promise.all((workers ?? []).map((w) => w.stop({ graceful: false })));
-    await master?.stop({ graceful: false, timeoutMs: 2_000 });
-    await database?.drop();
+    await cluster?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -84,14 +73,14 @@ describe('bad custom expressions, one master', { timeout: 120_000 }, () => {
     for (const kase of CASES) inserted.push({ kase, id: await insert(kase.row), goodId: await insert({ indices: ['ndvi'] }) });
     const problems: string[] = [];
     for (const { kase, id, goodId } of inserted) {
-      const row = await waitFinished(master.store, id, 60_000);
+      const row = await waitFinished(cluster.master.store, id, 60_000);
       const message = row.error ?? '';
       try {
         assert.equal(row.status, 'failed', kase.input);
         assert.doesNotMatch(message, /\bundefined\b|\[object |TypeError|ReferenceError|^Error:|\n\s+at /, `${kase.input}: not a message for a user: ${message}`);
         assert.ok(message.length < 600, `${kase.input}: ${message.length} characters`);
         assert.match(message, kase.expect, kase.input);
-        const good = await waitFinished(master.store, goodId, 60_000);
+        const good = await waitFinished(cluster.master.store, goodId, 60_000);
         assert.equal(good.status, 'completed', `the good request after "${kase.input}": ${good.error ?? ''}`);
       } catch (error) {
         problems.push(error instanceof Error ? error.message : String(error));
@@ -102,7 +91,7 @@ describe('bad custom expressions, one master', { timeout: 120_000 }, () => {
 
   test('a good expression inserted with SQL completes, its expression and range in the manifest', async () => {
     const id = await insert({ expression: ' (nir - red) / (nir + red + 0.5) ', range: [-0.5, 1.5] });
-    const row = await waitFinished(master.store, id, 60_000);
+    const row = await waitFinished(cluster.master.store, id, 60_000);
     assert.equal(row.status, 'completed', row.error ?? '');
     const manifest = JSON.parse(await readFile(join(row.outputDir!, 'manifest.json'), 'utf8')) as { indices: string[]; expression: unknown };
     assert.deepEqual(manifest.indices, ['expr']);

@@ -12,13 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import type { RunningMaster } from '../../master/start-master.js';
-import type { TileWorker } from '../../worker/tile-worker.js';
-import { startTestMaster, startWorkers } from '../support/cluster.js';
+import { startPostgresCluster, type PostgresCluster } from '../support/postgres-cluster.js';
 import { startFaultyHttpServer, type FaultyHttpServer } from '../support/faulty-http-server.js';
 import { writeOddInputs, type OddInputs } from '../support/odd-inputs.js';
 import { freePort } from '../support/ports.js';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { waitFinished } from '../support/wait-finished.js';
 
 /** Column values of a row, as SQL parameters (bands as JSON text, indices as an array). */
@@ -138,10 +135,8 @@ describe('a battery of bad inputs, one master', { timeout: 180_000 }, () => {
   let dir: string;
   let files: OddInputs;
   let server: FaultyHttpServer;
-  let database: TestDatabase;
+  let cluster: PostgresCluster;
   let client: pg.Client;
-  let master: RunningMaster;
-  let workers: TileWorker[];
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tessera-bad-inputs-'));
@@ -152,17 +147,11 @@ describe('a battery of bad inputs, one master', { timeout: 180_000 }, () => {
       'login.tif': { kind: 'html', status: 200 },
       'short.tif': { kind: 'lie' },
     });
-    database = await createTestDatabase();
-    master = await startTestMaster({ databaseUrl: database.url, outputDir: join(dir, 'out'), pollIntervalMs: 100 });
-    workers = startWorkers(2, master.grpcPort, 'battery');
-    client = new pg.Client({ connectionString: database.url });
-    await client.connect();
+    cluster = await startPostgresCluster({ outputDir: join(dir, 'out'), workers: 2, prefix: 'battery' });
+    client = cluster.client;
   });
   after(async () => {
-    await client?.end();
-    await Promise.all((workers ?? []).map((w) => w.stop({ graceful: false })));
-    await master?.stop({ graceful: false, timeoutMs: 2_000 });
-    await database?.drop();
+    await cluster?.stop();
     await server?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -180,7 +169,7 @@ describe('a battery of bad inputs, one master', { timeout: 180_000 }, () => {
     const seen: Array<{ input: string; status: string; message: string }> = [];
     const problems: string[] = [];
     for (const { kase, id, goodId } of inserted) {
-      const row = await waitFinished(master.store, id, 60_000);
+      const row = await waitFinished(cluster.master.store, id, 60_000);
       const message = row.error ?? '';
       seen.push({ input: kase.input, status: row.status, message });
       try {
@@ -191,7 +180,7 @@ describe('a battery of bad inputs, one master', { timeout: 180_000 }, () => {
           assertReadable(message, kase.input);
           assert.match(message, kase.expect, kase.input);
         }
-        const good = await waitFinished(master.store, goodId, 60_000);
+        const good = await waitFinished(cluster.master.store, goodId, 60_000);
         assert.equal(good.status, 'completed', `the good request after "${kase.input}": ${good.error ?? ''}`);
       } catch (error) {
         problems.push(error instanceof Error ? error.message : String(error));
@@ -203,7 +192,7 @@ describe('a battery of bad inputs, one master', { timeout: 180_000 }, () => {
 
     // The all-no-data image completed with a mosaic that says it holds no valid pixel.
     const noData = inserted.find((i) => i.kase.input.startsWith('an all-no-data image'))!;
-    const row = await waitFinished(master.store, noData.id);
+    const row = await waitFinished(cluster.master.store, noData.id);
     const manifest = JSON.parse(await readFile(join(row.outputDir!, 'manifest.json'), 'utf8')) as { stats: { ndvi: { validPixels: number } } };
     assert.equal(manifest.stats.ndvi.validPixels, 0);
   });

@@ -6,7 +6,7 @@
  * beside an expression is byte for byte the NDVI computed alone.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import { lastJsonLine, runCli } from '../support/cli.js';
 import { prng } from '../support/prng.js';
 import { compareCodes } from '../support/reference-index.js';
-import { writeGeoTiff } from '../support/tiff-writer.js';
+import { writeSyntheticBands, type SyntheticBands } from '../support/synthetic-bands.js';
 
 const WIDTH = 80;
 const HEIGHT = 64;
@@ -23,30 +23,19 @@ type Band = 'red' | 'green' | 'blue' | 'nir' | 'swir16';
 const PIXEL: Record<Band, number> = { red: 10, green: 10, blue: 10, nir: 10, swir16: 20 };
 
 let folder: string;
-const samples = new Map<Band, { values: Uint16Array; width: number }>();
+let scene: SyntheticBands<Band>;
 
 before(async () => {
   folder = await mkdtemp(join(tmpdir(), 'tessera-expression-'));
   const random = prng(23);
-  for (const band of Object.keys(PIXEL) as Band[]) {
-    const scale = PIXEL[band] / 10;
-    const [width, height] = [WIDTH / scale, HEIGHT / scale];
-    // The first row is no-data; DN 1000 (reflectance 0 with the offset) is common enough to give zero denominators.
-    const values = Uint16Array.from({ length: width * height }, (_, i) => (i < width ? 0 : 1000 + Math.floor(random() * 5000) * (random() < 0.02 ? 0 : 1)));
-    samples.set(band, { values, width });
-    const file = writeGeoTiff({ width, height, sampleType: 'uint16', tileSize: 16, compression: 8, predictor: 2, crs: { epsg: 32633 }, origin: { x: 500_000, y: 4_600_000 }, pixelSize: PIXEL[band], nodata: 0, samples: [values] });
-    await writeFile(join(folder, `${band}.tif`), file);
-  }
+  // The first row is no-data; DN 1000 (reflectance 0 with the offset) is common enough to give zero denominators.
+  const values = (_band: Band, width: number, height: number): Uint16Array =>
+    Uint16Array.from({ length: width * height }, (_, i) => (i < width ? 0 : 1000 + Math.floor(random() * 5000) * (random() < 0.02 ? 0 : 1)));
+  scene = await writeSyntheticBands({ folder, width: WIDTH, height: HEIGHT, pixel: PIXEL, values });
 });
 after(async () => {
   if (folder) await rm(folder, { recursive: true, force: true });
 });
-
-function dnAt(band: Band, column: number, row: number): number {
-  const scale = PIXEL[band] / 10;
-  const { values, width } = samples.get(band) ?? { values: new Uint16Array(), width: 0 };
-  return values[Math.floor(row / scale) * width + Math.floor(column / scale)] ?? 0;
-}
 
 /** 1 + round((clamp(v, lo, hi) − lo) / (hi − lo) · 254); 0 for no-data or a value that is not finite. */
 function codeOf(value: number, valid: boolean, [lo, hi]: readonly [number, number]): number {
@@ -86,8 +75,8 @@ for (const [n, { text, range, bands, formula }] of CASES.entries()) {
     assert.deepEqual([info.width, info.height], [WIDTH, HEIGHT]);
     const expected = Uint8Array.from({ length: WIDTH * HEIGHT }, (_, i) => {
       const [column, row] = [i % WIDTH, Math.floor(i / WIDTH)];
-      const valid = bands.every((band) => dnAt(band, column, row) !== 0);
-      return codeOf(formula((band) => (dnAt(band, column, row) + OFFSET) / 10000), valid, range ?? [-1, 1]);
+      const valid = bands.every((band) => scene.valueAt(band, column, row) !== 0);
+      return codeOf(formula((band) => (scene.valueAt(band, column, row) + OFFSET) / 10000), valid, range ?? [-1, 1]);
     });
     const agreement = compareCodes(new Uint8Array(data), expected);
     assert.equal(agreement.nodataMismatches, 0, 'no-data identical');

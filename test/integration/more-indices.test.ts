@@ -4,7 +4,7 @@
  * independent per-pixel computation (±1 code), and each index has its colour mosaic.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -12,7 +12,7 @@ import sharp from 'sharp';
 import { lastJsonLine, runCli } from '../support/cli.js';
 import { prng } from '../support/prng.js';
 import { compareCodes, referenceCode } from '../support/reference-index.js';
-import { writeGeoTiff } from '../support/tiff-writer.js';
+import { writeSyntheticBands, type SyntheticBands } from '../support/synthetic-bands.js';
 
 const WIDTH = 80;
 const HEIGHT = 64;
@@ -21,30 +21,16 @@ type Band = 'red' | 'green' | 'blue' | 'nir' | 'swir16' | 'swir22';
 const PIXEL: Record<Band, number> = { red: 10, green: 10, blue: 10, nir: 10, swir16: 20, swir22: 20 };
 
 let folder: string;
-const samples = new Map<Band, { values: Uint16Array; width: number }>();
+let scene: SyntheticBands<Band>;
 
 before(async () => {
   folder = await mkdtemp(join(tmpdir(), 'tessera-more-indices-'));
   const random = prng(11);
-  for (const band of Object.keys(PIXEL) as Band[]) {
-    const scale = PIXEL[band] / 10;
-    const [width, height] = [WIDTH / scale, HEIGHT / scale];
-    const values = Uint16Array.from({ length: width * height }, (_, i) => (i < width ? 0 : 1000 + Math.floor(random() * 5000)));
-    samples.set(band, { values, width });
-    const file = writeGeoTiff({ width, height, sampleType: 'uint16', tileSize: 16, compression: 8, predictor: 2, crs: { epsg: 32633 }, origin: { x: 500_000, y: 4_600_000 }, pixelSize: PIXEL[band], nodata: 0, samples: [values] });
-    await writeFile(join(folder, `${band}.tif`), file);
-  }
+  scene = await writeSyntheticBands({ folder, width: WIDTH, height: HEIGHT, pixel: PIXEL, values: (_band, width, height) => Uint16Array.from({ length: width * height }, (_, i) => (i < width ? 0 : 1000 + Math.floor(random() * 5000))) });
 });
 after(async () => {
   if (folder) await rm(folder, { recursive: true, force: true });
 });
-
-/** The DN of `band` under output pixel (column, row) of the 10 m grid, by nearest neighbour. */
-function dnAt(band: Band, column: number, row: number): number {
-  const scale = PIXEL[band] / 10;
-  const { values, width } = samples.get(band) ?? { values: new Uint16Array(), width: 0 };
-  return values[Math.floor(row / scale) * width + Math.floor(column / scale)] ?? 0;
-}
 
 /** 1 + round((clamp(v, −1, 1) + 1) · 127); 0 for no-data or a value that is not finite. */
 function codeOf(value: number, valid: boolean): number {
@@ -69,7 +55,7 @@ test('NDWI, NDMI and NBR equal an independent computation, each with its colour 
     assert.ok(typeof files === 'object', `${index} written`);
     const { data, info } = await sharp(files.png).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
     assert.deepEqual([info.width, info.height], [WIDTH, HEIGHT]);
-    const expected = Uint8Array.from({ length: WIDTH * HEIGHT }, (_, i) => referenceCode(dnAt(a, i % WIDTH, Math.floor(i / WIDTH)), dnAt(b, i % WIDTH, Math.floor(i / WIDTH)), OFFSET, 0, 0));
+    const expected = Uint8Array.from({ length: WIDTH * HEIGHT }, (_, i) => referenceCode(scene.valueAt(a, i % WIDTH, Math.floor(i / WIDTH)), scene.valueAt(b, i % WIDTH, Math.floor(i / WIDTH)), OFFSET, 0, 0));
     const agreement = compareCodes(new Uint8Array(data), expected);
     assert.equal(agreement.nodataMismatches, 0, `${index}: no-data identical`);
     assert.equal(agreement.withinOne, agreement.total, `${index}: every code within ±1`);
@@ -90,7 +76,7 @@ test('SAVI and EVI equal their formulas on reflectance (an independent float64 c
     const { data } = await sharp(files.png).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
     const expected = Uint8Array.from({ length: WIDTH * HEIGHT }, (_, i) => {
       const [column, row] = [i % WIDTH, Math.floor(i / WIDTH)];
-      const dn = (band: Band): number => dnAt(band, column, row);
+      const dn = (band: Band): number => scene.valueAt(band, column, row);
       const valid = (['red', 'nir', 'blue'] as const).every((band) => dn(band) !== 0);
       return codeOf(formula((band) => (dn(band) + OFFSET) / 10000), valid);
     });

@@ -15,7 +15,7 @@ import sharp from 'sharp';
 import { lastJsonLine, runCli } from '../support/cli.js';
 import { prng } from '../support/prng.js';
 import { compareCodes, referenceCode } from '../support/reference-index.js';
-import { writeGeoTiff } from '../support/tiff-writer.js';
+import { writeSyntheticBands, type SyntheticBands } from '../support/synthetic-bands.js';
 
 const WIDTH = 80;
 const HEIGHT = 64;
@@ -27,46 +27,31 @@ const DEFAULT_CLASSES = [0, 1, 3, 8, 9, 10];
 const CLASS_POOL = [0, 1, 2, 3, 4, 4, 4, 5, 5, 6, 7, 8, 9, 10, 11, 11, 11];
 
 let folder: string;
-const samples = new Map<Band, { values: Uint8Array | Uint16Array; width: number }>();
+let scene: SyntheticBands<Band>;
 
 before(async () => {
   folder = await mkdtemp(join(tmpdir(), 'tessera-scl-mask-'));
   const random = prng(31);
-  for (const band of Object.keys(PIXEL) as Band[]) {
-    const scale = PIXEL[band] / 10;
-    const [width, height] = [WIDTH / scale, HEIGHT / scale];
-    const common = { width, height, tileSize: 16, compression: 8, crs: { epsg: 32633 }, origin: { x: 500_000, y: 4_600_000 }, pixelSize: PIXEL[band] } as const;
-    if (band === 'scl') {
-      const values = Uint8Array.from({ length: width * height }, () => CLASS_POOL[Math.floor(random() * CLASS_POOL.length)] ?? 4);
-      samples.set(band, { values, width });
-      await writeFile(join(folder, 'scl.tif'), writeGeoTiff({ ...common, sampleType: 'uint8', samples: [values] }));
-      continue;
-    }
-    const values = Uint16Array.from({ length: width * height }, (_, i) => (i < width ? 0 : 1000 + Math.floor(random() * 5000)));
-    samples.set(band, { values, width });
-    await writeFile(join(folder, `${band}.tif`), writeGeoTiff({ ...common, sampleType: 'uint16', predictor: 2, nodata: 0, samples: [values] }));
-  }
+  const values = (band: Band, width: number, height: number): Uint8Array | Uint16Array =>
+    band === 'scl'
+      ? Uint8Array.from({ length: width * height }, () => CLASS_POOL[Math.floor(random() * CLASS_POOL.length)] ?? 4)
+      : Uint16Array.from({ length: width * height }, (_, i) => (i < width ? 0 : 1000 + Math.floor(random() * 5000)));
+  scene = await writeSyntheticBands({ folder, width: WIDTH, height: HEIGHT, pixel: PIXEL, values });
 });
 after(async () => {
   if (folder) await rm(folder, { recursive: true, force: true });
 });
-
-function valueAt(band: Band, column: number, row: number): number {
-  const scale = PIXEL[band] / 10;
-  const { values, width } = samples.get(band) ?? { values: new Uint16Array(), width: 0 };
-  return values[Math.floor(row / scale) * width + Math.floor(column / scale)] ?? 0;
-}
 
 const PAIRS = { ndvi: ['nir', 'red'], ndsi: ['green', 'swir16'] } as const;
 
 /** The codes of `index` unmasked, by the independent computation. */
 function reference(index: keyof typeof PAIRS): Uint8Array {
   const [a, b] = PAIRS[index];
-  return Uint8Array.from({ length: WIDTH * HEIGHT }, (_, i) => referenceCode(valueAt(a, i % WIDTH, Math.floor(i / WIDTH)), valueAt(b, i % WIDTH, Math.floor(i / WIDTH)), OFFSET, 0, 0));
+  return Uint8Array.from({ length: WIDTH * HEIGHT }, (_, i) => referenceCode(scene.valueAt(a, i % WIDTH, Math.floor(i / WIDTH)), scene.valueAt(b, i % WIDTH, Math.floor(i / WIDTH)), OFFSET, 0, 0));
 }
 
 function sclAt(i: number): number {
-  return valueAt('scl', i % WIDTH, Math.floor(i / WIDTH));
+  return scene.valueAt('scl', i % WIDTH, Math.floor(i / WIDTH));
 }
 
 interface Run {
