@@ -7,7 +7,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import type { IndexName } from '../../shared/types.js';
 import { colourRamp } from './colour-ramp.js';
 import type { OutputGrid } from './georeference.js';
-import { mosaicFiles } from './mosaic-files.js';
+import { mosaicFiles, removePngFiles, writeSidecars, type MosaicOutputs } from './mosaic-files.js';
 import { PngStitcher } from './png-stitcher.js';
 import type { LaneFiles, LaneState } from './strip-lane.js';
 
@@ -39,8 +39,29 @@ export async function openStitchedFiles(options: StitchedFilesOptions): Promise<
       opened.set(index, { grey: greyFile, colour: colourFile });
     }
   } catch (error) {
-    await Promise.allSettled([...opened.values()].flatMap((files) => [files.grey.close(), files.colour.close()]));
+    await closeStitchedFiles(opened);
     throw error;
   }
   return opened;
+}
+
+/** Closes every file `openStitchedFiles` opened (absent: none was), whatever fails. */
+export async function closeStitchedFiles(opened: ReadonlyMap<IndexName, LaneFiles> | undefined): Promise<void> {
+  await Promise.allSettled([...(opened?.values() ?? [])].flatMap((files) => [files.grey.close(), files.colour.close()]));
+}
+
+/**
+ * Ends every index's two files and writes their sidecars; with `publishPng` false (a COG-only
+ * request) the finished PNGs are removed from the staging folder instead.
+ */
+export async function finishStitchedFiles(
+  opened: ReadonlyMap<IndexName, LaneFiles>,
+  options: { readonly folders: { readonly staging: string; readonly final: string }; readonly grid: OutputGrid; readonly crsWkt: string; readonly publishPng: boolean },
+): Promise<MosaicOutputs> {
+  const outputs: MosaicOutputs = {};
+  for (const [index, files] of opened) {
+    await Promise.all([files.grey.finish(), files.colour.finish()]);
+    outputs[index] = options.publishPng ? await writeSidecars(index, options.folders, options.grid, options.crsWkt) : await removePngFiles(index, options.folders.staging);
+  }
+  return outputs;
 }

@@ -16,8 +16,8 @@ import type { StripData } from '../../shared/png/strip-png.js';
 import type { IndexName } from '../../shared/types.js';
 import { CogMosaics, type CogPieceData } from './cog-mosaics.js';
 import { assertValidGrid, type OutputGrid } from './georeference.js';
-import { removePngFiles, writeSidecars, type FinishOptions, type MosaicOutputs } from './mosaic-files.js';
-import { openStitchedFiles } from './stitched-files.js';
+import type { FinishOptions, MosaicOutputs } from './mosaic-files.js';
+import { closeStitchedFiles, finishStitchedFiles, openStitchedFiles } from './stitched-files.js';
 import { publishFolder } from './publish-folder.js';
 import { stagingFolderOf } from './staging-folders.js';
 import { StripHolding } from './strip-holding.js';
@@ -173,8 +173,7 @@ export class StripMosaicWriter {
     if (this.state !== 'open') return this.abort();
     this.state = 'aborted';
     await this.settleLanes();
-    const opened = await this.prepared?.catch(() => undefined);
-    await Promise.allSettled([...(opened?.values() ?? [])].flatMap((files) => [files.grey.close(), files.colour.close()]));
+    await closeStitchedFiles(await this.prepared?.catch(() => undefined));
     await this.cogs?.discard(); // a COG's staged pieces are not resumed (see run-output.ts)
     await rm(join(this.stagingDir, 'spill'), { recursive: true, force: true });
   }
@@ -214,12 +213,8 @@ export class StripMosaicWriter {
     try {
       if (this.failure) throw this.failure.error;
       this.assertComplete();
-      const outputs: MosaicOutputs = {};
       const folders = { staging: this.stagingDir, final: this.outputDir };
-      for (const [index, files] of await this.prepare()) {
-        await Promise.all([files.grey.finish(), files.colour.finish()]);
-        outputs[index] = this.publishPng ? await writeSidecars(index, folders, this.grid, this.wkt) : await removePngFiles(index, folders.staging);
-      }
+      const outputs = await finishStitchedFiles(await this.prepare(), { folders, grid: this.grid, crsWkt: this.wkt, publishPng: this.publishPng });
       const cogs = await this.cogs?.finish(this.stagingDir, this.outputDir, this.grid, this.wkt);
       for (const [index, cog] of cogs ?? []) outputs[index] = { ...outputs[index], cog };
       await rm(join(this.stagingDir, 'spill'), { recursive: true, force: true });
@@ -256,9 +251,7 @@ export class StripMosaicWriter {
 
   /** Close whatever files are open and remove the staging folder. */
   private async discard(): Promise<void> {
-    const opened = await this.prepared?.catch(() => undefined);
-    const stitchers = [...(opened?.values() ?? [])].flatMap((files) => [files.grey, files.colour]);
-    await Promise.allSettled(stitchers.map((stitcher) => stitcher.close()));
+    await closeStitchedFiles(await this.prepared?.catch(() => undefined));
     await this.cogs?.discard();
     await rm(this.stagingDir, { recursive: true, force: true });
   }

@@ -9,6 +9,7 @@
  * returns them (asJsonb). Nothing outlives the process.
  */
 import { asJsonb } from './jsonb.js';
+import { newRequestRow } from './new-request-row.js';
 import {
   checkListQuery,
   type CancelOutcome,
@@ -58,42 +59,7 @@ export class InMemoryRequestStore implements RequestStore {
     const now = new Date(this.#now());
     this.#lastId += 1;
     const id = String(this.#lastId);
-    this.#rows.set(id, {
-      id,
-      source: request.source ?? 'sentinel2',
-      bands: request.bands === undefined ? {} : asJsonb(request.bands),
-      indices: request.indices === undefined ? ['ndvi'] : [...request.indices],
-      reflectanceOffset: request.reflectanceOffset ?? null,
-      stripRows: request.stripRows ?? null,
-      formats: request.formats ? [...request.formats] : ['png'],
-      url: request.url ?? null,
-      ulLat: request.ulLat ?? null,
-      ulLng: request.ulLng ?? null,
-      lrLat: request.lrLat ?? null,
-      lrLng: request.lrLng ?? null,
-      resolution: request.resolution ?? null,
-      expression: request.expression ?? null,
-      range: request.range === undefined || request.range === null ? null : [...request.range],
-      maskClasses: request.maskClasses === undefined || request.maskClasses === null ? null : [...request.maskClasses],
-      uploadUrls: null,
-      uploadError: null,
-      status: 'pending',
-      tilesDone: 0,
-      tilesTotal: null,
-      outputDir: null,
-      outputs: null,
-      workerTiles: null,
-      verification: null,
-      timings: null,
-      error: null,
-      claimedBy: null,
-      attempts: 0,
-      createdAt: now,
-      startedAt: null,
-      finishedAt: null,
-      heartbeatAt: null,
-      updatedAt: now,
-    });
+    this.#rows.set(id, newRequestRow(id, request, now));
     this.#announcePending(id);
     return id;
   }
