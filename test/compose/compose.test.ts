@@ -181,6 +181,9 @@ describe('docker-compose: db, master and scaled workers on a real Docker engine'
     assert.equal(await psql(`SELECT status FROM mosaic_requests WHERE id = ${summary.id}`), 'completed');
     const workers = Object.keys(summary.workerTiles);
     assert.ok(workers.length > 1, `tiles by ${workers.join(', ')}`);
+    // ./input is mounted into master and workers at the same path: the workers read it themselves.
+    const { tiles } = JSON.parse(await readFile(join(dir, 'output', summary.id, 'manifest.json'), 'utf8')) as { tiles: { payloadBytes: number; directReadBytes: number } };
+    assert.ok(tiles.payloadBytes === 0 && tiles.directReadBytes > 0, `direct reads in the containers: ${JSON.stringify(tiles)}`);
     firstId = summary.id;
   });
 
