@@ -1,6 +1,6 @@
 /**
  * The SCL cloud mask of a tile: for each output pixel, the Sentinel-2 Scene Classification class
- * under it (the scl band resampled by the master's nearest-neighbour lookups, as any 20 m band), and
+ * under it (the scl band resampled by the master's nearest-neighbour lookups, like every other 20 m band), and
  * whether that class is one of those to mask. A pixel outside the scl band, or whose sample is not
  * a class number (0…255), is not masked.
  */
