@@ -49,27 +49,34 @@ export class DirectFiles {
    * file this worker sees exactly as the master does (then ReadSources is the way).
    */
   async open(task: TileTask__Output): Promise<DirectSourceStream | null> {
-    const windows = task.sources.map((window) => ({ window, blocks: (window.encoded?.blocks ?? []).filter((b) => b.byteCount > 0) }));
-    const wanted = windows.filter(({ window }) => window.width * window.height > 0);
-    if (wanted.length === 0 || wanted.some(({ window }) => !window.encoded?.direct)) return null;
+    const windows = task.sources;
+    const wanted = windows.filter((window) => window.width * window.height > 0);
+    if (wanted.length === 0 || wanted.some((window) => !window.encoded?.direct)) return null;
     const files = new Map<number, BlockFile>();
-    for (const [at, { window }] of windows.entries()) {
+    for (const [at, window] of windows.entries()) {
       if (window.width * window.height === 0) continue;
       const file = await this.#file(window.encoded!.direct!);
       if (!file) return null;
       files.set(at, file);
     }
-    const reads = windows.flatMap(({ window, blocks }, source) =>
+    // Part numbers count every block of the window, sparse ones (nothing stored, nothing read) too.
+    const reads = windows.flatMap((window, source) =>
       window.width * window.height === 0
         ? []
-        : blocks.map((block, part) => ({
-            source,
-            part,
-            offset: block.offset,
-            length: block.byteCount,
-            zlib: window.encoded!.compression === 8 || window.encoded!.compression === 32946,
-            file: files.get(source)!,
-          })),
+        : (window.encoded?.blocks ?? []).flatMap((block, part) =>
+            block.byteCount === 0
+              ? []
+              : [
+                  {
+                    source,
+                    part,
+                    offset: block.offset,
+                    length: block.byteCount,
+                    zlib: window.encoded!.compression === 8 || window.encoded!.compression === 32946,
+                    file: files.get(source)!,
+                  },
+                ],
+          ),
     );
     return new BlockReads(reads, this.#buffers);
   }

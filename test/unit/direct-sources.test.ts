@@ -80,6 +80,22 @@ describe('DirectFiles', () => {
     }
   });
 
+  it('a file with sparse blocks (nothing stored): the same parts, numbered as ReadSources numbers them', async () => {
+    const sparse = (block: { column: number; row: number }) => (block.column + block.row) % 3 === 1;
+    const red = band('red-sparse', 7, { sparse });
+    const nir = band('nir-sparse', 13);
+    const reader = new DirectFiles();
+    let sparseBlocks = 0;
+    for (const { task, chunks } of await strips(red, nir)) {
+      sparseBlocks += task.sources.reduce((sum, w) => sum + (w.encoded?.blocks.filter((b) => b.byteCount === 0).length ?? 0), 0);
+      const read = await readAll((await reader.open(task))!);
+      assert.deepEqual(read.map((c) => [c.source, c.part]), chunks.map((c) => [c.source, c.part]));
+      assert.deepEqual(await assemble(task, read), await assemble(task, chunks));
+    }
+    assert.ok(sparseBlocks > 0, 'the file has sparse blocks');
+    await reader.close();
+  });
+
   it('reads into buffers it takes back once the assembler has decoded a block, so a strip leaves no garbage per block', async () => {
     const reader = new DirectFiles();
     const [first, second] = await strips(band('red-pool', 3), band('nir-pool', 5));
