@@ -1,5 +1,5 @@
 // `npm run build`: a clean dist/ with the compiled code and the embedded database's template.
-//   1. remove dist/; generate the proto types;
+//   1. remove dist/; generate the proto types and the WebAssembly kernels (scripts/gen-wasm.mjs);
 //   2. compile (tsc) and, at the same time, run PGlite's initdb for the template (scripts/initdb-template.mjs):
 //      each keeps a core busy for 4-12 s, so side by side the build takes about as long as tsc alone;
 //   3. migrate the template with the compiled migrate() (dist/master/db/make-template.js);
@@ -28,6 +28,7 @@ function node(args) {
 
 rmSync('dist', { recursive: true, force: true });
 await node(['scripts/gen-proto.mjs']);
+await node(['scripts/gen-wasm.mjs']);
 mkdirSync('dist');
 const steps = await Promise.allSettled([
   node([require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json']),

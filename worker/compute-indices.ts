@@ -8,6 +8,7 @@
 import { InvalidRequestError } from '../shared/errors.js';
 import { bandsOf, parseExpression } from '../shared/expression/parse-expression.js';
 import type { TileTask__Output } from '../shared/proto/tile-service.js';
+import { DifferenceRows } from '../shared/raster/difference-rows.js';
 import { computeExpressionTile } from '../shared/raster/expression-tile.js';
 import { computeIndexTile, type BandSamples } from '../shared/raster/index-math.js';
 import { computeSclMask } from '../shared/raster/scl-mask.js';
@@ -32,12 +33,13 @@ function isBuiltIn(name: string): name is (typeof INDEX_NAMES)[number] {
 
 export function computeIndices(task: TileTask__Output, inputs: IndexInputs): ComputedIndex[] {
   const scl = task.maskClasses.length > 0 ? computeSclMask(inputs.band(task.maskBand || SCL_BAND), task.maskClasses, task.width, task.height) : undefined;
-  const computed = task.indices.map((index) => computeIndex(task, index, inputs, scl?.mask));
+  const differenceRows = new DifferenceRows(); // a kilobyte of WebAssembly, instantiated per task in well under a millisecond
+  const computed = task.indices.map((index) => computeIndex(task, index, inputs, scl?.mask, differenceRows));
   if (!scl) return computed;
   return computed.map((result) => ({ ...result, stats: { ...result.stats, maskedPixels: scl.masked } }));
 }
 
-function computeIndex(task: TileTask__Output, index: string, inputs: IndexInputs, mask: Uint8Array | undefined): ComputedIndex {
+function computeIndex(task: TileTask__Output, index: string, inputs: IndexInputs, mask: Uint8Array | undefined, differenceRows: DifferenceRows): ComputedIndex {
   const codes = inputs.codes();
   const common = { width: task.width, height: task.height, reflectanceOffset: task.reflectanceOffset, ...(codes ? { codes } : {}), ...(mask ? { mask } : {}) };
   if (index === EXPRESSION_INDEX) {
@@ -51,7 +53,7 @@ function computeIndex(task: TileTask__Output, index: string, inputs: IndexInputs
   }
   if (!isBuiltIn(index)) throw new InvalidRequestError(`unknown index "${index}"`);
   const formula = INDEX_FORMULAS[index];
-  if (formula.kind === 'normalised-difference') return { index, ...computeIndexTile({ ...common, a: inputs.band(formula.a), b: inputs.band(formula.b) }) };
+  if (formula.kind === 'normalised-difference') return { index, ...computeIndexTile({ ...common, a: inputs.band(formula.a), b: inputs.band(formula.b), differenceRows }) };
   const bands = new Map(formula.bands.map((name) => [name, inputs.band(name)]));
   return { index, ...computeExpressionTile({ ...common, text: formula.text, bands }) };
 }

@@ -13,6 +13,7 @@
  * A tile with an SCL mask takes the general path, which skips the masked pixels (codes stay 0).
  */
 import type { SampleArray } from '../types.js';
+import { isSixteenBit, type DifferenceRows } from './difference-rows.js';
 
 /** One band as the loops read it: nodata already as its samples store it (see index-math.ts). */
 export interface KernelBand {
@@ -34,11 +35,20 @@ export interface IndexAccumulator {
 /** Integers up to this size keep DN + offset and the sum of two of them below 2^24, exact in float32. */
 const EXACT_OFFSET_LIMIT = 2 ** 22;
 
+/** Where computeCodes may hand its integer rows of 16-bit samples (the WebAssembly kernel), and its mask. */
+export interface KernelOptions {
+  readonly mask?: Uint8Array | undefined;
+  readonly differenceRows?: DifferenceRows | undefined;
+}
+
+type RowKernel = typeof exactRow;
+
 /**
  * Fills `codes` (width × height, zeroed) and adds every valid pixel to `acc`, in row-major order;
  * pixels where `mask` (width × height) is not 0 are left out.
  */
-export function computeCodes(width: number, height: number, offset: number, a: KernelBand, b: KernelBand, codes: Uint8Array, acc: IndexAccumulator, mask?: Uint8Array): void {
+export function computeCodes(width: number, height: number, offset: number, a: KernelBand, b: KernelBand, codes: Uint8Array, acc: IndexAccumulator, options: KernelOptions = {}): void {
+  const { mask, differenceRows } = options;
   const span = mask === undefined ? validSpan(a.columns, b.columns) : null;
   if (span === null) {
     lookupTile(width, height, offset, a, b, codes, acc, mask);
@@ -47,7 +57,7 @@ export function computeCodes(width: number, height: number, offset: number, a: K
   const [lo, hi] = span;
   const n = hi - lo;
   const exact = isSmallInteger(a.values) && isSmallInteger(b.values) && Number.isInteger(offset) && Math.abs(offset) <= EXACT_OFFSET_LIMIT;
-  const row = exact ? exactRow : floatRow;
+  const row: RowKernel = !exact ? floatRow : differenceRows && sameSixteenBit(a.values, b.values) ? differenceRows.row.bind(differenceRows) as RowKernel : exactRow;
   const startA = contiguousStart(a.columns, lo, hi);
   const startB = contiguousStart(b.columns, lo, hi);
   const scratchA = startA < 0 ? sameType(a.values, n) : a.values;
@@ -92,6 +102,11 @@ function contiguousStart(columns: Int32Array, lo: number, hi: number): number {
   const start = columns[lo]!;
   for (let i = lo + 1; i < hi; i++) if (columns[i] !== start + (i - lo)) return -1;
   return start;
+}
+
+/** Both bands 16-bit and of one signedness: what the WebAssembly kernel reads. */
+function sameSixteenBit(x: SampleArray, y: SampleArray): boolean {
+  return isSixteenBit(x) && isSixteenBit(y) && x instanceof Int16Array === y instanceof Int16Array;
 }
 
 function isSmallInteger(values: SampleArray): boolean {

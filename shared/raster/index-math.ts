@@ -9,6 +9,7 @@
  */
 import { TesseraError } from '../errors.js';
 import type { IndexStats, SampleArray } from '../types.js';
+import type { DifferenceRows } from './difference-rows.js';
 import { computeCodes, type IndexAccumulator, type KernelBand } from './index-kernels.js';
 
 /** The code reserved for no-data pixels. */
@@ -54,6 +55,8 @@ export interface IndexTileInput {
   readonly codes?: Uint8Array;
   /** width × height: pixels where it is not 0 are no-data (the SCL mask), left out of the statistics. */
   readonly mask?: Uint8Array;
+  /** The WebAssembly kernel for rows of 16-bit samples; absent, the JavaScript loops do all of it. */
+  readonly differenceRows?: DifferenceRows;
 }
 
 export interface IndexTileResult {
@@ -84,7 +87,7 @@ export function computeIndexTile(input: IndexTileInput): IndexTileResult {
   // 0.5, where dividing by 10000 first gives 0.49999997 and the code one lower). NaN samples fail the
   // denominator test; a NaN ratio (infinite samples) is no-data. See index-kernels.ts for the loops.
   if (input.mask !== undefined && input.mask.length !== width * height) throw new TesseraError(`index tile: a mask of ${input.mask.length} for ${width}x${height}`);
-  computeCodes(width, height, input.reflectanceOffset, kernelBand(input.a), kernelBand(input.b), codes, acc, input.mask);
+  computeCodes(width, height, input.reflectanceOffset, kernelBand(input.a), kernelBand(input.b), codes, acc, { mask: input.mask, differenceRows: input.differenceRows });
   const { valid, min, max, sum } = acc;
 
   const stats: IndexStats =

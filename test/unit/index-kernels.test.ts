@@ -1,9 +1,11 @@
 /**
- * computeIndexTile's fast paths (index-kernels.ts) against the loop they replaced, kept verbatim in
+ * computeIndexTile's fast paths (index-kernels.ts), with and without the WebAssembly row kernel
+ * (difference-rows.ts), against the loop they replaced, kept verbatim in
  * test/support/index-tile-reference.ts: every code and every statistic must be bit-identical.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DifferenceRows } from '../../shared/raster/difference-rows.js';
 import { computeIndexTile, type BandSamples, type IndexTileInput } from '../../shared/raster/index-math.js';
 import type { SampleArray, SampleType } from '../../shared/types.js';
 import { referenceIndexTile } from '../support/index-tile-reference.js';
@@ -67,13 +69,17 @@ function randomBand(rand: Rand, type: SampleType, width: number, height: number,
   return { values, windowWidth, nodata, columns: lookup(rand, columns, width, windowWidth), rows: lookup(rand, rows, height, windowHeight) };
 }
 
+const differenceRows = new DifferenceRows();
+
+/** The JavaScript paths, then the same input through the WebAssembly kernel, against the reference. */
 function assertIdentical(input: IndexTileInput, what: string): number {
-  const got = computeIndexTile(input);
   const want = referenceIndexTile(input);
-  assert.deepEqual(got.codes, want.codes, `${what}: codes`);
-  assert.equal(got.stats.validPixels, want.stats.validPixels, `${what}: validPixels`);
-  for (const key of ['min', 'max', 'sum'] as const) {
-    assert.ok(Object.is(got.stats[key], want.stats[key]), `${what}: ${key} ${got.stats[key]} ≠ ${want.stats[key]}`);
+  for (const [path, got] of [['js', computeIndexTile(input)], ['wasm', computeIndexTile({ ...input, differenceRows })]] as const) {
+    assert.deepEqual(got.codes, want.codes, `${what} (${path}): codes`);
+    assert.equal(got.stats.validPixels, want.stats.validPixels, `${what} (${path}): validPixels`);
+    for (const key of ['min', 'max', 'sum'] as const) {
+      assert.ok(Object.is(got.stats[key], want.stats[key]), `${what} (${path}): ${key} ${got.stats[key]} ≠ ${want.stats[key]}`);
+    }
   }
   return want.stats.validPixels;
 }
@@ -146,6 +152,24 @@ describe('computeIndexTile fast paths are bit-identical to the reference loop', 
       const ids = Int32Array.from({ length: width }, (_, i) => i);
       const band = (v: Uint16Array): BandSamples => ({ values: v, windowWidth: width, nodata: 1, columns: ids, rows: Int32Array.of(0) });
       assertIdentical({ width, height: 1, reflectanceOffset: offset, a: band(values), b: band(other) }, `offset ${offset}`);
+    }
+  });
+
+  it('rows longer than the WebAssembly kernel\'s chunk, of every length mod 4, signed and unsigned, keep their order', () => {
+    const rand = prng(8192);
+    for (const type of ['uint16', 'int16'] as const) {
+      for (const width of [8192, 8195, 10980, 16385, 21962]) {
+        for (const offset of [-1000, 0, 1000]) {
+          const input: IndexTileInput = {
+            width,
+            height: 3,
+            reflectanceOffset: offset,
+            a: randomBand(rand, type, width, 3, 'identity', 'identity'),
+            b: randomBand(rand, type, width, 3, pick(rand, ['identity', 'half'] as const), 'identity'),
+          };
+          assertIdentical(input, `${type} ${width}x3 offset ${offset}`);
+        }
+      }
     }
   });
 });

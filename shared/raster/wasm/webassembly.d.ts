@@ -1,0 +1,19 @@
+/**
+ * The part of the WebAssembly JavaScript API that difference-rows.ts uses. Node has it as a global, but
+ * TypeScript declares it only in the DOM libraries, which this project leaves out (lib: ES2023).
+ */
+declare namespace WebAssembly {
+  class Module {
+    constructor(bytes: Uint8Array);
+  }
+  class Instance {
+    constructor(module: Module, imports?: Record<string, Record<string, unknown>>);
+    readonly exports: Record<string, unknown>;
+  }
+  class Memory {
+    readonly buffer: ArrayBuffer;
+  }
+  class Global {
+    value: number;
+  }
+}
