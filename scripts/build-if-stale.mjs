@@ -6,7 +6,7 @@
 // Stale when: no stamp, no dist/cli/bin.js, or any input file modified after the stamp's start.
 // Inputs: the TypeScript folders tsconfig.json compiles, proto/ (gen-proto), sql/ (the embedded
 // database's template), scripts/, tsconfig*.json, package.json and package-lock.json. The generated
-// shared/proto/generated/ and shared/raster/wasm/generated/ are output, not input.
+// shared/proto/generated/ and shared/wasm/generated/ are output, not input.
 //
 //   node scripts/build-if-stale.mjs [--check] [--root <package folder>]
 //   --check: only say; exit 0 when fresh, 1 when stale (and why), build nothing.
@@ -16,7 +16,7 @@ import { join } from 'node:path';
 
 const INPUT_FOLDERS = ['master', 'worker', 'shared', 'cli', 'test', 'bench', 'proto', 'sql', 'scripts'];
 const INPUT_FILES = ['tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json'];
-const NOT_INPUT = [join('shared', 'proto', 'generated'), join('shared', 'raster', 'wasm', 'generated')];
+const NOT_INPUT = [join('shared', 'proto', 'generated'), join('shared', 'wasm', 'generated')];
 const STAMP = join('dist', '.build-stamp');
 
 /** Every file under `dir` (none if it does not exist), skipping the folders in NOT_INPUT. */

@@ -1,12 +1,12 @@
-// Compiles the WebAssembly text modules in shared/raster/wasm/*.wat with wabt (the WebAssembly
+// Compiles the WebAssembly text modules in shared/wasm/*.wat with wabt (the WebAssembly
 // project's own toolkit; the SIMD kernels are written by hand in the text format, so nothing bigger
-// than an assembler is needed) into shared/raster/wasm/generated/<name>.ts, each exporting the binary
+// than an assembler is needed) into shared/wasm/generated/<name>.ts, each exporting the binary
 // as base64, so tsc compiles it like any module and nothing has to find a .wasm file at run time.
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import wabt from 'wabt';
 
-const sourceDir = join('shared', 'raster', 'wasm');
+const sourceDir = join('shared', 'wasm');
 const outDir = join(sourceDir, 'generated');
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });

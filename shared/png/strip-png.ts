@@ -4,19 +4,16 @@
  * (00 00 FF FF, no final block), then an empty final block (03 00) and the Adler-32. The master parses
  * one back into exactly the bytes it concatenates into the mosaic, without inflating it.
  */
-import { promisify } from 'node:util';
-import { constants, deflateRaw } from 'node:zlib';
+import { constants, createDeflate } from 'node:zlib';
 
-import { adler32 } from './adler32.js';
+import { averageFilterRows } from './average-rows.js';
 import { chunkParts, encodeChunk, encodeIhdr, PNG_SIGNATURE } from './png-chunks.js';
 import { filterRows, type RowFilter } from './scanline-filter.js';
 import { assertSize, GREY } from './strip-data.js';
-import { zlibHeader, zlibTrailer } from './zlib-framing.js';
+import { FINAL_EMPTY_BLOCK, STREAM_TAIL_LENGTH, SYNC_FLUSH_MARKER } from './zlib-framing.js';
 
 export { InvalidStripError, type StripData } from './strip-data.js';
 export { parseStripPng } from './strip-png-parse.js';
-
-const deflateRawAsync = promisify(deflateRaw);
 
 /** Encoder settings; the defaults are the measured choice below. */
 export interface StripEncodeOptions {
@@ -58,20 +55,58 @@ export async function encodeStripPng(
   }
   const level = options.level ?? DEFAULT_LEVEL;
   const strategy = options.strategy ?? DEFAULT_STRATEGY;
-  const filtered = filterRows(codes, width, rows, options.filter ?? DEFAULT_FILTER, options.filtered);
+  const filter = options.filter ?? DEFAULT_FILTER;
+  const filtered = filter === 'average' ? averageFiltered(codes, width, rows, options.filtered) : filterRows(codes, width, rows, filter, options.filtered);
   // One output chunk for the whole strip: with zlib's default 16 KiB chunks every chunk is a round
   // trip to the thread pool (an 11 MB strip: 207 → 177 ms, measured 2026-12-01).
   const chunkSize = Math.max(constants.Z_MIN_CHUNK, filtered.length + (filtered.length >> 6) + 1024);
-  const deflate = await deflateRawAsync(filtered, { level, strategy, finishFlush: constants.Z_SYNC_FLUSH, chunkSize });
+  const stream = await syncFlushedZlib(filtered, { level, strategy, chunkSize });
+  const tailAt = stream.length - STREAM_TAIL_LENGTH;
   const ihdr = encodeIhdr({ width, height: rows, bitDepth: 8, colourType: GREY, interlace: 0 });
   // Three IDAT chunks (chunk boundaries mean nothing to a decoder): the rows get a chunk of their own,
   // which the master copies into the mosaic with its CRC, so it computes no CRC of the rows itself.
   return Buffer.concat([
     PNG_SIGNATURE,
     encodeChunk('IHDR', ihdr),
-    encodeChunk('IDAT', zlibHeader(level, strategy)),
-    ...chunkParts('IDAT', deflate),
-    encodeChunk('IDAT', zlibTrailer(adler32(filtered))),
+    encodeChunk('IDAT', stream.subarray(0, 2)),
+    ...chunkParts('IDAT', stream.subarray(2, tailAt)),
+    encodeChunk('IDAT', stream.subarray(tailAt)),
     encodeChunk('IEND', Buffer.alloc(0)),
   ]);
+}
+
+/** filterRows(…, 'average', into) in WebAssembly (average-rows.ts): the same bytes, in a tenth of the time. */
+function averageFiltered(codes: Uint8Array, width: number, rows: number, into: Uint8Array | undefined): Uint8Array {
+  const length = rows * (width + 1);
+  if (into && into.length !== length) throw new RangeError(`encodeStripPng: ${into.length} bytes to filter ${rows} rows of ${width} into`);
+  const out = into ?? new Uint8Array(length);
+  averageFilterRows(codes, width, rows, out);
+  return out;
+}
+
+/**
+ * A zlib stream of `data` cut as a strip needs it: header, the rows' DEFLATE ending in a sync flush,
+ * then (from Z_FINISH with no input left) the empty final block and the Adler-32, which zlib computes
+ * natively (a third of the time the JavaScript adler32 took, and one pass over the rows fewer).
+ */
+async function syncFlushedZlib(data: Uint8Array, options: { level: number; strategy: number; chunkSize: number }): Promise<Buffer> {
+  const deflate = createDeflate(options);
+  const parts: Buffer[] = [];
+  deflate.on('data', (part: Buffer) => parts.push(part));
+  const done = new Promise<void>((resolve, reject) => {
+    deflate.once('end', resolve);
+    deflate.once('error', reject);
+  });
+  deflate.write(data);
+  // end() only once the flush is through: a flush still queued when the stream ends becomes Z_FINISH.
+  await Promise.race([new Promise<void>((resolve) => deflate.flush(constants.Z_SYNC_FLUSH, resolve)), done]);
+  deflate.end();
+  await done;
+  const stream = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  const tailAt = stream.length - STREAM_TAIL_LENGTH;
+  const flushEnd = stream.subarray(tailAt - SYNC_FLUSH_MARKER.length, tailAt);
+  if (!flushEnd.equals(SYNC_FLUSH_MARKER) || !stream.subarray(tailAt, tailAt + FINAL_EMPTY_BLOCK.length).equals(FINAL_EMPTY_BLOCK)) {
+    throw new Error('encodeStripPng: zlib did not end the stream with a sync flush and an empty final block');
+  }
+  return stream;
 }

@@ -1,11 +1,11 @@
 /**
- * The integer normalised-difference row kernel in WebAssembly SIMD (wasm/difference-rows.wat), for
+ * The integer normalised-difference row kernel in WebAssembly SIMD (shared/wasm/difference-rows.wat), for
  * 16-bit samples: the same codes and bit-identical statistics as index-kernels.ts's exactRow, about
  * six times faster (bench/index-kernels.ts). One instance per thread that computes indices: its
  * memory holds one chunk of a row at a time, and the calls are synchronous, so nothing interleaves.
  */
 import type { IndexAccumulator } from './index-kernels.js';
-import { WASM_BASE64 } from './wasm/generated/difference-rows.js';
+import { WASM_BASE64 } from '../wasm/generated/difference-rows.js';
 
 /** Pixels per call: the module's memory layout (A at 0, B at 2·CHUNK, codes at 4·CHUNK). */
 const CHUNK = 8192;

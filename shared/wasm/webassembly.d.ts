@@ -1,5 +1,5 @@
 /**
- * The part of the WebAssembly JavaScript API that difference-rows.ts uses. Node has it as a global, but
+ * The part of the WebAssembly JavaScript API that the kernels of shared/wasm use. Node has it as a global, but
  * TypeScript declares it only in the DOM libraries, which this project leaves out (lib: ES2023).
  */
 declare namespace WebAssembly {
@@ -12,6 +12,7 @@ declare namespace WebAssembly {
   }
   class Memory {
     readonly buffer: ArrayBuffer;
+    grow(pages: number): number;
   }
   class Global {
     value: number;

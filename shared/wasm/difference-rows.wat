@@ -1,5 +1,5 @@
 ;; The integer normalised-difference row kernel of index-kernels.ts (exactRow), four pixels at a time
-;; with WebAssembly SIMD. scripts/gen-wasm.mjs compiles it; difference-rows.ts copies rows in and out.
+;; with WebAssembly SIMD. scripts/gen-wasm.mjs compiles it; shared/raster/difference-rows.ts copies rows in and out.
 ;;
 ;; Memory: A's samples at 0, B's at 16384 (CHUNK 16-bit samples each), the codes at 32768 (CHUNK bytes).
 ;; Per pixel, exactly as exactRow does it:
