@@ -12,7 +12,7 @@ import type { BlockRef__Output, EncodedLayout__Output, SourceChunk__Output, Sour
 import { FallbackDecoders, decodeBlock } from '../shared/raster/block-decoder.js';
 import { SAMPLE_BYTES, SAMPLE_TYPES, type SampleArray, type SampleType } from '../shared/types.js';
 import type { ScratchArrays } from './scratch-arrays.js';
-import { checkBlocksCover, copyBlockIntoWindow, typedArrayOf } from './window-copy.js';
+import { canSumWhileCopying, checkBlocksCover, copyBlockIntoWindow, typedArrayOf } from './window-copy.js';
 
 /** The source data does not fit the task: missing, out of order, or inconsistent parts. */
 export class SourceDataError extends TesseraError {}
@@ -130,8 +130,9 @@ export class SourceAssembler {
     }
     const layout = window.encoded!;
     const block = layout.blocks[part.part]!;
-    const decoded = await decodeStoredBlock(data, layout, block, part, this.#fallback);
-    copyBlockIntoWindow({ window, layout, block, values: typedArrayOf(target.sampleType, decoded), arrays: target.arrays });
+    const horizontalDifferences = canSumWhileCopying(layout, target.sampleType);
+    const decoded = await decodeStoredBlock(data, layout, block, part, this.#fallback, horizontalDifferences);
+    copyBlockIntoWindow({ window, layout, block, values: typedArrayOf(target.sampleType, decoded), arrays: target.arrays, horizontalDifferences });
   }
 }
 
@@ -141,7 +142,7 @@ function isZlibPart(target: WindowTarget): boolean {
   return compression === 8 || compression === 32946;
 }
 
-function decodeStoredBlock(data: Buffer, layout: EncodedLayout__Output, block: BlockRef__Output, part: ExpectedPart, fallback: FallbackDecoders): Promise<ArrayBuffer> {
+function decodeStoredBlock(data: Buffer, layout: EncodedLayout__Output, block: BlockRef__Output, part: ExpectedPart, fallback: FallbackDecoders, keepHorizontalDifferences: boolean): Promise<ArrayBuffer> {
   const chunky = layout.planarConfiguration === 1;
   const rows = layout.tiled ? layout.blockHeight : Math.min(layout.blockHeight, layout.imageHeight - block.row * layout.blockHeight);
   return decodeBlock(data, {
@@ -153,7 +154,7 @@ function decodeStoredBlock(data: Buffer, layout: EncodedLayout__Output, block: B
     width: layout.blockWidth,
     rows,
     littleEndian: layout.littleEndian,
-  }, fallback).catch((error: unknown) => {
+  }, fallback, { keepHorizontalDifferences }).catch((error: unknown) => {
     throw new SourceDataError(`source ${part.source}: cannot decode block (${block.column}, ${block.row}) sample ${block.sample}`, { cause: error });
   });
 }

@@ -46,10 +46,22 @@ export interface BlockPlacement {
   readonly values: SampleArray;
   /** Sample number → the window's array to fill. */
   readonly arrays: ReadonlyMap<number, SampleArray>;
+  /**
+   * The values still hold predictor 2's horizontal differences (decodeBlock's keepHorizontalDifferences;
+   * integer samples, one per pixel): each needed row is summed from the block's first column as it is
+   * copied, the typed-array store wrapping the running sum to the sample width as the predictor does.
+   */
+  readonly horizontalDifferences?: boolean;
+}
+
+/** Whether copyBlockIntoWindow can undo predictor 2 itself for this layout and sample type. */
+export function canSumWhileCopying(layout: EncodedLayout__Output, sampleType: SampleType): boolean {
+  const onePerPixel = layout.planarConfiguration !== 1 || layout.samplesPerPixel === 1;
+  return layout.predictor === 2 && onePerPixel && !sampleType.startsWith('float');
 }
 
 /** Copies the part of a decoded block that lies inside the window into the window's arrays. */
-export function copyBlockIntoWindow({ window, layout, block, values, arrays }: BlockPlacement): void {
+export function copyBlockIntoWindow({ window, layout, block, values, arrays, horizontalDifferences = false }: BlockPlacement): void {
   const { blockWidth, blockHeight } = layout;
   const chunky = layout.planarConfiguration === 1;
   const perPixel = chunky ? layout.samplesPerPixel : 1;
@@ -68,11 +80,43 @@ export function copyBlockIntoWindow({ window, layout, block, values, arrays }: B
     for (let y = yStart; y < yEnd; y++) {
       const outRow = (y - window.y0) * window.width - window.x0;
       const inRow = (y - by0) * blockWidth - bx0;
-      if (perPixel === 1) {
+      if (horizontalDifferences) {
+        if (perPixel !== 1) throw new TesseraError('copyBlockIntoWindow: horizontal differences are summed only for one sample per pixel');
+        sumRowInto(values, inRow + bx0, xStart - bx0, xEnd - bx0, out, outRow + bx0);
+      } else if (perPixel === 1) {
         out.set(values.subarray(inRow + xStart, inRow + xEnd), outRow + xStart);
       } else {
         for (let x = xStart; x < xEnd; x++) out[outRow + x] = values[(inRow + x) * perPixel + sample]!;
       }
     }
+  }
+}
+
+/**
+ * Running sum of `values` from `from` over [0, end), written to `out` from `at` for [start, end): the
+ * row's samples with predictor 2 undone, only the columns the window needs stored. Unrolled by 4 as
+ * block-predictor.ts's loops are (measured there: a third faster).
+ */
+function sumRowInto(values: SampleArray, from: number, start: number, end: number, out: SampleArray, at: number): void {
+  let acc = 0;
+  let x = 0;
+  for (; x < start; x++) acc = (acc + values[from + x]!) | 0;
+  const src = values.subarray(from + start, from + end);
+  const dst = out.subarray(at + start, at + end);
+  const n = end - start;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    acc = (acc + src[i]!) | 0;
+    dst[i] = acc;
+    acc = (acc + src[i + 1]!) | 0;
+    dst[i + 1] = acc;
+    acc = (acc + src[i + 2]!) | 0;
+    dst[i + 2] = acc;
+    acc = (acc + src[i + 3]!) | 0;
+    dst[i + 3] = acc;
+  }
+  for (; i < n; i++) {
+    acc = (acc + src[i]!) | 0;
+    dst[i] = acc;
   }
 }

@@ -95,12 +95,21 @@ export class FallbackDecoders {
   }
 }
 
+/** What decodeBlock leaves to its caller. */
+export interface DecodeOptions {
+  /**
+   * Leave predictor 2 (horizontal differencing) in the values: the caller undoes it while it copies
+   * the rows it needs (window-copy.ts), one pass over them instead of two, and none over the rest.
+   */
+  readonly keepHorizontalDifferences?: boolean;
+}
+
 /**
  * Decodes one stored block to width × rows × samplesPerPixel values in the host's (little-endian)
  * byte order. Data that decompresses to more bytes than that is fine (TIFF allows padding): the
  * prefix is returned. Rejects with a BlockDecodeError.
  */
-export async function decodeBlock(data: Uint8Array, format: BlockFormat, decoders: FallbackDecoders = new FallbackDecoders()): Promise<ArrayBuffer> {
+export async function decodeBlock(data: Uint8Array, format: BlockFormat, decoders: FallbackDecoders = new FallbackDecoders(), options: DecodeOptions = {}): Promise<ArrayBuffer> {
   const what = describe(format);
   checkFormat(format, what);
   const bytesPerSample = format.bitsPerSample / 8;
@@ -112,7 +121,7 @@ export async function decodeBlock(data: Uint8Array, format: BlockFormat, decoder
   else buffer = await fallbackDecode(data, format, expected, what, decoders);
 
   if (format.littleEndian !== LITTLE_ENDIAN_HOST && format.predictor !== 3) swapBytes(buffer, bytesPerSample);
-  if (format.predictor === 2) {
+  if (format.predictor === 2 && !options.keepHorizontalDifferences) {
     undoHorizontalPredictor(buffer, bytesPerSample as 1 | 2 | 4, format.width, format.rows, format.samplesPerPixel);
   } else if (format.predictor === 3) {
     undoFloatingPointPredictor(buffer, bytesPerSample as 4 | 8, format.width, format.rows, format.samplesPerPixel);
