@@ -66,7 +66,8 @@ const geotiffFloat = await getDecoder(1, { ...geotiffParameters, predictor: 3, b
 const floatBlock = Uint8Array.from({ length: N * N * 4 }, (_, i) => (i * 2654435761) >>> 24);
 
 // Correctness first: both decoders must give the original samples.
-const ours = new Uint16Array(await decodeBlock(stored, format));
+const decoded = await decodeBlock(stored, format);
+const ours = new Uint16Array(decoded.buffer, decoded.byteOffset, decoded.byteLength / 2);
 const theirs = new Uint16Array(await geotiffDeflate.decode(new Uint8Array(stored).buffer));
 if (!ours.every((v, i) => v === values[i]) || !theirs.every((v, i) => v === values[i])) throw new Error('decoders disagree');
 // Make the naive loop's call site see all three element types, as it would in a decoder handling them all.

@@ -142,7 +142,7 @@ function isZlibPart(target: WindowTarget): boolean {
   return compression === 8 || compression === 32946;
 }
 
-function decodeStoredBlock(data: Buffer, layout: EncodedLayout__Output, block: BlockRef__Output, part: ExpectedPart, fallback: FallbackDecoders, keepHorizontalDifferences: boolean): Promise<ArrayBuffer> {
+function decodeStoredBlock(data: Buffer, layout: EncodedLayout__Output, block: BlockRef__Output, part: ExpectedPart, fallback: FallbackDecoders, keepHorizontalDifferences: boolean): Promise<Uint8Array<ArrayBuffer>> {
   const chunky = layout.planarConfiguration === 1;
   const rows = layout.tiled ? layout.blockHeight : Math.min(layout.blockHeight, layout.imageHeight - block.row * layout.blockHeight);
   return decodeBlock(data, {

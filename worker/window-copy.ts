@@ -8,11 +8,11 @@ import type { BlockRef__Output, EncodedLayout__Output, SourceWindow__Output } fr
 import { SAMPLE_ARRAYS, SAMPLE_BYTES, type SampleArray, type SampleType } from '../shared/types.js';
 
 
-/** A zeroed array of `length` values, or a view of `buffer` (whole values only). */
-export function typedArrayOf(type: SampleType, source: number | ArrayBuffer): SampleArray {
+/** A zeroed array of `length` values, or a view of `bytes` (whole values only; aligned, as decodeBlock's are). */
+export function typedArrayOf(type: SampleType, source: number | Uint8Array<ArrayBuffer>): SampleArray {
   const Ctor = SAMPLE_ARRAYS[type];
   if (typeof source === 'number') return new Ctor(source);
-  return new Ctor(source, 0, Math.floor(source.byteLength / SAMPLE_BYTES[type]));
+  return new Ctor(source.buffer, source.byteOffset, Math.floor(source.byteLength / SAMPLE_BYTES[type]));
 }
 
 /** Throws unless every block the window needs is listed exactly once, for every plane needed. */
