@@ -96,23 +96,33 @@ export function previewLookup(grid: OutputGrid, previews: Pick<PreviewGrid, 'wid
     }
   }
   const lookup = new Int32Array(frame.width * frame.height).fill(-1);
+  const { width: gridWidth, height: gridHeight } = grid;
+  const { width: samplesAcross, height: samplesDown, step } = previews;
+  // Bilinear between the four nodes of the pixel's lattice cell (top and bottom edges at fx, then
+  // between them at fy), with the nodes and the cell's width read once per cell and row.
   for (let j = 0; j < frame.height; j++) {
     const v = j + 0.5;
     const ny = Math.min(Math.floor(v / LATTICE), nodesY - 2);
     const y0 = ny * LATTICE;
     const fy = (v - y0) / (Math.min(y0 + LATTICE, frame.height) - y0);
-    for (let i = 0; i < frame.width; i++) {
-      const u = i + 0.5;
-      const nx = Math.min(Math.floor(u / LATTICE), nodesX - 2);
+    const rowOut = j * frame.width;
+    for (let nx = 0; nx <= nodesX - 2; nx++) {
       const x0 = nx * LATTICE;
-      const fx = (u - x0) / (Math.min(x0 + LATTICE, frame.width) - x0);
+      const cellWidth = Math.min(x0 + LATTICE, frame.width) - x0;
       const at = ny * nodesX + nx;
-      const col = bilinear(nodeCol, at, nodesX, fx, fy);
-      const row = bilinear(nodeRow, at, nodesX, fx, fy);
-      if (!(col >= 0 && col < grid.width && row >= 0 && row < grid.height)) continue;
-      const sx = Math.min(Math.round(Math.floor(col) / previews.step), previews.width - 1);
-      const sy = Math.min(Math.round(Math.floor(row) / previews.step), previews.height - 1);
-      lookup[j * frame.width + i] = sy * previews.width + sx;
+      const [c00, c01, c10, c11] = [nodeCol[at]!, nodeCol[at + 1]!, nodeCol[at + nodesX]!, nodeCol[at + nodesX + 1]!];
+      const [r00, r01, r10, r11] = [nodeRow[at]!, nodeRow[at + 1]!, nodeRow[at + nodesX]!, nodeRow[at + nodesX + 1]!];
+      for (let i = x0; i < x0 + cellWidth; i++) {
+        const fx = (i + 0.5 - x0) / cellWidth;
+        const colTop = c00 + (c01 - c00) * fx;
+        const col = colTop + (c10 + (c11 - c10) * fx - colTop) * fy;
+        const rowTop = r00 + (r01 - r00) * fx;
+        const row = rowTop + (r10 + (r11 - r10) * fx - rowTop) * fy;
+        if (!(col >= 0 && col < gridWidth && row >= 0 && row < gridHeight)) continue;
+        const sx = Math.min(Math.round(Math.floor(col) / step), samplesAcross - 1);
+        const sy = Math.min(Math.round(Math.floor(row) / step), samplesDown - 1);
+        lookup[rowOut + i] = sy * samplesAcross + sx;
+      }
     }
   }
   return lookup;
@@ -143,13 +153,6 @@ export async function writeWebPreviews(folder: string, grid: OutputGrid, preview
 function toMosaicPixel(grid: OutputGrid, project: ToMercator, frame: PreviewFrame, i: number, j: number): [number, number] {
   const [x, y] = project.inverse([frame.minX + i * frame.pixelX, frame.maxY - j * frame.pixelY]);
   return [(x - grid.originX) / grid.pixelWidth, (grid.originY - y) / grid.pixelHeight];
-}
-
-/** Node values around a cell (at, at + 1, at + nodesX, at + nodesX + 1), bilinearly at (fx, fy). */
-function bilinear(nodes: Float64Array, at: number, nodesX: number, fx: number, fy: number): number {
-  const top = nodes[at]! + (nodes[at + 1]! - nodes[at]!) * fx;
-  const bottom = nodes[at + nodesX]! + (nodes[at + nodesX + 1]! - nodes[at + nodesX]!) * fx;
-  return top + (bottom - top) * fy;
 }
 
 function clampLatitude([lng, lat]: readonly [number, number]): [number, number] {
