@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
+import { NODE_FLAGS } from '../cli/node-flags.js';
 import { parseStatus } from './proc-parse.js';
 
 export interface MasterStart {
@@ -34,7 +35,7 @@ export async function startMasterOnce(root: string, dataDir: string, outputDir: 
   };
   delete env['DATABASE_URL'];
   const began = performance.now();
-  const child = spawn(process.execPath, [join(root, 'dist', 'cli', 'bin.js'), 'master'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, join(root, 'dist', 'cli', 'bin.js'), 'master'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not start tessera master');
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

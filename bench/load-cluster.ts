@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { NODE_FLAGS } from '../cli/node-flags.js';
 import { packageRoot } from '../shared/package-root.js';
 
 const TAIL = 16 * 1024;
@@ -25,7 +26,7 @@ export interface CliProcess {
  * says `readyMessage`; rejects if it exits first.
  */
 export function spawnCliUntil(args: readonly string[], env: NodeJS.ProcessEnv, readyMessage: string, logFile: string): Promise<CliProcess> {
-  const child = spawn(process.execPath, [join(packageRoot(), 'dist', 'cli', 'bin.js'), ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, join(packageRoot(), 'dist', 'cli', 'bin.js'), ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const pid = child.pid;
   if (pid === undefined) return Promise.reject(new Error(`could not start tessera ${args.join(' ')}`));
   let tail = '';

@@ -25,6 +25,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { NODE_FLAGS } from '../cli/node-flags.js';
 import { packageRoot } from '../shared/package-root.js';
 import { masterTable, median, startMasterOnce, type MasterStart } from './embedded-master-startup.js';
 
@@ -64,6 +65,7 @@ async function descendants(pid: number): Promise<number[]> {
 async function runOnce(root: string, outDir: string): Promise<RunFigures> {
   const sample = join(root, 'samples', 'L7_ETMs.tif');
   const args = [
+    ...NODE_FLAGS, // as bin.js's #! line starts it
     join(root, 'dist', 'cli', 'bin.js'),
     'run',
     '--band',

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { NODE_FLAGS } from '../cli/node-flags.js';
 import { packageRoot } from '../shared/package-root.js';
 import type { IndexName } from '../shared/types.js';
 import { defaultRole, type ProcessIdentity } from './process-sampler.js';
@@ -75,6 +76,7 @@ export interface TesseraRunOptions {
 export async function runTessera(scene: SceneFiles, options: TesseraRunOptions): Promise<TesseraRun> {
   const { bands } = scene;
   const args = [
+    ...NODE_FLAGS, // as bin.js's #! line starts it
     join(packageRoot(), 'dist', 'cli', 'bin.js'),
     'run',
     '--workers', String(options.workers),

@@ -22,6 +22,7 @@ import { loadDataLakeSettings } from '../master/output/datalake-config.js';
 import type { RunningMaster } from '../master/start-master.js';
 import { freePort } from '../shared/free-port.js';
 import { watchRequest } from './request-watch.js';
+import { withNodeFlags } from './node-flags.js';
 
 export interface OneShotOptions {
   readonly request: NewMosaicRequest;
@@ -40,7 +41,7 @@ function spawnWorkers(count: number, masterAddress: string, workerToken: string,
   const entry = process.argv[1];
   if (!entry) throw new Error('cannot tell which script to start workers with');
   return Array.from({ length: count }, () =>
-    spawn(process.execPath, [...process.execArgv, entry, 'worker'], {
+    spawn(process.execPath, [...withNodeFlags(process.execArgv), entry, 'worker'], {
       env: { ...env, ...WORKER_NO_TLS, MASTER_ADDRESS: masterAddress, WORKER_TOKEN: workerToken, LOG_LEVEL: logLevel, WORKER_ID: '' },
       stdio: ['ignore', 'ignore', 'inherit'],
     }),

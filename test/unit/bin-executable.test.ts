@@ -8,10 +8,11 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import { NODE_FLAGS } from '../../cli/node-flags.js';
 import { packageRoot } from '../../shared/package-root.js';
 
 const run = promisify(execFile);
@@ -21,4 +22,9 @@ test('dist/cli/bin.js is executable and runs by itself (its #! line)', async () 
   assert.equal(statSync(bin).mode & 0o111, 0o111, `mode ${(statSync(bin).mode & 0o777).toString(8)}`);
   const { stdout } = await run(bin, ['--help'], { cwd: packageRoot() });
   assert.match(stdout, /Usage: tessera/);
+});
+
+test('its #! line starts node with the V8 flags tessera runs with (cli/node-flags.ts)', () => {
+  const [first] = readFileSync(bin, 'utf8').split('\n', 1);
+  assert.equal(first, `#!/usr/bin/env -S node ${NODE_FLAGS.join(' ')}`);
 });

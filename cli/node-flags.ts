@@ -1,0 +1,18 @@
+/**
+ * The V8 flags every tessera process runs with. The #! line of cli/bin.ts names them (`env -S`, so
+ * `tessera …`, `npx tessera …` and the containers' entrypoints get them; test/unit/bin-executable
+ * checks the line), `tessera run` passes them to the workers it starts, and the benchmarks start
+ * tessera with them. They cannot come later: V8 reads them when the heap is set up (setting
+ * --single-threaded-gc at run time aborts the process), and NODE_OPTIONS refuses them.
+ *
+ * --single-threaded-gc: no parallel or concurrent GC helper threads. A worker keeps a core busy, and
+ * a master shares the machine with workers, so helpers only compete with them for the cores: on the
+ * full-scene benchmark (2 cores, master + 2 workers, 2026-12-02) the run took 6.1–6.4 s instead of
+ * 7.0–7.1 s and 9.6–10.2 s of user CPU instead of 11.1–11.2 s.
+ */
+export const NODE_FLAGS: readonly string[] = ['--single-threaded-gc'];
+
+/** `execArgv` with NODE_FLAGS added where missing (for a child node process of the same program). */
+export function withNodeFlags(execArgv: readonly string[]): string[] {
+  return [...execArgv, ...NODE_FLAGS.filter((flag) => !execArgv.includes(flag))];
+}
