@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --single-threaded-gc
+#!/usr/bin/env -S node --single-threaded-gc --initial-old-space-size=64
 /** The `tessera` command line: master, worker, submit, status, run, demo, health, web. */
 import { CommanderError } from 'commander';
 import { config as loadDotenv } from 'dotenv';
