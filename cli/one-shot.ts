@@ -20,7 +20,9 @@ import type { MosaicRequestRow, NewMosaicRequest } from '../master/store/request
 import { InMemoryRequestStore } from '../master/store/in-memory-request-store.js';
 import { loadDataLakeSettings } from '../master/output/datalake-config.js';
 import type { RunningMaster } from '../master/start-master.js';
+import { MasterEvents } from '../master/master-events.js';
 import { freePort } from '../shared/free-port.js';
+import { settleWithin } from '../shared/settle-within.js';
 import { watchRequest } from './request-watch.js';
 import { withNodeFlags } from './node-flags.js';
 
@@ -34,6 +36,9 @@ export interface OneShotOptions {
 
 /** Loopback, no TLS: the master's TLS variables, and the workers', are not for a one-shot run. */
 const NO_TLS = { grpcTlsCert: undefined, grpcTlsKey: undefined, grpcTlsCa: undefined } as const;
+/** How long a run waits for all its workers to connect before it hands out strips to those that have. */
+const WORKERS_CONNECT_MS = 10_000;
+
 const WORKER_NO_TLS = { MASTER_TLS_CA: '', WORKER_TLS_CERT: '', WORKER_TLS_KEY: '' } as const;
 
 /** Starts `count` worker processes of this same CLI, pointed at the master, with its token. */
@@ -46,6 +51,19 @@ function spawnWorkers(count: number, masterAddress: string, workerToken: string,
       stdio: ['ignore', 'ignore', 'inherit'],
     }),
   );
+}
+
+/** Resolves once `count` different workers have opened their Attend call; stop() unsubscribes. */
+function allWorkersAttending(events: MasterEvents, count: number): { all: Promise<void>; stop: () => void } {
+  const seen = new Set<string>();
+  let stop = (): void => undefined;
+  const all = new Promise<void>((resolve) => {
+    stop = events.on('worker:attending', ({ workerId }) => {
+      seen.add(workerId);
+      if (seen.size >= count) resolve();
+    });
+  });
+  return { all, stop };
 }
 
 async function stopWorkers(workers: readonly ChildProcess[]): Promise<void> {
@@ -94,9 +112,20 @@ export async function runOneShot(options: OneShotOptions): Promise<MosaicRequest
         if (exited === workers.length) allExited.abort(new Error('every worker process exited before the request finished'));
       });
     }
+    const log = createLogger('tessera-run', logLevel);
+    const events = new MasterEvents((error, event) => log.error({ error: String(error), event }, 'a master event listener threw'));
+    const connected = allWorkersAttending(events, options.workers);
     // Loaded now, while the workers boot: the master's modules are most of this process's start-up.
     const { startMaster } = await import('../master/start-master.js');
-    master = await startMaster(config, createLogger('tessera-run', logLevel), { dataLake, store: new InMemoryRequestStore() });
+    master = await startMaster(config, log, { dataLake, store: new InMemoryRequestStore(), events });
+    // The strips are handed out once every worker asked for can take one, so that --workers N
+    // means N share the work (a small request was otherwise done by whichever worker booted first).
+    const stopped = new Promise<void>((done) => {
+      for (const signal of [allExited.signal, interrupted.signal]) signal.addEventListener('abort', () => done(), { once: true });
+    });
+    const waited = await settleWithin(Promise.race([connected.all, stopped]), WORKERS_CONNECT_MS);
+    connected.stop();
+    if (!waited.settled) log.warn({ workers: options.workers, waitedMs: WORKERS_CONNECT_MS }, 'not every worker connected in time; starting with those that did');
     interrupted.signal.throwIfAborted();
     const id = await master.store.insert(options.request);
     // Reading the in-memory row costs nothing: look often, so the run ends as soon as the request does.

@@ -48,6 +48,8 @@ export interface MasterExtras {
    * not used): a one-shot run's in-memory store. The caller owns it; stop() leaves it be.
    */
   readonly store?: RequestStore | undefined;
+  /** The master's events, made by the caller so it can listen before the master starts (tessera run). */
+  readonly events?: MasterEvents | undefined;
   /** Draws which strips VERIFY_FRACTION samples (a test's seeded sequence); default Math.random. */
   readonly verifyRandom?: (() => number) | undefined;
 }
@@ -63,7 +65,7 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
   const opening: Promise<OpenedStore> = extras.store
     ? Promise.resolve({ store: extras.store, url: undefined, embedded: false, close: async () => undefined })
     : (await beginOpeningPostgresStore(config, log)).store;
-  const events = new MasterEvents((error, event) => log.error({ error: String(error), event }, 'a master event listener threw'));
+  const events = extras.events ?? new MasterEvents((error, event) => log.error({ error: String(error), event }, 'a master event listener threw'));
   const dispatcher = new TileDispatcher({
     events,
     leaseMs: config.tileLeaseMs,
