@@ -1,7 +1,8 @@
 /**
  * PNG's Average filter over a strip's rows in WebAssembly SIMD (shared/wasm/average-filter.wat): the
- * bytes scanline-filter.ts's JavaScript writes for `average` (the first row Sub), about ten times
- * faster. The module is a few hundred bytes; each call instantiates it, with memory for three rows.
+ * bytes scanline-filter.ts's JavaScript writes for `average` (the first row Sub), about six times
+ * as fast (35 → 6 ms on a 10980 × 1024 strip, 2026-12-02). The module is a few hundred bytes;
+ * each call instantiates it, with memory for three rows.
  */
 import { FilterType } from './scanline-filter.js';
 import { WASM_BASE64 } from '../wasm/generated/average-filter.js';

@@ -1,7 +1,7 @@
 /**
  * The integer normalised-difference row kernel in WebAssembly SIMD (shared/wasm/difference-rows.wat), for
- * 16-bit samples: the same codes and bit-identical statistics as index-kernels.ts's exactRow, about
- * six times faster (bench/index-kernels.ts). One instance per thread that computes indices: its
+ * 16-bit samples: the same codes and bit-identical statistics as index-kernels.ts's exactRow, 1.9–2.4
+ * times as fast on whole strips (bench/index-kernels.ts, 2026-12-02). One instance per thread that computes indices: its
  * memory holds one chunk of a row at a time, and the calls are synchronous, so nothing interleaves.
  */
 import type { IndexAccumulator } from './index-kernels.js';
