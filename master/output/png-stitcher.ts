@@ -5,13 +5,12 @@
  * chunk when the strip has one, so not even a CRC is computed here), and the empty final block with
  * the Adler-32 combined from the strips' checksums; then IEND. No zlib call.
  */
-import { open, type FileHandle } from 'node:fs/promises';
-
 import { TesseraError } from '../../shared/errors.js';
 import { adler32, adler32Combine } from '../../shared/png/adler32.js';
 import { chunkParts, encodeChunk, encodeIhdr, MAX_CHUNK_LENGTH, PNG_SIGNATURE } from '../../shared/png/png-chunks.js';
 import type { StripData } from '../../shared/png/strip-png.js';
 import { zlibHeader, zlibTrailer } from '../../shared/png/zlib-framing.js';
+import { UnbufferedFile } from './unbuffered-file.js';
 
 export interface StitchedPngLayout {
   readonly width: number;
@@ -53,7 +52,7 @@ export class PngStitcher {
 
   private constructor(
     private readonly path: string,
-    private readonly handle: FileHandle,
+    private readonly file: UnbufferedFile,
     private readonly expectedFilteredBytes: number,
     private readonly maxIdatLength: number,
     from: StitcherState,
@@ -72,15 +71,15 @@ export class PngStitcher {
       ...(layout.palette ? paletteChunks(layout.palette) : []),
       encodeChunk('IDAT', STITCHED_ZLIB_HEADER),
     ];
-    const handle = await open(path, 'w+'); // read too: a rewind reads strips back (readRange)
+    const file = await UnbufferedFile.open(path, 'w+'); // read too: a rewind reads strips back (readRange)
     try {
-      await writeAll(handle, head, 0);
+      await file.append(head);
     } catch (error) {
-      await handle.close();
+      await file.close().catch(() => undefined);
       throw error;
     }
     const start = { bytes: head.reduce((sum, part) => sum + part.length, 0), adler: adler32(new Uint8Array(0)), filteredBytes: 0 };
-    return new PngStitcher(path, handle, filteredBytesOf(layout), maxIdatLength, start);
+    return new PngStitcher(path, file, filteredBytesOf(layout), maxIdatLength, start);
   }
 
   /**
@@ -90,17 +89,17 @@ export class PngStitcher {
    */
   static async resume(path: string, layout: StitchedPngLayout, state: StitcherState): Promise<PngStitcher> {
     const maxIdatLength = checkedIdatLength(layout);
-    const handle = await open(path, 'r+');
+    const file = await UnbufferedFile.open(path, 'r+');
     try {
-      const { size } = await handle.stat();
+      const size = file.length;
       if (size < state.bytes) throw new TesseraError(`${path}: ${size} bytes, shorter than the ${state.bytes} its checkpoint records`);
       if (state.filteredBytes > filteredBytesOf(layout)) throw new TesseraError(`${path}: checkpoint has more rows than the image`);
-      await handle.truncate(state.bytes);
+      await file.truncate(state.bytes);
     } catch (error) {
-      await handle.close();
+      await file.close().catch(() => undefined);
       throw error;
     }
-    return new PngStitcher(path, handle, filteredBytesOf(layout), maxIdatLength, state);
+    return new PngStitcher(path, file, filteredBytesOf(layout), maxIdatLength, state);
   }
 
   /** Where the file stands now (after the last completed append). */
@@ -110,7 +109,7 @@ export class PngStitcher {
 
   /** Flushes what is written to the disk (before a checkpoint names it). */
   async sync(): Promise<void> {
-    if (!this.closed) await this.handle.datasync();
+    if (!this.closed) await this.file.sync();
   }
 
   /** Append the next strip (top to bottom); refuses one that would overrun the image's rows. */
@@ -123,11 +122,13 @@ export class PngStitcher {
     }
     await this.run(async () => {
       if (strip.chunk && strip.deflate.length <= this.maxIdatLength) {
-        this.position += await writeAll(this.handle, [strip.chunk], this.position); // the worker's own IDAT chunk, CRC and all
+        await this.file.append([strip.chunk]); // the worker's own IDAT chunk, CRC and all
+        this.position += strip.chunk.length;
       } else {
         for (let start = 0; start < strip.deflate.length; start += this.maxIdatLength) {
           const parts = chunkParts('IDAT', strip.deflate.subarray(start, start + this.maxIdatLength));
-          this.position += await writeAll(this.handle, parts, this.position);
+          await this.file.append(parts);
+          for (const part of parts) this.position += part.length;
         }
       }
       this.adler = adler32Combine(this.adler, strip.adler32, strip.filteredLength);
@@ -139,11 +140,7 @@ export class PngStitcher {
   async readRange(start: number, end: number): Promise<Buffer> {
     if (start < 0 || end < start || end > this.position) throw new RangeError(`${this.path}: no bytes ${start}..${end} written`);
     const bytes = Buffer.alloc(end - start);
-    for (let read = 0; read < bytes.length; ) {
-      const { bytesRead } = await this.handle.read(bytes, read, bytes.length - read, start + read);
-      if (bytesRead === 0) throw new TesseraError(`${this.path}: ended at ${start + read} bytes, ${this.position} were written`);
-      read += bytesRead;
-    }
+    await this.file.read(bytes, start);
     return bytes;
   }
 
@@ -151,7 +148,7 @@ export class PngStitcher {
   async rewind(state: StitcherState): Promise<void> {
     if (state.bytes > this.position) throw new RangeError(`${this.path}: cannot rewind forward, to ${state.bytes} of ${this.position} bytes`);
     await this.run(async () => {
-      await this.handle.truncate(state.bytes);
+      await this.file.truncate(state.bytes);
       this.position = state.bytes;
       this.adler = state.adler;
       this.filteredBytes = state.filteredBytes;
@@ -167,7 +164,8 @@ export class PngStitcher {
     }
     const end = [encodeChunk('IDAT', zlibTrailer(this.adler)), encodeChunk('IEND', Buffer.alloc(0))];
     await this.run(async () => {
-      this.position += await writeAll(this.handle, end, this.position);
+      await this.file.append(end);
+      for (const part of end) this.position += part.length;
     });
     await this.close();
   }
@@ -176,7 +174,7 @@ export class PngStitcher {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.handle.close();
+    await this.file.close();
   }
 
   private async run(write: () => Promise<void>): Promise<void> {
@@ -222,30 +220,4 @@ function checkedIdatLength(layout: StitchedPngLayout): number {
 
 function filteredBytesOf(layout: StitchedPngLayout): number {
   return layout.height * (layout.width + 1);
-}
-
-/** Write all of `parts` at `position`, continuing after short writes; returns the bytes written. */
-async function writeAll(handle: FileHandle, parts: readonly Uint8Array[], position: number): Promise<number> {
-  let pending = parts.filter((p) => p.length > 0);
-  let written = 0;
-  while (pending.length > 0) {
-    const { bytesWritten } = await handle.writev(pending, position + written);
-    written += bytesWritten;
-    pending = dropBytes(pending, bytesWritten);
-  }
-  return written;
-}
-
-function dropBytes(parts: readonly Uint8Array[], count: number): Uint8Array[] {
-  const rest: Uint8Array[] = [];
-  let skip = count;
-  for (const part of parts) {
-    if (skip >= part.length) {
-      skip -= part.length;
-    } else {
-      rest.push(skip > 0 ? part.subarray(skip) : part);
-      skip = 0;
-    }
-  }
-  return rest;
 }

@@ -1,5 +1,5 @@
 /**
- * The part of the WebAssembly JavaScript API that the kernels of shared/wasm use. Node has it as a global, but
+ * The part of the WebAssembly JavaScript API that tessera uses (the kernels of shared/wasm, aligned buffers). Node has it as a global, but
  * TypeScript declares it only in the DOM libraries, which this project leaves out (lib: ES2023).
  */
 declare namespace WebAssembly {
@@ -11,6 +11,7 @@ declare namespace WebAssembly {
     readonly exports: Record<string, unknown>;
   }
   class Memory {
+    constructor(descriptor: { initial: number; maximum?: number });
     readonly buffer: ArrayBuffer;
     grow(pages: number): number;
   }
