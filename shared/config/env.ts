@@ -1,9 +1,12 @@
 /**
  * Reading configuration variables: each variable is declared once with its default, its meaning
- * and a zod schema; a bad value becomes a ConfigError naming the variable and the fix. The
+ * and a check; a bad value becomes a ConfigError naming the variable and the fix. The
  * declarations double as the source of the README's configuration table (`tessera config`).
+ *
+ * The checks are a few lines each (numbers in a range, words from a list, patterns): zod did this
+ * until 2026-12-02, but loading it cost 56-64 ms of CPU in every process (three per `tessera run`),
+ * more than all the rest of the configuration.
  */
-import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -17,9 +20,45 @@ export interface VariableSpec<T> {
   read(env: Env): T;
 }
 
+/** What is wrong with a value, as a check reports it (declare() makes it a ConfigError). */
+class ValueProblem extends Error {}
+
+/** Turns a variable's trimmed value (undefined: unset, no default) into T, or throws a ValueProblem. */
+type Check<T> = (value: string | undefined) => T;
+
+/** The value, required: `problem` when it is unset (only a variable without a default can be). */
+function present(value: string | undefined): string {
+  if (value === undefined) throw new ValueProblem('must be set');
+  return value;
+}
+
+/** The value must match `pattern`, else `problem`. */
+const matching =
+  (pattern: RegExp, problem: string): Check<string> =>
+  (value) => {
+    const text = present(value);
+    if (!pattern.test(text)) throw new ValueProblem(problem);
+    return text;
+  };
+
+/** Unset is allowed (undefined), else `check`. */
+const optional =
+  <T>(check: Check<T>): Check<T | undefined> =>
+  (value) =>
+    value === undefined ? undefined : check(value);
+
+/** One of `words` (case as written). */
+const oneOf =
+  <W extends string>(words: readonly W[], problem: string): Check<W> =>
+  (value) => {
+    const text = present(value);
+    if (!(words as readonly string[]).includes(text)) throw new ValueProblem(problem);
+    return text as W;
+  };
+
 function declare<T>(
   name: string,
-  schema: z.ZodType<T>,
+  check: Check<T>,
   options: { default?: string; description: string; fix: string; secret?: boolean },
 ): VariableSpec<T> {
   return {
@@ -30,14 +69,14 @@ function declare<T>(
     read(env: Env): T {
       const raw = env[name];
       const value = raw === undefined || raw.trim() === '' ? options.default : raw.trim();
-      const parsed = schema.safeParse(value);
-      if (!parsed.success) {
-        const problem = parsed.error.issues[0]?.message ?? 'invalid value';
+      try {
+        return check(value);
+      } catch (error) {
+        if (!(error instanceof ValueProblem)) throw error;
         // A secret's value never appears in a message (it would end up in a terminal or a log).
         const shown = value === undefined ? 'it is not set' : options.secret ? `got ${value.length} characters` : `got ${JSON.stringify(value)}`;
-        throw new ConfigError(name, `${problem} (${shown})`, options.fix);
+        throw new ConfigError(name, `${error.message} (${shown})`, options.fix);
       }
-      return parsed.data;
     },
   };
 }
@@ -45,8 +84,14 @@ function declare<T>(
 /** A number in [min, max] (whole when `whole`), with the default shown in errors and docs. */
 function rangeVar(name: string, defaultValue: number, min: number, max: number, description: string, whole: boolean): VariableSpec<number> {
   const kind = whole ? 'a whole number' : 'a number';
-  const number = z.coerce.number({ error: `must be ${kind}` });
-  return declare(name, (whole ? number.int(`must be ${kind}`) : number).min(min, `must be at least ${min}`).max(max, `must be at most ${max}`), {
+  const check: Check<number> = (value) => {
+    const number = Number(present(value));
+    if (!Number.isFinite(number) || (whole && !Number.isInteger(number))) throw new ValueProblem(`must be ${kind}`);
+    if (number < min) throw new ValueProblem(`must be at least ${min}`);
+    if (number > max) throw new ValueProblem(`must be at most ${max}`);
+    return number;
+  };
+  return declare(name, check, {
     default: String(defaultValue),
     description,
     fix: `Set ${name} to ${kind} from ${min} to ${max}, or unset it for the default ${defaultValue}.`,
@@ -69,23 +114,19 @@ export const intVar = (name: string, defaultValue: number, min: number, max: num
 export const switchVar = (name: string, defaultValue: boolean, description: string): VariableSpec<boolean> =>
   declare(
     name,
-    z
-      .string()
-      .transform((text) => text.toLowerCase())
-      .pipe(z.enum(['on', 'off', 'true', 'false', 'yes', 'no', '1', '0'], 'must be on or off'))
-      .transform((word) => ['on', 'true', 'yes', '1'].includes(word)),
+    (value) => ['on', 'true', 'yes', '1'].includes(oneOf(['on', 'off', 'true', 'false', 'yes', 'no', '1', '0'], 'must be on or off')(value?.toLowerCase())),
     { default: defaultValue ? 'on' : 'off', description, fix: `Set ${name} to on or off, or unset it for the default ${defaultValue ? 'on' : 'off'}.` },
   );
 
 export const stringVar = (name: string, defaultValue: string, description: string): VariableSpec<string> =>
-  declare(name, z.string().min(1, 'must not be empty'), {
+  declare(name, matching(/./, 'must not be empty'), {
     default: defaultValue,
     description,
     fix: `Set ${name} to a non-empty value, or unset it for the default ${JSON.stringify(defaultValue)}.`,
   });
 
 export const optionalStringVar = (name: string, description: string, fix: string): VariableSpec<string | undefined> =>
-  declare(name, z.string().min(1).optional(), { description, fix });
+  declare(name, optional(present), { description, fix });
 
 /**
  * A shared secret sent as `authorization: Bearer <token>`: restricted to RFC 6750 token characters
@@ -94,12 +135,12 @@ export const optionalStringVar = (name: string, description: string, fix: string
 export const bearerTokenVar = (name: string, description: string, fix: string): VariableSpec<string | undefined> =>
   declare(
     name,
-    z
-      .string()
-      .min(16, 'must be at least 16 characters')
-      .max(512, 'must be at most 512 characters')
-      .regex(/^[A-Za-z0-9._~+/=-]+$/, 'may use only letters, digits and . _ ~ + / = -')
-      .optional(),
+    optional((value) => {
+      const token = present(value);
+      if (token.length < 16) throw new ValueProblem('must be at least 16 characters');
+      if (token.length > 512) throw new ValueProblem('must be at most 512 characters');
+      return matching(/^[A-Za-z0-9._~+/=-]+$/, 'may use only letters, digits and . _ ~ + / = -')(token);
+    }),
     { description, fix, secret: true },
   );
 
@@ -112,29 +153,30 @@ export const workerTokenVar = bearerTokenVar(
 
 /** A path to a PEM file (a certificate, a key or a CA bundle); read when the service starts. */
 export const pemFileVar = (name: string, description: string): VariableSpec<string | undefined> =>
-  declare(name, z.string().min(1).optional(), { description, fix: `Set ${name} to the path of a PEM file, or unset it.` });
+  declare(name, optional(present), { description, fix: `Set ${name} to the path of a PEM file, or unset it.` });
 
 export const postgresUrlVar = (name: string, description: string): VariableSpec<string | undefined> =>
   declare(
     name,
-    z
-      .string()
-      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
-      .optional(),
+    optional(matching(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')),
     {
       description,
       fix: `Set ${name} like postgres://user:password@host:5432/database, or unset it to use the embedded database.`,
     },
   );
 
+/** host:port with a port of 0..65535. */
+const hostPort: Check<string> = (value) => {
+  const address = matching(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/, 'must be host:port')(value);
+  if (Number(address.slice(address.lastIndexOf(':') + 1)) > 65535) throw new ValueProblem('port must be 0..65535');
+  return address;
+};
+
 /** host:port, with a port from 0 to 65535 (0 = any free port). */
 export const addressVar = (name: string, defaultValue: string, description: string): VariableSpec<string> =>
   declare(
     name,
-    z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/, 'must be host:port').refine((v) => {
-      const port = Number(v.slice(v.lastIndexOf(':') + 1));
-      return port >= 0 && port <= 65535;
-    }, 'port must be 0..65535'),
+    hostPort,
     { default: defaultValue, description, fix: `Set ${name} to host:port, for example ${defaultValue}.` },
   );
 
@@ -142,18 +184,14 @@ export const addressVar = (name: string, defaultValue: string, description: stri
 export const optionalAddressVar = (name: string, example: string, description: string): VariableSpec<string | undefined> =>
   declare(
     name,
-    z
-      .string()
-      .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/, 'must be host:port')
-      .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'port must be 0..65535')
-      .optional(),
+    optional(hostPort),
     { description, fix: `Set ${name} to host:port, for example ${example}, or unset it.` },
   );
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export const logLevelVar = declare<LogLevel>('LOG_LEVEL', z.enum(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`), {
+export const logLevelVar = declare<LogLevel>('LOG_LEVEL', oneOf(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`), {
   default: 'info',
   description: 'Log verbosity (logs are JSON lines on stderr).',
   fix: `Set LOG_LEVEL to one of ${LOG_LEVELS.join(', ')}.`,
@@ -172,7 +210,7 @@ export const numberVar = (name: string, defaultValue: number, min: number, max: 
   rangeVar(name, defaultValue, min, max, description, false);
 
 export const httpUrlVar = (name: string, description: string): VariableSpec<string | undefined> =>
-  declare(name, z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').optional(), {
+  declare(name, optional(matching(/^https?:\/\/\S+$/, 'must be an http(s) URL')), {
     description,
     fix: `Set ${name} to an http(s) URL, or unset it.`,
   });
@@ -201,13 +239,12 @@ export function parseBandLayout(text: string): BandLayout {
 export const bandLayoutVar = (name: string, defaultValue: string, description: string): VariableSpec<BandLayout> =>
   declare(
     name,
-    z.string().transform((text, context) => {
+    (value) => {
       try {
-        return parseBandLayout(text);
+        return parseBandLayout(present(value));
       } catch (error) {
-        context.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
-        return z.NEVER;
+        throw error instanceof ValueProblem ? error : new ValueProblem(error instanceof Error ? error.message : String(error));
       }
-    }),
+    },
     { default: defaultValue, description, fix: `Set ${name} like "${defaultValue}" (STAC band name = 1-based band number).` },
   );
