@@ -53,6 +53,7 @@ export function runManifest(parts: RunManifestParts): Manifest {
       payloadBytes: tally.shippedBytes,
       directReadBytes: tally.directReadBytes,
       resultBytes: tally.receivedBytes,
+      resultFileBytes: tally.resultFileBytes,
       peakBufferedBytes: parts.written.peakBufferedBytes,
       spilledStrips: parts.written.spilledStrips,
       resumedStrips: tally.resumedStrips,

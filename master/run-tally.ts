@@ -31,6 +31,8 @@ export class RunTally {
   directReadBytes = 0;
   /** Bytes of stitchable PNG strips received in checked results (verification replicas too). */
   receivedBytes = 0;
+  /** Of receivedBytes, those the workers left in result files (DIRECT_WRITES) rather than sent. */
+  resultFileBytes = 0;
   tilesDone = 0;
 
   /** Records strip `index` as going into the mosaic from `result`, credited to `workerId`. */
@@ -56,7 +58,10 @@ export class RunTally {
 
   /** What computing a result cost the worker, and its bytes: for every result checked (replicas too). */
   addCosts(result: SubmitResultRequest__Output): void {
-    for (const tile of result.tiles) this.receivedBytes += tile.png.length;
+    for (const tile of result.tiles) {
+      this.receivedBytes += tile.png.length;
+      if (tile.pngInFile) this.resultFileBytes += tile.png.length;
+    }
     if (result.timings) {
       this.workerTimings.decodeMs += result.timings.decodeMs;
       this.workerTimings.receiveMs += result.timings.receiveMs;

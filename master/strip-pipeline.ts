@@ -108,6 +108,11 @@ export async function runStripPipeline(options: StripPipelineOptions): Promise<V
   const gate = new StitchGate();
   const rounds = new Map<number, number>();
   const wantsCog = job.formats.includes('cog');
+  // Workers that see it leave their PNGs here instead of sending them; without it they send them.
+  const resultFolder = await writer.resultFolder().catch((error: unknown) => {
+    log.warn({ error: describeError(error) }, 'no folder for result files: workers send their results');
+    return undefined;
+  });
   const schedule = (strip: PlannedStrip): void => void queue.add(() => runStrip(strip)).catch(fail);
 
   const stitch = (strip: PlannedStrip, { result, parsed, cog, previews }: StripResult, worker: WorkerRef, verified: boolean): Promise<void> =>
@@ -174,6 +179,7 @@ export async function runStripPipeline(options: StripPipelineOptions): Promise<V
           ...previewFields(options.preview, strip),
           ...(wantsCog ? { cog: { stripTop: strip.top, gridHeight: options.bandSet.grid.height } } : {}),
         },
+        ...(resultFolder ? { resultFolder } : {}),
         sources: (streamSignal) => metered(sources.chunks(AbortSignal.any([streamSignal, failed.signal])), tally),
       },
       check: (result) => {

@@ -22,6 +22,7 @@ import type { SubmitResultResponse__Output } from '../shared/proto/generated/tes
 import { Attendance } from './attendance.js';
 import type { DirectFiles } from './direct-sources.js';
 import { TileInputs } from './tile-inputs.js';
+import type { ResultFiles } from './result-files.js';
 import { ScratchArrays } from './scratch-arrays.js';
 import { processTile, type ProcessedTile, type SourceStream } from './tile-processor.js';
 
@@ -39,6 +40,8 @@ export interface TileWorkerOptions {
   readonly heartbeat?: () => void;
   /** The master's input files this worker reads itself where it sees them (DIRECT_READS); absent: it never does. */
   readonly directFiles?: DirectFiles;
+  /** Leaves results as files in the master's folder where this worker sees it (DIRECT_WRITES); absent: it always sends them. */
+  readonly resultFiles?: ResultFiles;
   /** The tile computation; injectable so tests can slow it down or make it fail. */
   readonly process?: (task: TileTask__Output, sources: SourceStream, scratch: ScratchArrays) => Promise<ProcessedTile>;
 }
@@ -189,6 +192,7 @@ export class TileWorker {
     const result: SubmitResultRequest = { workerId: this.#options.workerId, taskId: task.taskId, attempt: task.attempt };
     try {
       const processed = await this.#inputs.compute(task, scratch, tileLog);
+      await this.#options.resultFiles?.leave(task, processed.tiles);
       result.tiles = processed.tiles;
       result.timings = processed.timings;
       this.#stats.tilesDone += 1;

@@ -30,11 +30,12 @@ export function workerCommand(program: Command): void {
       });
       // Loaded here, not at the top: every tessera command reads this file, only a worker needs gRPC
       // and the tile kernels (sharp, the GeoTIFF decoders), and `tessera run` starts its workers sooner.
-      const [{ createTileServiceClient }, { loadChannelCredentials }, { TileWorker }, { DirectFiles }] = await Promise.all([
+      const [{ createTileServiceClient }, { loadChannelCredentials }, { TileWorker }, { DirectFiles }, { ResultFiles }] = await Promise.all([
         import('../../shared/proto/tile-service.js'),
         import('../../shared/proto/client-credentials.js'),
         import('../../worker/tile-worker.js'),
         import('../../worker/direct-sources.js'),
+        import('../../worker/result-files.js'),
       ]);
       const credentials = await loadChannelCredentials(config);
       const log = createLogger('tessera-worker', config.logLevel).child({ workerId: config.workerId });
@@ -50,6 +51,7 @@ export function workerCommand(program: Command): void {
         log,
         heartbeat: config.aliveFile ? aliveFileToucher(config.aliveFile) : undefined,
         ...(config.directReads ? { directFiles: new DirectFiles() } : {}),
+        ...(config.directWrites ? { resultFiles: new ResultFiles() } : {}),
       });
       worker.start();
       stopOnSignals((graceful) => worker.stop({ graceful }), log);

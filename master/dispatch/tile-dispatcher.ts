@@ -130,6 +130,7 @@ export class TileDispatcher {
     tile.state = 'accepting';
     tile.leaseExpiredWhileAccepting = false;
     try {
+      await tile.offer.resultFolder?.collect(result, tile.taskId, tile.offer.task);
       await tile.offer.accept(result, worker);
     } catch (error) {
       if (!(error instanceof RejectedResultError)) return this.#failures.masterError(tile, error, log);

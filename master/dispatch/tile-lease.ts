@@ -6,6 +6,7 @@
 import type { SourceChunk, SubmitResultRequest__Output, TileTask } from '../../shared/proto/tile-service.js';
 import { TesseraError } from '../../shared/errors.js';
 import type { WorkerTileTimes } from '../master-events.js';
+import type { ResultFolder } from '../output/result-folder.js';
 
 /** The task body a runner offers; the dispatcher adds the id, attempt and lease. */
 export type TaskBody = Omit<TileTask, 'taskId' | 'requestId' | 'tileIndex' | 'attempt' | 'leaseExpiresAtMs'>;
@@ -51,6 +52,8 @@ export interface TileOffer {
    */
   readonly maxWaitMs?: number;
   readonly task: TaskBody;
+  /** Where workers that see it may leave their results as files (result-folder.ts); absent: they send them. */
+  readonly resultFolder?: ResultFolder;
   /** The tile's source data, for the worker holding the current lease (read when it asks). */
   readonly sources: (signal: AbortSignal) => AsyncIterable<SourceChunk>;
   /**
@@ -167,7 +170,8 @@ export class TileLease {
   /** The task a worker is handed for `attempt`, its lease running out at `leaseExpiresAtMs`. */
   taskFor(attempt: number, leaseExpiresAtMs: number): TileTask {
     const { task, requestId, tileIndex } = this.offer;
-    return { ...task, taskId: this.taskId, requestId, tileIndex, attempt, leaseExpiresAtMs };
+    const files = this.offer.resultFolder?.fields(this.taskId, attempt);
+    return { ...task, ...files, taskId: this.taskId, requestId, tileIndex, attempt, leaseExpiresAtMs };
   }
 
   /** Whether `holder` was given `attempt` of this tile. */

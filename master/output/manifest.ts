@@ -72,6 +72,8 @@ export interface Manifest {
     readonly directReadBytes: number;
     /** Stitchable PNG strips in the accepted results. */
     readonly resultBytes: number;
+    /** Of resultBytes, those the workers left as files in the master's folder (DIRECT_WRITES) instead of sending them. */
+    readonly resultFileBytes: number;
     /** Most bytes of early results the master held in memory at once, and how many it spilled to disk. */
     readonly peakBufferedBytes: number;
     readonly spilledStrips: number;

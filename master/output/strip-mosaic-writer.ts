@@ -19,6 +19,7 @@ import { assertValidGrid, type OutputGrid } from './georeference.js';
 import type { FinishOptions, MosaicOutputs } from './mosaic-files.js';
 import { closeStitchedFiles, finishStitchedFiles, openStitchedFiles } from './stitched-files.js';
 import { publishFolder } from './publish-folder.js';
+import { ResultFolder } from './result-folder.js';
 import { stagingFolderOf } from './staging-folders.js';
 import { StripHolding } from './strip-holding.js';
 import { missingStrips, StripLane, StripPlacementError, type LaneFiles, type LaneState } from './strip-lane.js';
@@ -43,6 +44,7 @@ export class StripMosaicWriter {
   private readonly cogs: CogMosaics | undefined;
   private readonly publishPng: boolean;
   private prepared: Promise<Map<IndexName, LaneFiles>> | undefined;
+  private results: Promise<ResultFolder> | undefined;
   private finishing: Promise<unknown> | undefined;
   /** The first error from writing a file: the files are then incomplete, so everything after fails. */
   private failure: { readonly error: unknown } | undefined;
@@ -70,6 +72,13 @@ export class StripMosaicWriter {
       const resumed = options.resume && state ? { strips: options.resume.strips, state } : undefined;
       this.lanes.set(index, new StripLane(index, this.stripRows, this.grid.width, this.holding, resumed));
     }
+  }
+
+  /** The folder workers may leave results in (result-folder.ts), in the staging folder; removed before publishing. */
+  resultFolder(): Promise<ResultFolder> {
+    this.assertOpen('resultFolder');
+    this.results ??= this.prepare().then(() => ResultFolder.create(join(this.stagingDir, 'results')));
+    return this.results;
   }
 
   /** The folder this writer writes in until finish() publishes it. */
@@ -175,7 +184,7 @@ export class StripMosaicWriter {
     await this.settleLanes();
     await closeStitchedFiles(await this.prepared?.catch(() => undefined));
     await this.cogs?.discard(); // a COG's staged pieces are not resumed (see run-output.ts)
-    await rm(join(this.stagingDir, 'spill'), { recursive: true, force: true });
+    await this.removeScratch();
   }
 
   /** Drop the staging folder (nothing else: an existing finished `<outputDir>` is left alone). */
@@ -217,7 +226,7 @@ export class StripMosaicWriter {
       const outputs = await finishStitchedFiles(await this.prepare(), { folders, grid: this.grid, crsWkt: this.wkt, publishPng: this.publishPng });
       const cogs = await this.cogs?.finish(this.stagingDir, this.outputDir, this.grid, this.wkt);
       for (const [index, cog] of cogs ?? []) outputs[index] = { ...outputs[index], cog };
-      await rm(join(this.stagingDir, 'spill'), { recursive: true, force: true });
+      await this.removeScratch();
       await options.beforePublish?.(this.stagingDir);
       await publishFolder(this.stagingDir, this.outputDir);
       this.state = 'finished';
@@ -243,6 +252,12 @@ export class StripMosaicWriter {
   private prepare(): Promise<Map<IndexName, LaneFiles>> {
     this.prepared ??= openStitchedFiles({ folder: this.stagingDir, grid: this.grid, indices: [...this.lanes.keys()], resume: this.resume?.lanes });
     return this.prepared;
+  }
+
+  /** The spill files of early strips and the result files never collected: not outputs, never published or resumed. */
+  private async removeScratch(): Promise<void> {
+    await this.results?.then((folder) => folder.remove(), () => undefined);
+    await rm(join(this.stagingDir, 'spill'), { recursive: true, force: true });
   }
 
   private async settleLanes(): Promise<void> {

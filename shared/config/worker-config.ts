@@ -37,6 +37,11 @@ export const WORKER_VARIABLES = {
     true,
     'on: where this worker sees the master\'s input file itself (a local file at the same path with the same size and modification time, e.g. a volume mounted at the same path; or an http(s) URL it can reach, with the same size and ETag), it reads the blocks itself instead of having the master send them; otherwise, and with off, the master sends them.',
   ),
+  directWrites: switchVar(
+    'DIRECT_WRITES',
+    true,
+    'on: where this worker sees the folder the master offers for results on its output volume (the same volume mounted at the same path, checked with a token the master leaves there), it writes each strip\'s PNGs there instead of sending them over gRPC; otherwise, and with off, it sends them.',
+  ),
   aliveFile: optionalStringVar(
     'WORKER_ALIVE_FILE',
     'File the poll loop touches while it runs, for `tessera health worker` (the worker image sets /tmp/tessera-worker.alive). Unset: none.',
@@ -61,6 +66,7 @@ export interface WorkerConfig extends ClientTlsSettings {
   readonly pollDeadlineMs: number;
   readonly maxMessageBytes: number;
   readonly directReads: boolean;
+  readonly directWrites: boolean;
   readonly aliveFile: string | undefined;
   readonly workerId: string;
   readonly logLevel: LogLevel;
@@ -102,6 +108,7 @@ export function loadWorkerConfig(env: Env, overrides: Partial<WorkerConfig> = {}
     pollDeadlineMs: v.pollDeadlineMs.read(env),
     maxMessageBytes: v.maxMessageBytes.read(env),
     directReads: v.directReads.read(env),
+    directWrites: v.directWrites.read(env),
     aliveFile: v.aliveFile.read(env),
     workerId: v.workerId.read(env) ?? processIdentity('worker'),
     logLevel: v.logLevel.read(env),

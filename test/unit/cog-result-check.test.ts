@@ -26,7 +26,7 @@ const result = (cog: CogPiece__Output[]): SubmitResultRequest__Output => ({
   workerId: 'w',
   taskId: 't',
   attempt: 1,
-  tiles: [{ index: 'ndvi', png: Buffer.alloc(0), stats: null, preview: Buffer.alloc(0), cog }],
+  tiles: [{ index: 'ndvi', png: Buffer.alloc(0), stats: null, preview: Buffer.alloc(0), cog, pngInFile: false, pngSize: 0 }],
   timings: null,
   error: '',
 });

@@ -298,6 +298,7 @@ describe('loadWorkerConfig', () => {
       pollDeadlineMs: 30_000,
       maxMessageBytes: 64 * 1024 * 1024,
       directReads: true,
+      directWrites: true,
       aliveFile: undefined,
       logLevel: 'info',
     });
@@ -316,6 +317,7 @@ describe('loadWorkerConfig', () => {
       WORKER_POLL_DEADLINE_MS: '5000',
       MAX_MESSAGE_BYTES: String(16 * 1024 * 1024),
       DIRECT_READS: 'Off',
+      DIRECT_WRITES: 'no',
       WORKER_ALIVE_FILE: '/tmp/alive',
       WORKER_ID: 'w-7',
       LOG_LEVEL: 'silent',
@@ -332,6 +334,7 @@ describe('loadWorkerConfig', () => {
         pollDeadlineMs: 5000,
         maxMessageBytes: 16 * 1024 * 1024,
         directReads: false,
+        directWrites: false,
         aliveFile: '/tmp/alive',
         workerId: 'w-7',
         logLevel: 'silent',

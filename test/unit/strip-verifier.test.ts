@@ -65,7 +65,7 @@ function harness(t: TestContext, waitMs = 1_000): Harness {
         workerId,
         taskId,
         attempt: Number(task.attempt),
-        tiles: [{ index: 'ndvi', png: Buffer.from(answer), stats: { validPixels: 4, min: 0, max: 1, sum: 2, maskedPixels: 0 }, preview: Buffer.alloc(0), cog: [] }],
+        tiles: [{ index: 'ndvi', png: Buffer.from(answer), stats: { validPixels: 4, min: 0, max: 1, sum: 2, maskedPixels: 0 }, preview: Buffer.alloc(0), cog: [], pngInFile: false, pngSize: 0 }],
         timings: null,
         error: '',
       };
@@ -160,7 +160,7 @@ describe('StripVerifier', () => {
       workerId: 'a',
       taskId: 't',
       attempt: 1,
-      tiles: [{ index: 'ndvi', png: Buffer.from('png'), stats: { validPixels: 4, min: 0, max: 1, sum: 2, maskedPixels: 0 }, preview: Buffer.from([1, 2]), cog: [] }],
+      tiles: [{ index: 'ndvi', png: Buffer.from('png'), stats: { validPixels: 4, min: 0, max: 1, sum: 2, maskedPixels: 0 }, preview: Buffer.from([1, 2]), cog: [], pngInFile: false, pngSize: 0 }],
       timings: { decodeMs: 1, receiveMs: 1, computeMs: 1, encodeMs: 1, cpuMs: 1, directBytes: 0 },
       error: '',
     };

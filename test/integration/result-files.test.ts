@@ -1,0 +1,74 @@
+/**
+ * Workers that see the master's output volume leave their strips' PNGs in its result folder
+ * (DIRECT_WRITES, on by default) instead of sending them: the master then receives no result bytes
+ * over gRPC, and the mosaics are byte for byte those of DIRECT_WRITES=off. Nothing of the folder
+ * is published or left behind.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { lastJsonLine, runCli } from '../support/cli.js';
+import { writeGeoTiff } from '../support/tiff-writer.js';
+
+const SIZE = 300;
+const FILES = ['ndvi.png', 'ndvi_color.png', 'ndsi.png', 'ndsi_color.png'] as const;
+
+interface Tiles {
+  readonly total: number;
+  readonly resultBytes: number;
+  readonly resultFileBytes: number;
+}
+
+interface Run {
+  readonly digests: Record<string, string>;
+  readonly tiles: Tiles;
+  readonly published: string[];
+  readonly beside: string[];
+}
+
+describe('workers leaving their results as files', () => {
+  let dir: string;
+  const runs = new Map<string, Run>();
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tessera-result-files-'));
+    const bands: Record<string, string> = {};
+    for (const [name, seed] of [['red', 7], ['nir', 11], ['green', 5], ['swir16', 3]] as const) {
+      const values = Array.from({ length: SIZE * SIZE }, (_, i) => 100 + ((i * seed * 7919) % 8000));
+      bands[name] = join(dir, `${name}.tif`);
+      await writeFile(bands[name], writeGeoTiff({ width: SIZE, height: SIZE, sampleType: 'uint16', samples: [values], crs: { epsg: 32633 }, origin: { x: 400_000, y: 5_000_000 }, pixelSize: 10, tileSize: 64, compression: 8, predictor: 2 }));
+    }
+    for (const [label, env] of [['files', {}], ['sent', { DIRECT_WRITES: 'off' }]] as const) {
+      const out = join(dir, label);
+      const args = ['run', '--workers', '2', '--strip-rows', '64', '--index', 'ndvi,ndsi', '--out', out, '--json'];
+      for (const [name, path] of Object.entries(bands)) args.push('--band', `${name}=${path}`);
+      const result = await runCli(args, env);
+      assert.equal(result.code, 0, `${label}: ${result.stderr}`);
+      const { outputDir } = lastJsonLine<{ outputDir: string }>(result.stdout);
+      const digests = Object.fromEntries(await Promise.all(FILES.map(async (name) => [name, createHash('sha256').update(await readFile(join(outputDir, name))).digest('hex')])));
+      const { tiles } = JSON.parse(await readFile(join(outputDir, 'manifest.json'), 'utf8')) as { tiles: Tiles };
+      runs.set(label, { digests, tiles, published: await readdir(outputDir), beside: await readdir(out) });
+    }
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  test('tessera run: every result comes as a file, none over gRPC, and the PNGs are the same bytes as results sent', () => {
+    const files = runs.get('files')!;
+    const sent = runs.get('sent')!;
+    assert.deepEqual(files.digests, sent.digests);
+    assert.ok(files.tiles.total >= 5, `${files.tiles.total} strips`);
+    assert.equal(files.tiles.resultFileBytes, files.tiles.resultBytes, 'all the result bytes were files');
+    assert.equal(files.tiles.resultBytes, sent.tiles.resultBytes);
+    assert.equal(sent.tiles.resultFileBytes, 0, 'DIRECT_WRITES=off: the workers send them');
+  });
+
+  test('the result folder is neither published nor left beside the output', () => {
+    for (const [label, run] of runs) {
+      assert.ok(!run.published.includes('results'), `${label}: ${run.published.join(', ')}`);
+      assert.equal(run.beside.length, 1, `${label}: only the published folder is left (${run.beside.join(', ')})`);
+    }
+  });
+});
