@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -16,7 +16,7 @@ import { DirectFiles, DirectReadError, type DirectSourceStream } from '../../wor
 import { lastJsonLine, runCli } from '../support/cli.js';
 import { startTestMaster, startWorkers } from '../support/cluster.js';
 import { startRangeServer } from '../support/range-server.js';
-import { writeGeoTiff } from '../support/tiff-writer.js';
+import { runSmallScene, writeSmallScene } from '../support/small-scene.js';
 import { waitFinished } from '../support/wait-finished.js';
 
 const SIZE = 300;
@@ -71,19 +71,9 @@ describe('workers reading the input files themselves', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tessera-direct-reads-'));
-    for (const [name, seed] of [['red', 7], ['nir', 11], ['green', 5], ['swir16', 3]] as const) {
-      const values = Array.from({ length: SIZE * SIZE }, (_, i) => 100 + ((i * seed * 7919) % 8000));
-      const path = join(dir, `${name}.tif`);
-      await writeFile(path, writeGeoTiff({ width: SIZE, height: SIZE, sampleType: 'uint16', samples: [values], crs: { epsg: 32633 }, origin: { x: 400_000, y: 5_000_000 }, pixelSize: 10, tileSize: 64, compression: 8, predictor: 2 }));
-      bands[name] = path;
-    }
+    Object.assign(bands, await writeSmallScene(dir, SIZE));
     for (const [label, env] of [['direct', {}], ['shipped', { DIRECT_READS: 'off' }]] as const) {
-      const out = join(dir, label);
-      const args = ['run', '--workers', '2', '--strip-rows', '64', '--index', 'ndvi,ndsi', '--out', out, '--json'];
-      for (const [name, path] of Object.entries(bands)) args.push('--band', `${name}=${path}`);
-      const result = await runCli(args, env);
-      assert.equal(result.code, 0, `${label}: ${result.stderr}`);
-      const { outputDir } = lastJsonLine<{ outputDir: string }>(result.stdout);
+      const outputDir = await runSmallScene(bands, join(dir, label), env, label);
       runs.set(label, { digests: await digests(outputDir), tiles: await tilesOf(outputDir) });
     }
   });

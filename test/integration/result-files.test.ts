@@ -6,12 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { lastJsonLine, runCli } from '../support/cli.js';
-import { writeGeoTiff } from '../support/tiff-writer.js';
+import { runSmallScene, writeSmallScene } from '../support/small-scene.js';
 
 const SIZE = 300;
 const FILES = ['ndvi.png', 'ndvi_color.png', 'ndsi.png', 'ndsi_color.png'] as const;
@@ -35,19 +34,10 @@ describe('workers leaving their results as files', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tessera-result-files-'));
-    const bands: Record<string, string> = {};
-    for (const [name, seed] of [['red', 7], ['nir', 11], ['green', 5], ['swir16', 3]] as const) {
-      const values = Array.from({ length: SIZE * SIZE }, (_, i) => 100 + ((i * seed * 7919) % 8000));
-      bands[name] = join(dir, `${name}.tif`);
-      await writeFile(bands[name], writeGeoTiff({ width: SIZE, height: SIZE, sampleType: 'uint16', samples: [values], crs: { epsg: 32633 }, origin: { x: 400_000, y: 5_000_000 }, pixelSize: 10, tileSize: 64, compression: 8, predictor: 2 }));
-    }
+    const bands = await writeSmallScene(dir, SIZE);
     for (const [label, env] of [['files', {}], ['sent', { DIRECT_WRITES: 'off' }]] as const) {
       const out = join(dir, label);
-      const args = ['run', '--workers', '2', '--strip-rows', '64', '--index', 'ndvi,ndsi', '--out', out, '--json'];
-      for (const [name, path] of Object.entries(bands)) args.push('--band', `${name}=${path}`);
-      const result = await runCli(args, env);
-      assert.equal(result.code, 0, `${label}: ${result.stderr}`);
-      const { outputDir } = lastJsonLine<{ outputDir: string }>(result.stdout);
+      const outputDir = await runSmallScene(bands, out, env, label);
       const digests = Object.fromEntries(await Promise.all(FILES.map(async (name) => [name, createHash('sha256').update(await readFile(join(outputDir, name))).digest('hex')])));
       const { tiles } = JSON.parse(await readFile(join(outputDir, 'manifest.json'), 'utf8')) as { tiles: Tiles };
       runs.set(label, { digests, tiles, published: await readdir(outputDir), beside: await readdir(out) });
