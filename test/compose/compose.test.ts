@@ -14,7 +14,7 @@ import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -181,9 +181,12 @@ describe('docker-compose: db, master and scaled workers on a real Docker engine'
     assert.equal(await psql(`SELECT status FROM mosaic_requests WHERE id = ${summary.id}`), 'completed');
     const workers = Object.keys(summary.workerTiles);
     assert.ok(workers.length > 1, `tiles by ${workers.join(', ')}`);
-    // ./input is mounted into master and workers at the same path: the workers read it themselves.
-    const { tiles } = JSON.parse(await readFile(join(dir, 'output', summary.id, 'manifest.json'), 'utf8')) as { tiles: { payloadBytes: number; directReadBytes: number } };
+    // ./input is mounted into master and workers at the same path: the workers read it themselves;
+    // ./output too: they leave their results there as files (DIRECT_WRITES), none left behind.
+    const { tiles } = JSON.parse(await readFile(join(dir, 'output', summary.id, 'manifest.json'), 'utf8')) as { tiles: { payloadBytes: number; directReadBytes: number; resultBytes: number; resultFileBytes: number } };
     assert.ok(tiles.payloadBytes === 0 && tiles.directReadBytes > 0, `direct reads in the containers: ${JSON.stringify(tiles)}`);
+    assert.ok(tiles.resultBytes > 0 && tiles.resultFileBytes === tiles.resultBytes, `result files in the containers: ${JSON.stringify(tiles)}`);
+    assert.deepEqual((await readdir(join(dir, 'output'))).filter((name) => name.includes('.partial')), [], 'no staging or result folder left');
     firstId = summary.id;
   });
 
