@@ -126,6 +126,7 @@ export async function runStripPipeline(options: StripPipelineOptions): Promise<V
       verification.stitched(strip.index, worker.workerId, verified);
       for (const [index, data] of parsed) await writer.addStrip(index, strip.index, data);
       for (const [index, pieces] of cog) await writer.addCogPieces(index, strip.index, pieces);
+      resultFolder?.release(result); // written or copied: the buffers its files were read into are free
       if (previews) options.preview?.add(strip, previews);
       tally.stitchMs += performance.now() - started;
     });

@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BufferPool } from '../../shared/buffer-pool.js';
 import { describeError } from '../../shared/errors.js';
 import type { SubmitResultRequest__Output, TileTask } from '../../shared/proto/tile-service.js';
 import { maxStripPngBytes } from '../strip-result-check.js';
@@ -21,10 +22,21 @@ import { RejectedResultError } from '../dispatch/tile-lease.js';
 
 export const RESULT_TOKEN_FILE = 'token';
 
+/**
+ * Buffers the files are read into, reused once their strip is written (release()): a strip's PNGs
+ * are megabytes each, and on the 2-core VM every fresh page costs the kernel a fault and a clear.
+ * Enough for a few strips of two indices in flight.
+ */
+const READ_BUFFERS = { keep: 8, minimumSize: 0 } as const;
+
 /** The TileTask fields that offer a folder for result files. */
 export type ResultFileFields = Pick<TileTask, 'resultFolder' | 'resultToken' | 'resultName'>;
 
 export class ResultFolder {
+  readonly #buffers = new BufferPool(READ_BUFFERS);
+  /** The buffers each collected result's PNGs were read into, until release(). */
+  readonly #lent = new WeakMap<SubmitResultRequest__Output, Buffer[]>();
+
   private constructor(
     readonly path: string,
     private readonly token: string,
@@ -59,13 +71,24 @@ export class ResultFolder {
         const path = pathOf(tile.index);
         if (!path) throw new Error(`index "${tile.index.slice(0, 40)}" cannot name a result file`);
         if (tile.pngSize > maxBytes) throw new Error(`${tile.index}: a ${tile.pngSize}-byte PNG for a strip whose PNG cannot exceed ${maxBytes} bytes`);
-        tile.png = await readExactly(path, tile.pngSize);
+        const buffer = this.#buffers.take(tile.pngSize);
+        this.#lent.set(result, [...(this.#lent.get(result) ?? []), buffer]);
+        tile.png = await readExactly(path, buffer.subarray(0, tile.pngSize));
       }
     } catch (error) {
       throw new RejectedResultError(`result files: ${describeError(error)}`, { cause: error });
     } finally {
       await Promise.all(inFiles.map((tile) => pathOf(tile.index)).map((path) => path && unlink(path).catch(() => undefined)));
     }
+  }
+
+  /**
+   * `result`'s PNGs are written (or copied where they wait), so the buffers collect() read them into
+   * may be reused. A result never released (refused, outvoted) leaves its buffers to the collector.
+   */
+  release(result: SubmitResultRequest__Output): void {
+    for (const buffer of this.#lent.get(result) ?? []) this.#buffers.give(buffer);
+    this.#lent.delete(result);
   }
 
   /** Removes the folder and whatever is left in it (results never collected). */
@@ -79,13 +102,13 @@ function fileStem(taskId: string, attempt: number): string {
   return `${taskId.replace(/[^A-Za-z0-9._-]/g, '_')}.a${attempt}`;
 }
 
-/** The file's bytes when it has exactly `size` of them. */
-async function readExactly(path: string, size: number): Promise<Buffer> {
+/** Fills `bytes` with the file's, when it has exactly that many; returns `bytes`. */
+async function readExactly(path: string, bytes: Buffer): Promise<Buffer> {
+  const size = bytes.length;
   const handle = await open(path, 'r');
   try {
     const { size: actual } = await handle.stat();
     if (actual !== size) throw new Error(`${path}: ${actual} bytes, the worker reported ${size}`);
-    const bytes = Buffer.allocUnsafe(size);
     for (let read = 0; read < size; ) {
       const { bytesRead } = await handle.read(bytes, read, size - read, read);
       if (bytesRead === 0) throw new Error(`${path}: ended after ${read} of ${size} bytes`);

@@ -81,6 +81,31 @@ describe('result files', () => {
     assert.equal(await readFile(outside, 'utf8'), 'not for the master to read or remove');
   });
 
+  it('reads into buffers reused once a result is released (written), never while it is not', async () => {
+    const folder = await ResultFolder.create(join(dir, 'reuse'));
+    // Larger than half of Buffer.poolSize, so that each buffer has an ArrayBuffer of its own.
+    const big = (): IndexTile[] => [
+      { index: 'ndvi', png: Buffer.alloc(9000, 1) },
+      { index: 'ndsi', png: Buffer.alloc(12_000, 2) },
+    ];
+    const collected = async (attempt: number): Promise<SubmitResultRequest__Output> => {
+      const sent = big();
+      assert.equal(await new ResultFiles().leave(task({ ...folder.fields(TASK_ID, attempt), attempt }), sent), true);
+      const result = received(sent, attempt);
+      await folder.collect(result, TASK_ID, { width: 100, height: 10 });
+      return result;
+    };
+    const first = await collected(1);
+    const second = await collected(2);
+    assert.notEqual(second.tiles[0]!.png.buffer, first.tiles[0]!.png.buffer, 'first not released: its memory is not handed out again');
+    assert.deepEqual(first.tiles[0]!.png, Buffer.alloc(9000, 1));
+    folder.release(first);
+    const third = await collected(3);
+    const reused = new Set(first.tiles.map((tile) => tile.png.buffer));
+    assert.ok(third.tiles.every((tile) => reused.has(tile.png.buffer)), 'released: the next files are read into its buffers');
+    assert.deepEqual(third.tiles.map((tile) => tile.png), [Buffer.alloc(9000, 1), Buffer.alloc(12_000, 2)]);
+  });
+
   it('each task and attempt has its own file name', async () => {
     const folder = await ResultFolder.create(join(dir, 'names'));
     const names = [folder.fields('r/1/0', 1), folder.fields('r/1/0', 2), folder.fields('r/1/0/v1', 1), folder.fields('r/1/1', 1)].map((fields) => fields.resultName);
