@@ -4,7 +4,7 @@
  * While the database is unreachable it says so once on stderr and keeps asking (backing off to 5 s),
  * until the database is back or the signal fires.
  */
-import { SingleBar, Presets } from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MosaicRequestRow, RequestStore } from '../master/db/request-store.js';
 import { OUTAGE_POLICY, isTransientDatabaseError } from '../master/db/outage-retry.js';
@@ -18,12 +18,7 @@ export interface WatchOptions {
 }
 
 export async function watchRequest(store: RequestStore, id: string, options: WatchOptions): Promise<MosaicRequestRow> {
-  const bar = options.progress
-    ? new SingleBar(
-        { format: `request ${id} [{bar}] {value}/{total} tiles | {status}`, stream: process.stderr, hideCursor: true },
-        Presets.shades_classic,
-      )
-    : undefined;
+  const bar = options.progress ? await progressBar(id) : undefined;
   let started = false;
   try {
     for (;;) {
@@ -59,4 +54,10 @@ async function getThroughOutage(store: RequestStore, id: string, signal: AbortSi
   });
   if (failures > 0) process.stderr.write(`database reachable again (after ${failures} failed reads)\n`);
   return row;
+}
+
+/** The bar on stderr; cli-progress is loaded only then (~20 ms of start-up that `--json` runs do not need). */
+async function progressBar(id: string): Promise<SingleBar> {
+  const { SingleBar: Bar, Presets } = await import('cli-progress');
+  return new Bar({ format: `request ${id} [{bar}] {value}/{total} tiles | {status}`, stream: process.stderr, hideCursor: true }, Presets.shades_classic);
 }

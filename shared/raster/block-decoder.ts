@@ -16,7 +16,7 @@
 import { constants } from 'node:buffer';
 import { promisify } from 'node:util';
 import { inflate } from 'node:zlib';
-import { getDecoder, type BaseDecoder } from 'geotiff';
+import type { BaseDecoder } from 'geotiff';
 import { TesseraError } from '../errors.js';
 import { undoFloatingPointPredictor, undoHorizontalPredictor } from './block-predictor.js';
 
@@ -83,14 +83,16 @@ export class FallbackDecoders {
     const key = `${compression}/${width}/${rows}/${bitsPerSample}/${samplesPerPixel}`;
     let decoder = this.#decoders.get(key);
     if (!decoder) {
-      decoder = getDecoder(compression, {
+      // geotiff is loaded only for such a block: importing it cost every worker ~42 ms of start-up
+      // (2026-12-02), and Sentinel-2's DEFLATE never needs it.
+      decoder = import('geotiff').then(({ getDecoder }) => getDecoder(compression, {
         tileWidth: width,
         tileHeight: rows,
         predictor: 1, // decompression only: the predictor is undone by decodeBlock
         bitsPerSample: Array.from({ length: samplesPerPixel }, () => bitsPerSample),
         planarConfiguration: 1,
         samplesPerPixel,
-      });
+      }));
       this.#decoders.set(key, decoder);
     }
     return decoder;
