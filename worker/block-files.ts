@@ -10,6 +10,7 @@ import { TesseraError } from '../shared/errors.js';
 import { retry, retryPolicy } from '../shared/retry.js';
 import { withoutQuery } from '../shared/urls.js';
 import type { DirectRead__Output } from '../shared/proto/generated/tessera/v1/DirectRead.js';
+import { readFully } from '../shared/read-fully.js';
 
 /** Reading a file directly failed (I/O error, the file changed, the server refused): the tile falls back to ReadSources. */
 export class DirectReadError extends TesseraError {
@@ -58,11 +59,7 @@ class LocalBlockFile implements BlockFile {
   async read(into: Buffer, offset: number): Promise<void> {
     let filled = 0;
     try {
-      while (filled < into.length) {
-        const { bytesRead } = await this.handle.read(into, filled, into.length - filled, offset + filled);
-        if (bytesRead === 0) break;
-        filled += bytesRead;
-      }
+      filled = await readFully(this.handle, into, offset);
     } catch (error) {
       throw new DirectReadError(this.name, `${this.name}: cannot read ${into.length} bytes at ${offset}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }

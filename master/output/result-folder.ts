@@ -19,6 +19,7 @@ import { describeError } from '../../shared/errors.js';
 import type { SubmitResultRequest__Output, TileTask } from '../../shared/proto/tile-service.js';
 import { maxStripPngBytes } from '../strip-result-check.js';
 import { RejectedResultError } from '../dispatch/tile-lease.js';
+import { readFully } from '../../shared/read-fully.js';
 
 export const RESULT_TOKEN_FILE = 'token';
 
@@ -109,11 +110,8 @@ async function readExactly(path: string, bytes: Buffer): Promise<Buffer> {
   try {
     const { size: actual } = await handle.stat();
     if (actual !== size) throw new Error(`${path}: ${actual} bytes, the worker reported ${size}`);
-    for (let read = 0; read < size; ) {
-      const { bytesRead } = await handle.read(bytes, read, size - read, read);
-      if (bytesRead === 0) throw new Error(`${path}: ended after ${read} of ${size} bytes`);
-      read += bytesRead;
-    }
+    const read = await readFully(handle, bytes, 0);
+    if (read < size) throw new Error(`${path}: ended after ${read} of ${size} bytes`);
     return bytes;
   } finally {
     await handle.close();

@@ -17,6 +17,7 @@
  */
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { readFully } from '../../shared/read-fully.js';
 
 /** Offsets and lengths of direct writes are multiples of this (covers 512-byte and 4 KiB sectors). */
 const BLOCK = 4096;
@@ -150,11 +151,8 @@ export class UnbufferedFile {
 
   private async readNow(into: Buffer, offset: number): Promise<void> {
     await this.flush();
-    for (let read = 0; read < into.length; ) {
-      const { bytesRead } = await this.plain.read(into, read, into.length - read, offset + read);
-      if (bytesRead === 0) throw new RangeError(`${this.path}: ends at ${offset + read} bytes, ${offset + into.length} wanted`);
-      read += bytesRead;
-    }
+    const read = await readFully(this.plain, into, offset);
+    if (read < into.length) throw new RangeError(`${this.path}: ends at ${offset + read} bytes, ${offset + into.length} wanted`);
   }
 
   /**
@@ -207,11 +205,8 @@ export class UnbufferedFile {
     this.stagedFrom = length - tail;
     this.staged = 0;
     if (tail > 0) {
-      const into = this.writer.staging.subarray(0, tail);
-      for (let read = 0; read < tail; ) {
-        const { bytesRead } = await this.plain.read(into, read, tail - read, this.stagedFrom + read);
-        if (bytesRead === 0) throw new RangeError(`${this.path}: shorter than its ${length} bytes`);
-        read += bytesRead;
+      if ((await readFully(this.plain, this.writer.staging.subarray(0, tail), this.stagedFrom)) < tail) {
+        throw new RangeError(`${this.path}: shorter than its ${length} bytes`);
       }
       this.staged = tail;
     }

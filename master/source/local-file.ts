@@ -4,6 +4,7 @@
  * that read it themselves. Opened on first use, closed with the band set.
  */
 import { open, type FileHandle } from 'node:fs/promises';
+import { readFully } from '../../shared/read-fully.js';
 
 /** What identifies a file's contents to a worker that reads it itself (proto DirectRead). */
 export interface FileIdentity {
@@ -24,14 +25,7 @@ export class LocalFile {
   /** Fills `into` from byte `position` of the file; resolves to the bytes read (fewer at the end of the file). */
   async readInto(into: Uint8Array, position: number): Promise<number> {
     this.#handle ??= open(this.#path, 'r');
-    const handle = await this.#handle;
-    let filled = 0;
-    while (filled < into.length) {
-      const { bytesRead } = await handle.read(into, filled, into.length - filled, position + filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    return filled;
+    return readFully(await this.#handle, into, position);
   }
 
   /** The file's path, size and modification time, read once from the open file. */
