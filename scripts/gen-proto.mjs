@@ -1,4 +1,4 @@
-// Generates TypeScript types for proto/tessera.proto with @grpc/proto-loader's generator, then adds
+// Generates TypeScript types for proto/tessera.proto and proto/grpc/health/v1/health.proto with @grpc/proto-loader's generator, then adds
 // the `.js` extensions that NodeNext module resolution requires on relative imports.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
@@ -16,7 +16,9 @@ execFileSync(
     '--defaults',
     '--oneofs',
     `--outDir=${outDir}`,
-    'proto/tessera.proto',
+    'tessera.proto',
+    'grpc/health/v1/health.proto',
+    '--includeDirs=proto', // last: an array option takes the arguments after it too
   ],
   { stdio: 'inherit' },
 );

@@ -10,24 +10,14 @@ import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadClientTlsSettings, type ClientTlsSettings } from '../../shared/config/worker-config.js';
 
-interface HealthClient extends grpcTypes.Client {
-  Check(request: { service: string }, options: grpcTypes.CallOptions, callback: (error: grpcTypes.ServiceError | null, response?: { status: string }) => void): void;
-}
-
 async function masterServing(address: string, credentials: grpcTypes.ChannelCredentials, timeoutMs: number): Promise<string> {
   // Loaded on use: every tessera command reads this file, only `health master` speaks gRPC.
-  const [grpc, protoLoader, { protoPath: healthProtoPath }] = await Promise.all([
-    import('@grpc/grpc-js'),
-    import('@grpc/proto-loader'),
-    import('grpc-health-check'),
-  ]);
-  const definition = protoLoader.loadSync(healthProtoPath, { keepCase: true, enums: String, defaults: true });
-  const health = grpc.loadPackageDefinition(definition)['grpc'] as unknown as { health: { v1: { Health: new (address: string, credentials: grpcTypes.ChannelCredentials) => HealthClient } } };
-  const client = new health.health.v1.Health(address, credentials);
+  const { createHealthClient } = await import('../../shared/proto/health-proto.js');
+  const client = createHealthClient(address, credentials);
   try {
     return await new Promise((resolve, reject) => {
       client.Check({ service: 'tessera.v1.TileService' }, { deadline: Date.now() + timeoutMs }, (error, response) =>
-        error ? reject(error) : resolve(response?.status ?? 'UNKNOWN'),
+        error ? reject(error) : resolve(String(response?.status ?? 'UNKNOWN')),
       );
     });
   } finally {

@@ -6,7 +6,6 @@
  * must present a client certificate).
  */
 import * as grpc from '@grpc/grpc-js';
-import { HealthImplementation } from 'grpc-health-check';
 import { once } from 'node:events';
 import { isLoopbackAddress } from '../../shared/config/loopback.js';
 import { describeError } from '../../shared/errors.js';
@@ -18,6 +17,7 @@ import {
   type TileServiceHandlers,
 } from '../../shared/proto/tile-service.js';
 import { releaseChunk, serializeSourceChunk } from '../../shared/proto/source-chunk-wire.js';
+import { HealthService } from './health-service.js';
 import { PollLimits, type PollLimitOptions } from './poll-limits.js';
 import { RefusalLog } from './refusal-log.js';
 import { serverCredentials, transportMode, type ServerTls } from './server-credentials.js';
@@ -43,7 +43,7 @@ export interface TileServerOptions {
 
 export interface TileServer {
   readonly port: number;
-  readonly health: HealthImplementation;
+  readonly health: HealthService;
   /** Graceful: ends long polls, waits up to timeoutMs for calls in flight, then forces. */
   stop(options?: { timeoutMs?: number }): Promise<void>;
 }
@@ -152,8 +152,8 @@ export async function startTileServer(options: TileServerOptions): Promise<TileS
   // Chunks made by source-chunk-wire.ts are already encoded: send them as they are.
   const readSources = { ...service.ReadSources, responseSerialize: serializeSourceChunk(service.ReadSources.responseSerialize) };
   server.addService({ ...service, ReadSources: readSources }, handlers(options, attending));
-  const health = new HealthImplementation({ '': 'SERVING', [TILE_SERVICE_NAME]: 'SERVING' });
-  health.addToServer(server);
+  const health = new HealthService({ '': 'SERVING', [TILE_SERVICE_NAME]: 'SERVING' });
+  health.addTo(server);
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(options.listen, serverCredentials(options.tls), (error, boundPort) =>

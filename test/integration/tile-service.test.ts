@@ -11,6 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { createServer } from 'node:net';
@@ -199,6 +200,11 @@ interface HealthClient extends grpc.Client {
     callback: (error: grpc.ServiceError | null, response?: { status: string }) => void,
   ): grpc.ClientUnaryCall;
   Watch(request: { service: string }): grpc.ClientReadableStream<{ status: string }>;
+  List(
+    request: Record<string, never>,
+    options: grpc.CallOptions,
+    callback: (error: grpc.ServiceError | null, response?: { statuses: Record<string, { status: string }> }) => void,
+  ): grpc.ClientUnaryCall;
 }
 
 /** A grpc.health.v1 client built from the grpc-health-check package's own proto file. */
@@ -255,6 +261,16 @@ test('grpc.health.v1: SERVING while up, NOT_SERVING during stop(), unavailable a
   assert.equal(await check(health, ''), 'SERVING');
   assert.equal(await check(health, TILE_SERVICE_NAME), 'SERVING');
   assert.equal((await grpcErrorOf(check(health, 'no.such.Service'))).code, grpc.status.NOT_FOUND);
+  const listed = await new Promise<Record<string, { status: string }>>((resolve, reject) =>
+    health.List({}, { deadline: Date.now() + 2_000 }, (error, response) => (error ? reject(error) : resolve(response?.statuses ?? {}))),
+  );
+  assert.deepEqual(listed, { '': { status: 'SERVING' }, [TILE_SERVICE_NAME]: { status: 'SERVING' } });
+  // Watching a name the master does not know: SERVICE_UNKNOWN, and the call stays open (the protocol's rule).
+  const unknown = health.Watch({ service: 'no.such.Service' });
+  unknown.on('error', () => undefined); // CANCELLED, below
+  const [first] = (await once(unknown, 'data')) as [{ status: string }];
+  assert.equal(first.status, 'SERVICE_UNKNOWN');
+  unknown.cancel();
 
   // A Watch stream sees the switch to NOT_SERVING that stop() makes before it shuts down.
   const watch = health.Watch({ service: TILE_SERVICE_NAME });
