@@ -2,7 +2,8 @@
 //   1. remove dist/; generate the proto types and the WebAssembly kernels (scripts/gen-wasm.mjs);
 //   2. compile (tsc) and, at the same time, run PGlite's initdb for the template (scripts/initdb-template.mjs):
 //      each keeps a core busy for 4-12 s, so side by side the build takes about as long as tsc alone;
-//   3. migrate the template with the compiled migrate() (dist/master/db/make-template.js);
+//   3. bundle the compiled CLI into dist/bundle/ (scripts/bundle-cli.mjs: faster process start-up);
+//      migrate the template with the compiled migrate() (dist/master/db/make-template.js);
 //   4. make dist/cli/bin.js executable; write dist/.build-stamp with the time the build started
 //      (scripts/build-if-stale.mjs, which `npm run demo` runs, compares the sources with it).
 import { spawn } from 'node:child_process';
@@ -39,6 +40,7 @@ if (failed.length > 0) {
   for (const step of failed) process.stderr.write(`build: ${step.reason instanceof Error ? step.reason.message : String(step.reason)}\n`);
   process.exit(1);
 }
+await node(['scripts/bundle-cli.mjs']);
 await node([join('dist', 'master', 'db', 'make-template.js'), INITDB_DRAFT, TEMPLATE]);
 // tsc writes dist/cli/bin.js as a new file without the exec bit, and npm links `tessera` to it only at
 // install time: without this, `npx tessera` after `npm run build` fails with "Permission denied".

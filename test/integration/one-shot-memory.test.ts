@@ -1,7 +1,7 @@
 /**
  * `tessera run` needs no SQL server: on the bundled sample it completes with the request kept in
  * memory, none of its processes loads PGlite, pg or the database modules (a module hook logs what
- * each one imports), it leaves nothing in TMPDIR, and it prints the summary and writes the manifest
+ * each one imports, seen through the CLI's bundle), it leaves nothing in TMPDIR, and it prints the summary and writes the manifest
  * as a run on the embedded database did.
  */
 import assert from 'node:assert/strict';
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { packageRoot } from '../../shared/package-root.js';
 import { lastJsonLine, runCli } from '../support/cli.js';
+import { bundleModuleExpander } from '../support/loaded-modules.js';
 
 const sample = join(packageRoot(), 'samples', 'L7_ETMs.tif');
 /** What a one-shot run must not load: the embedded database and anything that talks SQL. */
@@ -42,7 +43,10 @@ test('tessera run completes without a database: no PGlite or pg loaded, nothing 
   assert.equal(manifest.tiles.total, summary['tilesTotal']);
   assert.deepEqual(await readdir(scratch), ['out'], 'no temporary database, nothing else in TMPDIR');
 
-  const loaded = (await readFile(moduleLog, 'utf8')).trim().split('\n').map((line) => line.split(' ') as [string, string]);
+  const expand = await bundleModuleExpander(packageRoot());
+  const logged = (await readFile(moduleLog, 'utf8')).trim().split('\n').map((line) => line.split(' ') as [string, string]);
+  assert.ok(logged.some(([, url]) => url.includes('/dist/bundle/')), 'the CLI ran from its bundle');
+  const loaded = logged.flatMap(([pid, url]) => expand(url).map((module) => [pid, module] as const));
   const byProcess = new Map<string, string[]>();
   for (const [pid, url] of loaded) byProcess.set(pid, [...(byProcess.get(pid) ?? []), url]);
   assert.equal(byProcess.size, 3, 'the run process and its two workers were all watched');
