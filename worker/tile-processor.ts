@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { cpuMsSince } from '../shared/cpu-time.js';
 import { InvalidRequestError } from '../shared/errors.js';
 import { encodeStripPng } from '../shared/png/strip-png.js';
+import { bytesInt32 } from '../shared/proto/int32-bytes.js';
 import { encodeCogPieces } from './cog-pieces.js';
 import { samplePreview } from '../shared/raster/preview-sample.js';
 import type { BandSampling__Output, IndexTile, TileTask__Output } from '../shared/proto/tile-service.js';
@@ -16,6 +17,15 @@ import type { SampleArray, TileTimings } from '../shared/types.js';
 import { computeIndices } from './compute-indices.js';
 import type { ScratchArrays } from './scratch-arrays.js';
 import { SourceAssembler, type SourceChunkIn } from './source-assembler.js';
+
+/** A band's column or row map as the kernels read it; an InvalidRequestError (the master's fault) when malformed. */
+function lookupOf(bytes: Uint8Array, what: string): Int32Array {
+  try {
+    return bytesInt32(bytes);
+  } catch (error) {
+    throw new InvalidRequestError(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
 
 export interface ProcessedTile {
   readonly tiles: IndexTile[];
@@ -59,8 +69,8 @@ export async function processTile(task: TileTask__Output, sources: SourceStream,
       values,
       windowWidth: source.width,
       nodata: band.hasNodata ? band.nodata : null,
-      columns: Int32Array.from(band.columns),
-      rows: Int32Array.from(band.rows),
+      columns: lookupOf(band.columnMap, `task ${task.taskId}: band "${name}" column map`),
+      rows: lookupOf(band.rowMap, `task ${task.taskId}: band "${name}" row map`),
     };
   };
 

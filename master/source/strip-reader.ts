@@ -8,6 +8,7 @@
  * Nothing is read until `chunks()` streams the windows' parts, a few MiB at a time.
  */
 import type { BandSampling, SourceChunk, SourceWindow } from '../../shared/proto/tile-service.js';
+import { int32Bytes } from '../../shared/proto/int32-bytes.js';
 import { SAMPLE_BYTES } from '../../shared/types.js';
 import type { BandSet } from './band-set.js';
 import { canShipEncoded, locateBlocks, type PixelWindow } from './stored-blocks.js';
@@ -70,8 +71,8 @@ export async function describeStrip(
       sample: source.sample,
       hasNodata: source.nodata !== null,
       nodata: source.nodata ?? 0,
-      columns: columns.indices.map((c) => (c < 0 || empty ? -1 : c - window.x0)),
-      rows: rows.indices.map((r) => (r < 0 || empty ? -1 : r - window.y0)),
+      columnMap: int32Bytes(Int32Array.from(columns.indices, (c) => (c < 0 || empty ? -1 : c - window.x0))),
+      rowMap: int32Bytes(Int32Array.from(rows.indices, (r) => (r < 0 || empty ? -1 : r - window.y0))),
     });
   }
   const windows = await Promise.all([...groups.values()].map((group) => planWindow(group)));

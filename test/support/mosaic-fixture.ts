@@ -13,6 +13,7 @@ import { writeCog } from './cog-writer.js';
 import { prng } from './prng.js';
 import { writeGeoTiff } from './tiff-writer.js';
 import { assemble, stripOverTheWire } from './over-the-wire.js';
+import { bytesInt32 } from '../../shared/proto/int32-bytes.js';
 
 export interface MosaicFixtureOptions {
   /** Full-resolution width and height (square). */
@@ -164,13 +165,15 @@ export async function checkStrips(
       const source = task.sources[band.source]!;
       const values = decoded[band.source]!.get(band.sample);
       assert.ok(values, `${band.name}: sample ${band.sample} decoded`);
+      const columns = bytesInt32(band.columnMap);
+      const rows = bytesInt32(band.rowMap);
       for (let j = 0; j < strip.rows; j++) {
         const y = grid.originY - (strip.top + j + 0.5) * grid.pixelHeight;
         for (let i = 0; i < grid.width; i++) {
           const x = grid.originX + (i + 0.5) * grid.pixelWidth;
           const expected = fixture.valueAt(level, number - 1, x, y);
-          const c = band.columns[i]!;
-          const r = band.rows[j]!;
+          const c = columns[i]!;
+          const r = rows[j]!;
           if (expected === undefined) {
             assert.ok(c < 0 || r < 0, `${band.name} strip ${strip.index} (${i}, ${j}) lies outside the mosaic`);
             outside++;

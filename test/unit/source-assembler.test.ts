@@ -83,7 +83,7 @@ async function encodedWindow(options: Partial<GeoTiffWriterOptions> & { sampleTy
         },
       },
     ],
-    bands: wanted.map((sample) => ({ name: `s${sample}`, source: 0, sample, hasNodata: false, nodata: 0, columns: [], rows: [] })),
+    bands: wanted.map((sample) => ({ name: `s${sample}`, source: 0, sample, hasNodata: false, nodata: 0, columnMap: Buffer.alloc(0), rowMap: Buffer.alloc(0) })),
   });
   /** Assembles the blocks as sent; `compression` may claim another compression than the file's. */
   const decode = async (wanted: readonly number[] = [0], compression: number = options.compression ?? 8): Promise<Map<number, SampleArray>> => {

@@ -10,6 +10,7 @@ import type { SourceChunk__Output, TileTask__Output } from '../../shared/proto/t
 import type { BandInput, BandName, SampleType, SourceBandName } from '../../shared/types.js';
 import { openBandSet, referenceRowsFor, type BandSet, type OutputGrid } from '../../master/source/band-set.js';
 import { planStrips, type PlannedStrip } from '../../master/source/strip-plan.js';
+import { bytesInt32 } from '../../shared/proto/int32-bytes.js';
 import { SourceDataError } from '../../worker/source-assembler.js';
 import { writeGeoTiff, type GeoTiffWriterOptions } from '../support/tiff-writer.js';
 import { assemble, stripOverTheWire } from '../support/over-the-wire.js';
@@ -81,8 +82,10 @@ async function checkAllStrips(set: Pick<BandSet, 'grid' | 'bands'>, inputs: read
       const values = decoded[band.source]!.get(band.sample);
       assert.ok(values, `${band.name}: sample ${band.sample} decoded`);
       assert.equal(values.length, source.width * source.height);
-      assert.equal(band.columns.length, grid.width);
-      assert.equal(band.rows.length, strip.rows);
+      const columns = bytesInt32(band.columnMap);
+      const rows = bytesInt32(band.rowMap);
+      assert.equal(columns.length, grid.width);
+      assert.equal(rows.length, strip.rows);
       const input = inputs.find((i) => i.name === band.name)!;
       assert.equal(band.sample, input.band - 1);
       for (let j = 0; j < strip.rows; j++) {
@@ -90,8 +93,8 @@ async function checkAllStrips(set: Pick<BandSet, 'grid' | 'bands'>, inputs: read
         for (let i = 0; i < grid.width; i++) {
           const x = grid.originX + (i + 0.5) * grid.pixelWidth;
           const expected = truth.at(x, y);
-          const c = band.columns[i]!;
-          const r = band.rows[j]!;
+          const c = columns[i]!;
+          const r = rows[j]!;
           if (expected === undefined) {
             assert.ok(c < 0 || r < 0, `${band.name} strip ${strip.index} (${i}, ${j}) should be outside the band`);
             outside++;
@@ -240,8 +243,8 @@ describe('describeStrip → protobuf → SourceAssembler', () => {
         const result = await checkAllStrips({ grid, bands: set.bands }, bands(swirAligned).slice(0, 1), strips, grid);
         assert.ok(result.outside > 0);
         const first = result.payloads[0]!.task.bands[0]!;
-        assert.deepEqual(first.columns.slice(0, 6), [-1, -1, -1, -1, -1, 0]);
-        assert.deepEqual(first.rows.slice(0, 4), [-1, -1, -1, 0]);
+        assert.deepEqual([...bytesInt32(first.columnMap).slice(0, 6)], [-1, -1, -1, -1, -1, 0]);
+        assert.deepEqual([...bytesInt32(first.rowMap).slice(0, 4)], [-1, -1, -1, 0]);
       });
     });
 
