@@ -142,6 +142,7 @@ export class RequestRunner implements RequestProcessor {
 
   async #run(row: MosaicRequestRow, guard: ClaimGuard, outcome: RequestOutcome, signal: AbortSignal, log: Logger): Promise<void> {
     const started = performance.now();
+    const cpu = process.cpuUsage(); // the master's CPU for this request: from here to its manifest
     const options = this.#options;
     if (row.attempts > options.maxAttempts) {
       throw new RequestError(
@@ -175,7 +176,6 @@ export class RequestRunner implements RequestProcessor {
       });
       // A resumed run has no samples of the strips it took over: no preview then.
       const preview = firstStrip === 0 ? new PreviewGrid(bandSet.grid, job.indices) : undefined;
-      const cpu = process.cpuUsage();
       try {
         const verification = await runStripPipeline({
           ...options,
@@ -197,12 +197,17 @@ export class RequestRunner implements RequestProcessor {
           workerReceiveMs: tally.workerTimings.receiveMs,
           workerComputeMs: tally.workerTimings.computeMs,
           workerEncodeMs: tally.workerTimings.encodeMs,
-          // CPU while the strips ran: this master process (every thread) and the workers' own reports.
-          masterCpuMs: cpuMsSince(cpu),
-          workerCpuMs: tally.workerTimings.cpuMs,
+          workerCpuMs: tally.workerTimings.cpuMs, // the workers' own reports
         };
-        const manifest = (mergeMs: number, previews: Manifest['preview']): Manifest =>
-          runManifest({ requestId: row.id, job, source, wkt, strips, tally, written: writer.stats(), previews, verification, timings: { ...timings, mergeMs, totalMs: performance.now() - started } });
+        // This master process's CPU (every thread) from the start of the request to its manifest:
+        // opening the sources, the strips, finishing the files and the previews; all but the
+        // publishing rename and the upload. The manifest and the row say the same figure.
+        const masterCpu = { ms: 0 };
+        const manifest = (mergeMs: number, previews: Manifest['preview']): Manifest => {
+          masterCpu.ms = cpuMsSince(cpu);
+          const figures = { ...timings, masterCpuMs: masterCpu.ms, mergeMs, totalMs: performance.now() - started };
+          return runManifest({ requestId: row.id, job, source, wkt, strips, tally, written: writer.stats(), previews, verification, timings: figures });
+        };
         const outputs = await writer.finish({
           beforePublish: async (stagingDir) => {
             await checkpointer.discard(); // the published folder holds outputs, not a resume point
@@ -218,7 +223,7 @@ export class RequestRunner implements RequestProcessor {
           outputDir: finalDir,
           outputs: { ...outputs, manifest: join(finalDir, 'manifest.json') },
           workerTiles: tally.workerTiles,
-          timings: { ...timings, mergeMs, uploadMs: upload.ms, totalMs: performance.now() - started },
+          timings: { ...timings, masterCpuMs: masterCpu.ms, mergeMs, uploadMs: upload.ms, totalMs: performance.now() - started },
           tilesDone: tally.tilesDone,
           uploadUrls: upload.urls,
           uploadError: upload.error,
