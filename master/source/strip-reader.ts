@@ -31,8 +31,8 @@ export interface StripSources {
 }
 
 interface Lookup {
-  /** Relative to the window origin, −1 outside the band. */
-  readonly indices: number[];
+  /** Source index of each output column or row, −1 outside the band (made relative by relativeTo). */
+  readonly indices: Int32Array;
   readonly min: number;
   /** Exclusive; equal to min when no index is valid. */
   readonly end: number;
@@ -71,8 +71,8 @@ export async function describeStrip(
       sample: source.sample,
       hasNodata: source.nodata !== null,
       nodata: source.nodata ?? 0,
-      columnMap: int32Bytes(Int32Array.from(columns.indices, (c) => (c < 0 || empty ? -1 : c - window.x0))),
-      rowMap: int32Bytes(Int32Array.from(rows.indices, (r) => (r < 0 || empty ? -1 : r - window.y0))),
+      columnMap: int32Bytes(relativeTo(columns.indices, window.x0, empty)),
+      rowMap: int32Bytes(relativeTo(rows.indices, window.y0, empty)),
     });
   }
   const windows = await Promise.all([...groups.values()].map((group) => planWindow(group)));
@@ -137,7 +137,7 @@ function describeWindow({ group, samples, blocks, direct }: DescribedWindow): So
 }
 
 function lookup(count: number, size: number, indexOf: (i: number) => number): Lookup {
-  const indices = new Array<number>(count);
+  const indices = new Int32Array(count);
   let min = Infinity;
   let max = -Infinity;
   for (let i = 0; i < count; i++) {
@@ -153,3 +153,9 @@ function lookup(count: number, size: number, indexOf: (i: number) => number): Lo
   return min > max ? { indices, min: 0, end: 0 } : { indices, min, end: max + 1 };
 }
 
+/** `indices` made relative to the window's origin, in place (−1 stays −1; all −1 for an empty window). */
+function relativeTo(indices: Int32Array, origin: number, empty: boolean): Int32Array {
+  if (empty) return indices.fill(-1);
+  for (let i = 0; i < indices.length; i++) if (indices[i]! >= 0) indices[i]! -= origin;
+  return indices;
+}
