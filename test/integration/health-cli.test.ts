@@ -26,14 +26,19 @@ describe('tessera health', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('health master: exit 0 while the tile service is SERVING, 1 once it stopped', async () => {
+  test('health master: exit 0 while the tile service is SERVING, 1 once it stopped', async (t) => {
     const dispatcher = new TileDispatcher({ leaseMs: 1_000, maxAttempts: 1, log });
     const server = await startTileServer({ dispatcher, listen: '127.0.0.1:0', longPollMs: 100, maxMessageBytes: 8 << 20, log });
+    // Stopped once, here or (when an assertion fails first) after the test: a server left running
+    // would keep this test file's process alive until the runner's timeout.
+    let stopped: Promise<void> | undefined;
+    const stop = (): Promise<void> => (stopped ??= server.stop({ timeoutMs: 500 }));
+    t.after(stop);
     const address = `127.0.0.1:${server.port}`;
     const up = await runCli(['health', 'master', '--address', address]);
     assert.equal(up.code, 0, up.stdout + up.stderr);
     assert.match(up.stdout, /SERVING/);
-    await server.stop({ timeoutMs: 500 });
+    await stop();
     const down = await runCli(['health', 'master', '--address', address, '--timeout-ms', '1000']);
     assert.equal(down.code, 1);
     assert.match(down.stdout, /unreachable|NOT_SERVING/);
