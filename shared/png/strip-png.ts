@@ -36,8 +36,10 @@ export interface StripEncodeOptions {
  * Paeth and adaptive filtering cost more time in JavaScript than they save in bytes.
  */
 const DEFAULT_FILTER: RowFilter = 'average';
-const DEFAULT_LEVEL = 1;
-const DEFAULT_STRATEGY: number = constants.Z_RLE;
+/** How rows of codes are DEFLATEd, in strips and in the master's web previews alike. */
+export const CODES_DEFLATE: { readonly level: number; readonly strategy: number } = { level: 1, strategy: constants.Z_RLE };
+const DEFAULT_LEVEL = CODES_DEFLATE.level;
+const DEFAULT_STRATEGY = CODES_DEFLATE.strategy;
 
 /**
  * Encode `rows` full rows of `width` 8-bit codes (row-major, 0 = no-data) as a standalone grey PNG
@@ -76,7 +78,7 @@ export async function encodeStripPng(
 }
 
 /** filterRows(…, 'average', into) in WebAssembly (average-rows.ts): the same bytes, about six times as fast. */
-function averageFiltered(codes: Uint8Array, width: number, rows: number, into: Uint8Array | undefined): Uint8Array {
+export function averageFiltered(codes: Uint8Array, width: number, rows: number, into: Uint8Array | undefined): Uint8Array {
   const length = rows * (width + 1);
   if (into && into.length !== length) throw new RangeError(`encodeStripPng: ${into.length} bytes to filter ${rows} rows of ${width} into`);
   const out = into ?? new Uint8Array(length);
