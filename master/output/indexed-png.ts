@@ -8,20 +8,21 @@
  */
 import { promisify } from 'node:util';
 import { deflate } from 'node:zlib';
-import { PNG_SIGNATURE, encodeChunk, encodeIhdr } from '../../shared/png/png-chunks.js';
-import { averageFiltered, CODES_DEFLATE } from '../../shared/png/strip-png.js';
+import { PNG_SIGNATURE, chunkParts, encodeChunk, encodeIhdr } from '../../shared/png/png-chunks.js';
+import { averageFiltered, CODES_DEFLATE, oneChunkFor } from '../../shared/png/strip-png.js';
 import { paletteChunks } from './png-stitcher.js';
 
 const deflateAsync = promisify(deflate);
 
 /** `codes` (width × height, row-major) as an indexed PNG whose palette is `rgba` (256 × RGBA). */
 export async function encodeIndexedPng(codes: Uint8Array, width: number, height: number, rgba: Uint8Array): Promise<Buffer> {
-  const idat = await deflateAsync(averageFiltered(codes, width, height, undefined), CODES_DEFLATE);
+  const filtered = averageFiltered(codes, width, height, undefined);
+  const idat = await deflateAsync(filtered, { ...CODES_DEFLATE, chunkSize: oneChunkFor(filtered.length) });
   return Buffer.concat([
     PNG_SIGNATURE,
     encodeChunk('IHDR', encodeIhdr({ width, height, bitDepth: 8, colourType: 3, interlace: 0 })),
     ...paletteChunks(rgba),
-    encodeChunk('IDAT', idat),
+    ...chunkParts('IDAT', idat),
     encodeChunk('IEND', new Uint8Array(0)),
   ]);
 }
