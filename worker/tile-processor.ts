@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { cpuMsSince } from '../shared/cpu-time.js';
-import { InvalidRequestError } from '../shared/errors.js';
+import { InvalidRequestError, describeError } from '../shared/errors.js';
 import { encodeStripPng } from '../shared/png/strip-png.js';
 import { bytesInt32 } from '../shared/proto/int32-bytes.js';
 import { encodeCogPieces } from './cog-pieces.js';
@@ -23,7 +23,7 @@ function lookupOf(bytes: Uint8Array, what: string): Int32Array {
   try {
     return bytesInt32(bytes);
   } catch (error) {
-    throw new InvalidRequestError(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new InvalidRequestError(`${what}: ${describeError(error)}`);
   }
 }
 

@@ -38,8 +38,6 @@ export interface StripEncodeOptions {
 const DEFAULT_FILTER: RowFilter = 'average';
 /** How rows of codes are DEFLATEd, in strips and in the master's web previews alike. */
 export const CODES_DEFLATE: { readonly level: number; readonly strategy: number } = { level: 1, strategy: constants.Z_RLE };
-const DEFAULT_LEVEL = CODES_DEFLATE.level;
-const DEFAULT_STRATEGY = CODES_DEFLATE.strategy;
 
 /**
  * Encode `rows` full rows of `width` 8-bit codes (row-major, 0 = no-data) as a standalone grey PNG
@@ -55,8 +53,8 @@ export async function encodeStripPng(
   if (codes.length !== width * rows) {
     throw new RangeError(`encodeStripPng: ${codes.length} codes for a ${width}×${rows} strip`);
   }
-  const level = options.level ?? DEFAULT_LEVEL;
-  const strategy = options.strategy ?? DEFAULT_STRATEGY;
+  const level = options.level ?? CODES_DEFLATE.level;
+  const strategy = options.strategy ?? CODES_DEFLATE.strategy;
   const filter = options.filter ?? DEFAULT_FILTER;
   const filtered = filter === 'average' ? averageFiltered(codes, width, rows, options.filtered) : filterRows(codes, width, rows, filter, options.filtered);
   const stream = await syncFlushedZlib(filtered, { level, strategy, chunkSize: oneChunkFor(filtered.length) });

@@ -141,7 +141,11 @@ describe('tessera run on the Landsat 7 sample', () => {
       crs: { epsg: number; wkt: string };
       stats: Record<string, { validPixels: number; min: number; mean: number; max: number }>;
       tiles: { total: number; byWorker: Record<string, number> };
+      timings: Record<string, number>;
     };
+    // The master's CPU for the whole request, one figure in the row and the manifest.
+    assert.ok((manifest.timings['masterCpuMs'] ?? 0) > 0, `masterCpuMs: ${manifest.timings['masterCpuMs']}`);
+    assert.equal(summary.timings['masterCpuMs'], manifest.timings['masterCpuMs']);
     assert.equal(manifest.crs.epsg, 31985);
     assert.match(manifest.crs.wkt, /31985/);
     assert.equal(manifest.tiles.total, summary.tilesTotal);
