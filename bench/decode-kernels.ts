@@ -1,7 +1,8 @@
 /**
  * Block-decoding kernels (not tests): `npm run bench:kernels`. One realistic 1024² uint16 DEFLATE
  * (level 6) + predictor 2 block, decoded by geotiff (pako inflate + its predictor) and by decodeBlock
- * (node:zlib + our predictor); then the inflate alone (sync, async, chunk sizes) and the predictor
+ * (node:zlib or libdeflate + our predictor); then the inflate alone (sync, async, chunk sizes,
+ * libdeflate where it is installed) and the predictor
  * loop alone. Alternatives run interleaved in the same rounds, so a busy machine slows all alike.
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -9,6 +10,8 @@ import { promisify } from 'node:util';
 import { inflate, inflateSync } from 'node:zlib';
 import { getDecoder } from 'geotiff';
 import { decodeBlock, type BlockFormat } from '../shared/raster/block-decoder.js';
+import { LibdeflateInflater } from '../shared/raster/block-inflater.js';
+import { Libdeflate, LibdeflateUnavailableError } from '../shared/raster/libdeflate.js';
 import { undoFloatingPointPredictor, undoHorizontalPredictor } from '../shared/raster/block-predictor.js';
 import { deflatePredicted, median, syntheticBand } from './synthetic-imagery.js';
 
@@ -65,20 +68,34 @@ const geotiffRaw = await getDecoder(1, geotiffParameters); // no decompression: 
 const geotiffFloat = await getDecoder(1, { ...geotiffParameters, predictor: 3, bitsPerSample: [32] });
 const floatBlock = Uint8Array.from({ length: N * N * 4 }, (_, i) => (i * 2654435761) >>> 24);
 
+/** libdeflate's rows, where it is installed; a line saying why not where it is not. */
+async function libdeflateRows(): Promise<{ readonly inflater?: LibdeflateInflater; readonly note: string }> {
+  try {
+    return { inflater: new LibdeflateInflater(await Libdeflate.load()), note: '' };
+  } catch (error) {
+    if (!(error instanceof LibdeflateUnavailableError)) throw error;
+    return { note: `libdeflate: not measured, ${error.message}` };
+  }
+}
+const { inflater: libdeflate, note: libdeflateNote } = await libdeflateRows();
+
 // Correctness first: both decoders must give the original samples.
 const decoded = await decodeBlock(stored, format);
 const ours = new Uint16Array(decoded.buffer, decoded.byteOffset, decoded.byteLength / 2);
 const theirs = new Uint16Array(await geotiffDeflate.decode(new Uint8Array(stored).buffer));
 if (!ours.every((v, i) => v === values[i]) || !theirs.every((v, i) => v === values[i])) throw new Error('decoders disagree');
+if (libdeflate && !Buffer.from(await decodeBlock(stored, format, undefined, { inflater: libdeflate })).equals(Buffer.from(decoded))) throw new Error('inflaters disagree');
 // Make the naive loop's call site see all three element types, as it would in a decoder handling them all.
 for (const Ctor of [Uint8Array, Uint32Array, Uint16Array]) naiveMasked(new Ctor(4096), 64, 64, 0xffff);
 
 const lines = [
   `1024² uint16 block, DEFLATE level 6 + predictor 2: ${stored.length} bytes (${(stored.length / (N * N)).toFixed(2)} bytes/pixel); ${ROUNDS} rounds, medians`,
+  ...(libdeflateNote ? [libdeflateNote] : []),
   '',
   ...table('whole block', await compare([
     ['geotiff getDecoder().decode', () => geotiffDeflate.decode(new Uint8Array(stored).buffer)],
     ['decodeBlock (async zlib + predictor)', () => decodeBlock(stored, format)],
+    ...(libdeflate ? [['decodeBlock (async libdeflate + predictor)', () => decodeBlock(stored, format, undefined, { inflater: libdeflate })] as const] : []),
   ]), 'geotiff getDecoder().decode'),
   ...table('inflate only', await compare([
     ['inflateSync, default 16 KiB chunks', () => inflateSync(stored)],
@@ -87,6 +104,12 @@ const lines = [
     ['inflate (async), one chunk of the block size', () => inflateAsync(stored, { chunkSize: expectedBytes })],
     ['inflate (async), one chunk, 2 blocks concurrently (time for both)', () =>
       Promise.all([inflateAsync(stored, { chunkSize: expectedBytes }), inflateAsync(stored, { chunkSize: expectedBytes })])],
+    ...(libdeflate
+      ? [
+          ['libdeflate (async)', () => libdeflate.inflate(stored, expectedBytes, 'block')] as const,
+          ['libdeflate (async), 2 blocks concurrently (time for both)', () => Promise.all([libdeflate.inflate(stored, expectedBytes, 'block'), libdeflate.inflate(stored, expectedBytes, 'block')])] as const,
+        ]
+      : []),
   ]), 'inflateSync, default 16 KiB chunks'),
   ...table('predictor 2 only (on the inflated block)', await compare([
     ['naive `acc = (acc + v) & 0xffff`, shared by all widths', () => naiveMasked(new Uint16Array(predicted.buffer.slice(0)), N, N, 0xffff)],
@@ -128,3 +151,4 @@ async function eventLoopDelay(): Promise<string[]> {
   const async = await measure(() => decodeBlock(stored, format));
   return ['| event-loop delay while decoding blocks back to back | |', '|---|---|', `| inflateSync + predictor | ${sync} |`, `| decodeBlock | ${async} |`];
 }
+libdeflate?.close();

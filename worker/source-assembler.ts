@@ -1,7 +1,7 @@
 /**
  * Worker side of a tile's source data: takes the chunks ReadSources streams, checks that they come
  * in the order the task lists the parts and that every CRC-32 and size matches, decodes each
- * stored block as soon as it is complete (node:zlib on libuv's thread pool, a few at a time, so
+ * stored block as soon as it is complete (on libuv's thread pool, a few at a time, so
  * receiving and decoding overlap), and builds one row-major typed array per sample the task's bands
  * read from each window. Sparse blocks read as 0 (the arrays start zeroed).
  */
@@ -10,6 +10,7 @@ import { verifyCrc32 } from '../shared/checksum.js';
 import { TesseraError } from '../shared/errors.js';
 import type { BlockRef__Output, EncodedLayout__Output, SourceChunk__Output, SourceWindow__Output, TileTask__Output } from '../shared/proto/tile-service.js';
 import { FallbackDecoders, decodeBlock } from '../shared/raster/block-decoder.js';
+import type { BlockInflater } from '../shared/raster/block-inflater.js';
 import { SAMPLE_BYTES, SAMPLE_TYPES, type SampleArray, type SampleType } from '../shared/types.js';
 import type { ScratchArrays } from './scratch-arrays.js';
 import { canSumWhileCopying, checkBlocksCover, copyBlockIntoWindow, typedArrayOf } from './window-copy.js';
@@ -45,6 +46,7 @@ export class SourceAssembler {
   readonly #decodes = new PQueue({ concurrency: DECODE_CONCURRENCY });
   /** geotiff decoders for compressions node:zlib does not do (LZW, ZSTD, …), made once per tile. */
   readonly #fallback = new FallbackDecoders();
+  readonly #inflater: BlockInflater | undefined;
   #next = 0;
   #pieces: Buffer[] = [];
   #pieceBytes = 0;
@@ -52,8 +54,12 @@ export class SourceAssembler {
   /** The failed decode of the earliest part (decodes run a few at a time and may fail out of order). */
   #failure: { readonly at: number; readonly error: unknown } | undefined;
 
-  /** @param scratch where the window arrays come from (reused across strips); absent: new arrays */
-  constructor(task: TileTask__Output, scratch?: ScratchArrays) {
+  /**
+   * @param scratch where the window arrays come from (reused across strips); absent: new arrays
+   * @param inflater what inflates DEFLATE blocks; absent: node:zlib
+   */
+  constructor(task: TileTask__Output, scratch?: ScratchArrays, inflater?: BlockInflater) {
+    this.#inflater = inflater;
     this.#targets = task.sources.map((window, at) => target(task, window, at, scratch));
     this.#expected = this.#targets.flatMap((t, source) => expectedParts(t, source));
   }
@@ -131,7 +137,7 @@ export class SourceAssembler {
     const layout = window.encoded!;
     const block = layout.blocks[part.part]!;
     const horizontalDifferences = canSumWhileCopying(layout, target.sampleType);
-    const decoded = await decodeStoredBlock(data, layout, block, part, this.#fallback, horizontalDifferences);
+    const decoded = await decodeStoredBlock(data, layout, block, part, { fallback: this.#fallback, inflater: this.#inflater }, horizontalDifferences);
     copyBlockIntoWindow({ window, layout, block, values: typedArrayOf(target.sampleType, decoded), arrays: target.arrays, horizontalDifferences });
   }
 }
@@ -142,7 +148,12 @@ function isZlibPart(target: WindowTarget): boolean {
   return compression === 8 || compression === 32946;
 }
 
-function decodeStoredBlock(data: Buffer, layout: EncodedLayout__Output, block: BlockRef__Output, part: ExpectedPart, fallback: FallbackDecoders, keepHorizontalDifferences: boolean): Promise<Uint8Array<ArrayBuffer>> {
+interface Decoders {
+  readonly fallback: FallbackDecoders;
+  readonly inflater: BlockInflater | undefined;
+}
+
+function decodeStoredBlock(data: Buffer, layout: EncodedLayout__Output, block: BlockRef__Output, part: ExpectedPart, decoders: Decoders, keepHorizontalDifferences: boolean): Promise<Uint8Array<ArrayBuffer>> {
   const chunky = layout.planarConfiguration === 1;
   const rows = layout.tiled ? layout.blockHeight : Math.min(layout.blockHeight, layout.imageHeight - block.row * layout.blockHeight);
   return decodeBlock(data, {
@@ -154,7 +165,7 @@ function decodeStoredBlock(data: Buffer, layout: EncodedLayout__Output, block: B
     width: layout.blockWidth,
     rows,
     littleEndian: layout.littleEndian,
-  }, fallback, { keepHorizontalDifferences }).catch((error: unknown) => {
+  }, decoders.fallback, { keepHorizontalDifferences, ...(decoders.inflater ? { inflater: decoders.inflater } : {}) }).catch((error: unknown) => {
     throw new SourceDataError(`source ${part.source}: cannot decode block (${block.column}, ${block.row}) sample ${block.sample}`, { cause: error });
   });
 }

@@ -15,6 +15,7 @@ import type { BandSampling__Output, IndexTile, TileTask__Output } from '../share
 import type { BandSamples } from '../shared/raster/index-math.js';
 import type { SampleArray, TileTimings } from '../shared/types.js';
 import { computeIndices } from './compute-indices.js';
+import type { BlockInflater } from '../shared/raster/block-inflater.js';
 import type { ScratchArrays } from './scratch-arrays.js';
 import { SourceAssembler, type SourceChunkIn } from './source-assembler.js';
 
@@ -37,12 +38,12 @@ export type SourceStream = AsyncIterable<SourceChunkIn>;
 
 /**
  * `scratch`: where the windows, codes and filtered rows come from; the caller releases it once the
- * result is built (the result holds none of them).
+ * result is built (the result holds none of them). `inflater`: what inflates DEFLATE blocks (absent: node:zlib).
  */
-export async function processTile(task: TileTask__Output, sources: SourceStream, scratch?: ScratchArrays): Promise<ProcessedTile> {
+export async function processTile(task: TileTask__Output, sources: SourceStream, scratch?: ScratchArrays, inflater?: BlockInflater): Promise<ProcessedTile> {
   const started = performance.now();
   const cpu = process.cpuUsage();
-  const assembler = new SourceAssembler(task, scratch);
+  const assembler = new SourceAssembler(task, scratch, inflater);
   let receiveMs = 0;
   let decoded: Map<number, SampleArray>[];
   try {

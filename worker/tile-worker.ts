@@ -19,6 +19,7 @@ import type {
   TileTask__Output,
 } from '../shared/proto/tile-service.js';
 import type { SubmitResultResponse__Output } from '../shared/proto/generated/tessera/v1/SubmitResultResponse.js';
+import type { BlockInflater } from '../shared/raster/block-inflater.js';
 import { Attendance } from './attendance.js';
 import type { DirectFiles } from './direct-sources.js';
 import { TileInputs } from './tile-inputs.js';
@@ -42,6 +43,8 @@ export interface TileWorkerOptions {
   readonly directFiles?: DirectFiles;
   /** Leaves results as files in the master's folder where this worker sees it (DIRECT_WRITES); absent: it always sends them. */
   readonly resultFiles?: ResultFiles;
+  /** What inflates DEFLATE blocks (INFLATE_LIBRARY's choice); absent: node:zlib. The caller closes it. */
+  readonly inflater?: BlockInflater;
   /** The tile computation; injectable so tests can slow it down or make it fail. */
   readonly process?: (task: TileTask__Output, sources: SourceStream, scratch: ScratchArrays) => Promise<ProcessedTile>;
 }
@@ -79,7 +82,7 @@ export class TileWorker {
     this.#inputs = new TileInputs({
       client: options.client,
       workerId: options.workerId,
-      process: options.process ?? processTile,
+      process: options.process ?? ((task, sources, scratch) => processTile(task, sources, scratch, options.inflater)),
       ...(options.directFiles ? { directFiles: options.directFiles } : {}),
     });
     this.#attendance = new Attendance({

@@ -188,6 +188,14 @@ export const optionalAddressVar = (name: string, example: string, description: s
     { description, fix: `Set ${name} to host:port, for example ${example}, or unset it.` },
   );
 
+/** One of `words`, with the default shown in errors and docs. */
+export const wordVar = <W extends string>(name: string, words: readonly W[], defaultValue: W, description: string): VariableSpec<W> =>
+  declare<W>(name, oneOf(words, `must be one of ${words.join(', ')}`), {
+    default: defaultValue,
+    description,
+    fix: `Set ${name} to one of ${words.join(', ')}, or unset it for the default ${defaultValue}.`,
+  });
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 

@@ -9,10 +9,15 @@ import {
   optionalStringVar,
   pemFileVar,
   workerTokenVar,
+  wordVar,
   type Env,
   type LogLevel,
 } from './env.js';
 import { processIdentity } from './master-config.js';
+
+export const INFLATE_LIBRARIES = ['auto', 'libdeflate', 'zlib'] as const;
+/** auto: libdeflate where it loads, else node:zlib; libdeflate: that or the worker does not start; zlib: node:zlib. */
+export type InflateLibrary = (typeof INFLATE_LIBRARIES)[number];
 
 export const WORKER_VARIABLES = {
   masterAddress: addressVar('MASTER_ADDRESS', '127.0.0.1:50051', 'The master\'s gRPC address (host:port) a worker connects to.'),
@@ -42,6 +47,12 @@ export const WORKER_VARIABLES = {
     true,
     'on: where this worker sees the folder the master offers for results on its output volume (the same volume mounted at the same path, checked with a token the master leaves there), it writes each strip\'s PNGs there instead of sending them over gRPC; otherwise, and with off, it sends them.',
   ),
+  inflateLibrary: wordVar(
+    'INFLATE_LIBRARY',
+    INFLATE_LIBRARIES,
+    'auto',
+    'What inflates DEFLATE blocks: auto (libdeflate where it is installed, Debian\'s libdeflate0, about 1.8× as fast; else node:zlib), libdeflate (the worker does not start without it) or zlib (node:zlib). The outputs are the same.',
+  ),
   aliveFile: optionalStringVar(
     'WORKER_ALIVE_FILE',
     'File the poll loop touches while it runs, for `tessera health worker` (the worker image sets /tmp/tessera-worker.alive). Unset: none.',
@@ -67,6 +78,7 @@ export interface WorkerConfig extends ClientTlsSettings {
   readonly maxMessageBytes: number;
   readonly directReads: boolean;
   readonly directWrites: boolean;
+  readonly inflateLibrary: InflateLibrary;
   readonly aliveFile: string | undefined;
   readonly workerId: string;
   readonly logLevel: LogLevel;
@@ -109,6 +121,7 @@ export function loadWorkerConfig(env: Env, overrides: Partial<WorkerConfig> = {}
     maxMessageBytes: v.maxMessageBytes.read(env),
     directReads: v.directReads.read(env),
     directWrites: v.directWrites.read(env),
+    inflateLibrary: v.inflateLibrary.read(env),
     aliveFile: v.aliveFile.read(env),
     workerId: v.workerId.read(env) ?? processIdentity('worker'),
     logLevel: v.logLevel.read(env),

@@ -1,8 +1,9 @@
 /**
  * Decodes one internal block of a TIFF exactly as stored (a tile, or a strip) into its samples.
  *
- * DEFLATE (the compression of Sentinel-2 COGs) is inflated by node:zlib on libuv's thread pool, so
- * the event loop stays free and two blocks can inflate at once; the predictor is then undone here
+ * DEFLATE (the compression of Sentinel-2 COGs) is inflated on libuv's thread pool (by libdeflate
+ * where it is installed, else node:zlib: block-inflater.ts), so the event loop stays free and
+ * several blocks can inflate at once; the predictor is then undone here
  * (block-predictor.ts). Uncompressed blocks are copied. Every other compression falls back to
  * geotiff's JavaScript decoders for the decompression only; the predictor is still undone here, so
  * all compressions share one predictor and one byte-order path.
@@ -13,11 +14,9 @@
  * Measured on a 1024² uint16 DEFLATE + predictor 2 block (see bench/decode-kernels.ts): several times
  * faster than geotiff's decoder (pako inflate + its predictor loop).
  */
-import { constants } from 'node:buffer';
-import { promisify } from 'node:util';
-import { inflate } from 'node:zlib';
 import type { BaseDecoder } from 'geotiff';
-import { TesseraError } from '../errors.js';
+import { CorruptBlockError, TruncatedBlockError, UnsupportedBlockError } from './block-errors.js';
+import { INFLATE_SLACK, ZlibInflater, type BlockInflater } from './block-inflater.js';
 import { undoFloatingPointPredictor, undoHorizontalPredictor } from './block-predictor.js';
 
 export interface BlockFormat {
@@ -41,35 +40,11 @@ export interface BlockFormat {
   readonly littleEndian: boolean;
 }
 
-/** A block that cannot be decoded. */
-export class BlockDecodeError extends TesseraError {}
-
-/** The block's format is not one this decoder handles (compression, bit depth, predictor). */
-export class UnsupportedBlockError extends BlockDecodeError {}
-
-/** The block's data is not a valid stream for its compression. */
-export class CorruptBlockError extends BlockDecodeError {}
-
-/** The block decompressed to fewer bytes than its format needs. */
-export class TruncatedBlockError extends CorruptBlockError {
-  constructor(
-    readonly expectedBytes: number,
-    readonly actualBytes: number,
-    what: string,
-  ) {
-    super(`${what} decompressed to ${actualBytes} bytes, expected ${expectedBytes}`);
-  }
-}
+export { BlockDecodeError, CorruptBlockError, TruncatedBlockError, UnsupportedBlockError } from './block-errors.js';
 
 const DEFLATE = new Set([8, 32946]);
 const UNCOMPRESSED = 1;
-/** Padding past the samples is allowed, but no block may inflate beyond this (a decompression bomb). */
-const MAX_INFLATED_FLOOR = 256 * 1024 * 1024;
 const LITTLE_ENDIAN_HOST = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
-/** Bytes an inflate's output chunk has beyond the block's size, so that it never fills up. */
-const INFLATE_SLACK = 1024;
-
-const inflateAsync = promisify(inflate);
 
 /**
  * geotiff decoders for the compressions decoded in JavaScript, one per compression and block geometry.
@@ -106,6 +81,8 @@ export interface DecodeOptions {
    * the rows it needs (window-copy.ts), one pass over them instead of two, and none over the rest.
    */
   readonly keepHorizontalDifferences?: boolean;
+  /** What inflates DEFLATE blocks (block-inflater.ts); absent: node:zlib. */
+  readonly inflater?: BlockInflater;
 }
 
 /**
@@ -121,7 +98,7 @@ export async function decodeBlock(data: Uint8Array, format: BlockFormat, decoder
   const expected = format.width * format.rows * format.samplesPerPixel * bytesPerSample;
 
   let bytes: Uint8Array<ArrayBuffer>;
-  if (DEFLATE.has(format.compression)) bytes = await inflateBlock(data, expected, what);
+  if (DEFLATE.has(format.compression)) bytes = ownedPrefix(await (options.inflater ?? new ZlibInflater()).inflate(data, expected, what), expected, what, false);
   else if (format.compression === UNCOMPRESSED) bytes = ownedPrefix(data, expected, what, true);
   else bytes = await fallbackDecode(data, format, expected, what, decoders);
 
@@ -151,25 +128,6 @@ function checkFormat(format: BlockFormat, what: string): void {
   if (predictor === 2 && bitsPerSample === 64) throw new UnsupportedBlockError(`${what}: predictor 2 supports 8, 16 and 32-bit samples`);
   if (predictor === 3 && sampleFormat !== 3) throw new UnsupportedBlockError(`${what}: predictor 3 is for floating-point samples`);
   if (predictor !== 1 && predictor !== 2 && predictor !== 3) throw new UnsupportedBlockError(`${what}: unknown predictor ${predictor}`);
-}
-
-async function inflateBlock(data: Uint8Array, expected: number, what: string): Promise<Uint8Array<ArrayBuffer>> {
-  const limit = Math.min(Math.max(4 * expected, MAX_INFLATED_FLOOR), constants.MAX_LENGTH);
-  let inflated: Buffer;
-  try {
-    // One output chunk a little larger than the block: with zlib's default 16 KiB chunks the async
-    // inflate makes one thread-pool round trip per chunk and then concatenates them (measured ~4×
-    // slower); a chunk of exactly the block's size fills up, and node:zlib then allocates a second
-    // one and goes back to the pool once more to find the end (2 MB blocks: 6.1 against 6.8 ms).
-    inflated = await inflateAsync(data, { chunkSize: expected + INFLATE_SLACK, maxOutputLength: limit });
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new CorruptBlockError(`${what} inflates to more than ${limit} bytes (${expected} expected)`, { cause: error });
-    }
-    throw new CorruptBlockError(`${what}: DEFLATE data cannot be inflated: ${(error as Error).message}`, { cause: error });
-  }
-  return ownedPrefix(inflated, expected, what, false);
 }
 
 async function fallbackDecode(data: Uint8Array, format: BlockFormat, expected: number, what: string, decoders: FallbackDecoders): Promise<Uint8Array<ArrayBuffer>> {

@@ -187,6 +187,10 @@ describe('docker-compose: db, master and scaled workers on a real Docker engine'
     assert.ok(tiles.payloadBytes === 0 && tiles.directReadBytes > 0, `direct reads in the containers: ${JSON.stringify(tiles)}`);
     assert.ok(tiles.resultBytes > 0 && tiles.resultFileBytes === tiles.resultBytes, `result files in the containers: ${JSON.stringify(tiles)}`);
     assert.deepEqual((await readdir(join(dir, 'output'))).filter((name) => name.includes('.partial')), [], 'no staging or result folder left');
+    // The worker image has libdeflate0, so INFLATE_LIBRARY=auto takes it.
+    const started = (await compose(['logs', '--no-color', 'worker'], 60_000)).split('\n').filter((line) => line.includes('connecting to the master'));
+    assert.equal(started.length, 3, started.join('\n'));
+    for (const line of started) assert.match(line, /"inflate":"libdeflate"/);
     firstId = summary.id;
   });
 

@@ -73,7 +73,7 @@ describe('workers reading the input files themselves', () => {
     dir = await mkdtemp(join(tmpdir(), 'tessera-direct-reads-'));
     Object.assign(bands, await writeSmallScene(dir, SIZE));
     for (const [label, env] of [['direct', {}], ['shipped', { DIRECT_READS: 'off' }]] as const) {
-      const outputDir = await runSmallScene(bands, join(dir, label), env, label);
+      const { outputDir } = await runSmallScene(bands, join(dir, label), env, label);
       runs.set(label, { digests: await digests(outputDir), tiles: await tilesOf(outputDir) });
     }
   });

@@ -37,7 +37,7 @@ describe('workers leaving their results as files', () => {
     const bands = await writeSmallScene(dir, SIZE);
     for (const [label, env] of [['files', {}], ['sent', { DIRECT_WRITES: 'off' }]] as const) {
       const out = join(dir, label);
-      const outputDir = await runSmallScene(bands, out, env, label);
+      const { outputDir } = await runSmallScene(bands, out, env, label);
       const digests = Object.fromEntries(await Promise.all(FILES.map(async (name) => [name, createHash('sha256').update(await readFile(join(outputDir, name))).digest('hex')])));
       const { tiles } = JSON.parse(await readFile(join(outputDir, 'manifest.json'), 'utf8')) as { tiles: Tiles };
       runs.set(label, { digests, tiles, published: await readdir(outputDir), beside: await readdir(out) });

@@ -21,11 +21,11 @@ export async function writeSmallScene(dir: string, size: number): Promise<Record
   return bands;
 }
 
-/** `tessera run` over `bands` into `out` with `env`; resolves to the published output folder (asserts it succeeded). */
-export async function runSmallScene(bands: Readonly<Record<string, string>>, out: string, env: NodeJS.ProcessEnv = {}, label = out): Promise<string> {
+/** `tessera run` over `bands` into `out` with `env`; resolves to the published output folder and what the run logged (asserts it succeeded). */
+export async function runSmallScene(bands: Readonly<Record<string, string>>, out: string, env: NodeJS.ProcessEnv = {}, label = out): Promise<{ readonly outputDir: string; readonly stderr: string }> {
   const args = ['run', '--workers', '2', '--strip-rows', '64', '--index', 'ndvi,ndsi', '--out', out, '--json'];
   for (const [name, path] of Object.entries(bands)) args.push('--band', `${name}=${path}`);
   const result = await runCli(args, env);
   assert.equal(result.code, 0, `${label}: ${result.stderr}`);
-  return lastJsonLine<{ outputDir: string }>(result.stdout).outputDir;
+  return { outputDir: lastJsonLine<{ outputDir: string }>(result.stdout).outputDir, stderr: result.stderr };
 }

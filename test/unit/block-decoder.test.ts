@@ -10,7 +10,9 @@ import {
   decodeBlock,
   type BlockFormat,
 } from '../../shared/raster/block-decoder.js';
+import { LibdeflateInflater, ZlibInflater, type BlockInflater } from '../../shared/raster/block-inflater.js';
 import type { SampleType } from '../../shared/types.js';
+import { loadLibdeflate } from '../support/libdeflate.js';
 import { lzwCompress } from '../support/lzw.js';
 import { prng } from '../support/prng.js';
 import { storedBlocks } from '../support/stored-blocks.js';
@@ -114,7 +116,14 @@ function randomSamples(type: TypeCase, count: number, seed: number): number[][] 
   return Array.from({ length: count }, () => Array.from({ length: WIDTH * HEIGHT }, () => type.random(rand)));
 }
 
-describe('decodeBlock: every sample type, predictor and layout, against geotiff and the original samples', () => {
+const libdeflate = await loadLibdeflate();
+/** Both inflaters go through the same blocks and the same errors (block-inflater.test.ts compares them directly). */
+const INFLATERS: ReadonlyArray<{ readonly name: string; readonly inflater: BlockInflater | undefined; readonly skip: string | false }> = [
+  { name: 'node:zlib', inflater: new ZlibInflater(), skip: false },
+  { name: 'libdeflate', inflater: libdeflate.library && new LibdeflateInflater(libdeflate.library), skip: libdeflate.skip },
+];
+
+for (const { name, inflater, skip } of INFLATERS) describe(`decodeBlock (${name}): every sample type, predictor and layout, against geotiff and the original samples`, { skip }, () => {
   let seed = 100;
   for (const type of TYPES) {
     for (const predictor of type.format === 3 ? [1, 3] : [1, 2]) {
@@ -142,7 +151,7 @@ describe('decodeBlock: every sample type, predictor and layout, against geotiff 
               for (const block of blocks) {
                 const where = `${spp} sample(s), planar ${planar}, ${layout}, compression ${compression}, block (${block.column}, ${block.row}) plane ${block.plane}`;
                 const before = new Uint8Array(block.data);
-                const decoded = new Uint8Array(await decodeBlock(block.data, block.format));
+                const decoded = new Uint8Array(await decodeBlock(block.data, block.format, undefined, { inflater: inflater! }));
                 const expected = expectedBytes(samples, block, type);
                 assert.equal(decoded.byteLength, expected.byteLength, where);
                 assert.deepEqual(decoded, expected, `${where}: differs from the original samples`);
@@ -160,7 +169,8 @@ describe('decodeBlock: every sample type, predictor and layout, against geotiff 
   }
 });
 
-describe('decodeBlock: sizes', () => {
+for (const { name, inflater: chosen, skip } of INFLATERS) describe(`decodeBlock (${name}): sizes`, { skip }, () => {
+  const options = (): { inflater: BlockInflater } => ({ inflater: chosen! });
   const format: BlockFormat = { compression: 8, predictor: 2, bitsPerSample: 16, sampleFormat: 1, samplesPerPixel: 1, width: 32, rows: 8, littleEndian: true };
   const values = Uint16Array.from({ length: 32 * 8 }, (_, i) => (i * 37) % 5000);
   /** What predictor 2 stores: each value minus its left neighbour. */
@@ -168,7 +178,7 @@ describe('decodeBlock: sizes', () => {
   const stored = Buffer.from(differenced.buffer);
 
   it('a block that inflates to fewer bytes than it needs is an error naming both sizes', async () => {
-    await assert.rejects(decodeBlock(deflateSync(stored.subarray(0, 500)), format), (error: unknown) => {
+    await assert.rejects(decodeBlock(deflateSync(stored.subarray(0, 500)), format, undefined, options()), (error: unknown) => {
       assert.ok(error instanceof TruncatedBlockError);
       assert.equal(error.expectedBytes, 512);
       assert.equal(error.actualBytes, 500);
@@ -180,21 +190,21 @@ describe('decodeBlock: sizes', () => {
 
   it('a cut DEFLATE stream is a clear error', async () => {
     const cut = deflateSync(stored).subarray(0, 40);
-    await assert.rejects(decodeBlock(cut, format), (error: unknown) => {
+    await assert.rejects(decodeBlock(cut, format, undefined, options()), (error: unknown) => {
       assert.ok(error instanceof CorruptBlockError);
       assert.match(error.message, /DEFLATE data cannot be inflated: unexpected end of file/);
       return true;
     });
-    await assert.rejects(decodeBlock(Buffer.from('not deflate at all'), format), /cannot be inflated: incorrect header check/);
+    await assert.rejects(decodeBlock(Buffer.from('not deflate at all'), format, undefined, options()), /cannot be inflated: incorrect header check/);
   });
 
   it('padding after the samples is ignored; fewer rows than stored give the first rows', async () => {
     const padded = deflateSync(Buffer.concat([stored, Buffer.alloc(300, 7)]));
     const asUint16 = (bytes: Uint8Array): Uint16Array => new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
-    const whole = await decodeBlock(padded, format);
+    const whole = await decodeBlock(padded, format, undefined, options());
     assert.equal(whole.byteLength, values.byteLength, 'exactly the samples, not the padding');
     assert.deepEqual(asUint16(whole), values);
-    const top = asUint16(await decodeBlock(deflateSync(stored), { ...format, rows: 3 }));
+    const top = asUint16(await decodeBlock(deflateSync(stored), { ...format, rows: 3 }, undefined, options()));
     assert.deepEqual(top, values.subarray(0, 32 * 3));
   });
 
@@ -210,7 +220,7 @@ describe('decodeBlock: sizes', () => {
       [{ compression: 12345, predictor: 1 }, /compression 12345 is not supported/],
     ];
     for (const [change, message] of cases) {
-      await assert.rejects(decodeBlock(deflateSync(stored), { ...format, ...change }), (error: unknown) => {
+      await assert.rejects(decodeBlock(deflateSync(stored), { ...format, ...change }, undefined, options()), (error: unknown) => {
         assert.ok(error instanceof UnsupportedBlockError, `${JSON.stringify(change)}: ${String(error)}`);
         assert.match(error.message, message);
         return true;

@@ -285,6 +285,11 @@ describe('loadWorkerConfig', () => {
     configError(() => loadWorkerConfig({ DIRECT_READS: 'sometimes' }), 'DIRECT_READS', /must be on or off/, /Set DIRECT_READS to on or off/);
   });
 
+  it('INFLATE_LIBRARY is auto, libdeflate or zlib; anything else names the fix', () => {
+    for (const word of ['auto', 'libdeflate', 'zlib'] as const) assert.equal(loadWorkerConfig({ INFLATE_LIBRARY: word }).inflateLibrary, word);
+    configError(() => loadWorkerConfig({ INFLATE_LIBRARY: 'pako' }), 'INFLATE_LIBRARY', /must be one of auto, libdeflate, zlib \(got "pako"\)/, /Set INFLATE_LIBRARY to one of auto, libdeflate, zlib, or unset it for the default auto/);
+  });
+
   it('has defaults for an empty environment', () => {
     const config = loadWorkerConfig({});
     const { workerId, ...rest } = config;
@@ -299,6 +304,7 @@ describe('loadWorkerConfig', () => {
       maxMessageBytes: 64 * 1024 * 1024,
       directReads: true,
       directWrites: true,
+      inflateLibrary: 'auto',
       aliveFile: undefined,
       logLevel: 'info',
     });
@@ -318,6 +324,7 @@ describe('loadWorkerConfig', () => {
       MAX_MESSAGE_BYTES: String(16 * 1024 * 1024),
       DIRECT_READS: 'Off',
       DIRECT_WRITES: 'no',
+      INFLATE_LIBRARY: 'zlib',
       WORKER_ALIVE_FILE: '/tmp/alive',
       WORKER_ID: 'w-7',
       LOG_LEVEL: 'silent',
@@ -335,6 +342,7 @@ describe('loadWorkerConfig', () => {
         maxMessageBytes: 16 * 1024 * 1024,
         directReads: false,
         directWrites: false,
+        inflateLibrary: 'zlib',
         aliveFile: '/tmp/alive',
         workerId: 'w-7',
         logLevel: 'silent',
