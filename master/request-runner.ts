@@ -35,6 +35,7 @@ import { claimOf } from './store/request-store.js';
 import { DatabaseOutageError, retryThroughOutage, type OutageRetry } from './db/outage-retry.js';
 import { RUN_OUTAGE_RETRY, RequestOutcome } from './request-outcome.js';
 import { uploadOutputs, type OutputUploader } from './run-upload.js';
+import type { StripDeflate } from '../shared/types.js';
 
 export type { OutputUploader } from './run-upload.js';
 
@@ -47,6 +48,8 @@ export interface RequestRunnerOptions {
   readonly requestDefaults: RequestDefaults;
   /** Target pixels per strip, unless the request sets strip_rows. */
   readonly stripPixels: number;
+  /** What workers compress the strips with (STRIP_DEFLATE, resolved at start); absent: zlib. */
+  readonly stripDeflate?: StripDeflate;
   /** Out-of-order results held in memory before the writer spills them to disk. */
   readonly stripBufferBytes: number;
   readonly maxBboxDeg: number;
@@ -206,7 +209,7 @@ export class RequestRunner implements RequestProcessor {
         const manifest = (mergeMs: number, previews: Manifest['preview']): Manifest => {
           masterCpu.ms = cpuMsSince(cpu);
           const figures = { ...timings, masterCpuMs: masterCpu.ms, mergeMs, totalMs: performance.now() - started };
-          return runManifest({ requestId: row.id, job, source, wkt, strips, tally, written: writer.stats(), previews, verification, timings: figures });
+          return runManifest({ requestId: row.id, job, source, wkt, strips, tally, written: writer.stats(), previews, verification, timings: figures, stripDeflate: options.stripDeflate ?? 'zlib' });
         };
         const outputs = await writer.finish({
           beforePublish: async (stagingDir) => {

@@ -4,7 +4,7 @@
  * and verification counts, and the stage timings.
  */
 import { COG_TILE, levelSizes } from '../shared/cog/cog-geometry.js';
-import { SCL_BAND, type MosaicJob } from '../shared/types.js';
+import { SCL_BAND, type MosaicJob, type StripDeflate } from '../shared/types.js';
 import { gridBounds } from './output/georeference.js';
 import { summariseIndexStats, type Manifest } from './output/manifest.js';
 import type { StripMosaicStats } from './output/strip-mosaic-writer.js';
@@ -25,6 +25,7 @@ export interface RunManifestParts {
   readonly previews: Manifest['preview'];
   readonly verification: VerificationSummary | undefined;
   readonly timings: Readonly<Record<string, number>>;
+  readonly stripDeflate: StripDeflate;
 }
 
 export function runManifest(parts: RunManifestParts): Manifest {
@@ -49,6 +50,7 @@ export function runManifest(parts: RunManifestParts): Manifest {
     tiles: {
       total: strips.length,
       rowsPerStrip: Math.max(...strips.map((strip) => strip.rows)),
+      stripDeflate: parts.stripDeflate,
       byWorker: tally.workerTiles,
       payloadBytes: tally.shippedBytes,
       directReadBytes: tally.directReadBytes,

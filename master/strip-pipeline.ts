@@ -14,7 +14,7 @@ import { TesseraError, describeError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { MessageMemory } from '../shared/proto/source-chunk-wire.js';
 import type { SourceChunk, SubmitResultRequest__Output } from '../shared/proto/tile-service.js';
-import type { IndexName, MosaicJob } from '../shared/types.js';
+import type { IndexName, MosaicJob, StripDeflate } from '../shared/types.js';
 import type { ClaimGuard } from './claim-guard.js';
 import type { MasterEvents } from './master-events.js';
 import type { RequestStore } from './store/request-store.js';
@@ -59,6 +59,8 @@ export interface StripPipelineOptions {
   readonly verifyFraction?: number;
   /** How long a verification replica or arbiter waits for an eligible worker (VERIFY_WAIT_MS). */
   readonly verifyWaitMs?: number;
+  /** What workers compress the strips with; absent: zlib. */
+  readonly stripDeflate?: StripDeflate;
   /** Picks the sampled strips: one draw per strip, sampled when below the fraction (default Math.random). */
   readonly verifyRandom?: (() => number) | undefined;
   /** Where `worker:banned` goes. */
@@ -173,6 +175,7 @@ export async function runStripPipeline(options: StripPipelineOptions): Promise<V
           width: options.bandSet.grid.width,
           height: strip.rows,
           indices: [...job.indices],
+          stripDeflate: options.stripDeflate ?? 'zlib',
           ...jobTaskFields(job),
           sources: sources.sources,
           bands: sources.bands,

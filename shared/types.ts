@@ -215,3 +215,10 @@ export interface TileTimings {
   /** CPU time of the worker process (all its threads, zlib's included) spent on the tile. */
   cpuMs: number;
 }
+
+/**
+ * How a strip's rows are compressed (shared/png/strip-deflater.ts): node:zlib level 1 with Z_RLE, or
+ * ISA-L level 1. A task names one (an empty name, from an older master, means zlib).
+ */
+export const STRIP_DEFLATES = ['zlib', 'isal'] as const;
+export type StripDeflate = (typeof STRIP_DEFLATES)[number];

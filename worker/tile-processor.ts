@@ -15,9 +15,9 @@ import type { BandSampling__Output, IndexTile, TileTask__Output } from '../share
 import type { BandSamples } from '../shared/raster/index-math.js';
 import type { SampleArray, TileTimings } from '../shared/types.js';
 import { computeIndices } from './compute-indices.js';
-import type { BlockInflater } from '../shared/raster/block-inflater.js';
 import type { ScratchArrays } from './scratch-arrays.js';
 import { SourceAssembler, type SourceChunkIn } from './source-assembler.js';
+import { defaultTileCodecs, type TileCodecs } from './tile-codecs.js';
 
 /** A band's column or row map as the kernels read it; an InvalidRequestError (the master's fault) when malformed. */
 function lookupOf(bytes: Uint8Array, what: string): Int32Array {
@@ -38,12 +38,15 @@ export type SourceStream = AsyncIterable<SourceChunkIn>;
 
 /**
  * `scratch`: where the windows, codes and filtered rows come from; the caller releases it once the
- * result is built (the result holds none of them). `inflater`: what inflates DEFLATE blocks (absent: node:zlib).
+ * result is built (the result holds none of them). `codecs`: what inflates the blocks and compresses
+ * the strips (absent: node:zlib for both, and ISA-L when the task asks for it).
  */
-export async function processTile(task: TileTask__Output, sources: SourceStream, scratch?: ScratchArrays, inflater?: BlockInflater): Promise<ProcessedTile> {
+export async function processTile(task: TileTask__Output, sources: SourceStream, scratch?: ScratchArrays, codecs: TileCodecs = defaultTileCodecs()): Promise<ProcessedTile> {
   const started = performance.now();
   const cpu = process.cpuUsage();
-  const assembler = new SourceAssembler(task, scratch, inflater);
+  // Before any data is read: a worker that cannot compress as the task asks says so at once.
+  const deflater = await codecs.deflaters.get(task.stripDeflate);
+  const assembler = new SourceAssembler(task, scratch, codecs.inflater);
   let receiveMs = 0;
   let decoded: Map<number, SampleArray>[];
   try {
@@ -86,7 +89,7 @@ export async function processTile(task: TileTask__Output, sources: SourceStream,
       const preview = task.previewStep > 0 ? samplePreview(codes, task.width, task.height, { step: task.previewStep, firstRow: task.previewFirstRow }) : undefined;
       // The COG's pieces are cut out of the codes (copied) before the PNG is encoded, then compress alongside it.
       const cog = task.cog ? encodeCogPieces({ codes, width: task.width, rows: task.height, top: task.cog.stripTop, gridHeight: task.cog.gridHeight }) : undefined;
-      const [png, pieces] = await Promise.all([encodeStripPng(codes, task.width, task.height, filtered ? { filtered } : {}), cog]);
+      const [png, pieces] = await Promise.all([encodeStripPng(codes, task.width, task.height, { deflater, ...(filtered ? { filtered } : {}) }), cog]);
       return { index, png, stats, ...(preview ? { preview } : {}), ...(pieces ? { cog: pieces } : {}) };
     }),
   );

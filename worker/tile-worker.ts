@@ -19,12 +19,12 @@ import type {
   TileTask__Output,
 } from '../shared/proto/tile-service.js';
 import type { SubmitResultResponse__Output } from '../shared/proto/generated/tessera/v1/SubmitResultResponse.js';
-import type { BlockInflater } from '../shared/raster/block-inflater.js';
 import { Attendance } from './attendance.js';
 import type { DirectFiles } from './direct-sources.js';
 import { TileInputs } from './tile-inputs.js';
 import type { ResultFiles } from './result-files.js';
 import { ScratchArrays } from './scratch-arrays.js';
+import type { TileCodecs } from './tile-codecs.js';
 import { processTile, type ProcessedTile, type SourceStream } from './tile-processor.js';
 
 /** The reconnect backoff's bounds: doubling from initialMs up to maxMs, the upper half of each wait random. */
@@ -43,8 +43,8 @@ export interface TileWorkerOptions {
   readonly directFiles?: DirectFiles;
   /** Leaves results as files in the master's folder where this worker sees it (DIRECT_WRITES); absent: it always sends them. */
   readonly resultFiles?: ResultFiles;
-  /** What inflates DEFLATE blocks (INFLATE_LIBRARY's choice); absent: node:zlib. The caller closes it. */
-  readonly inflater?: BlockInflater;
+  /** What inflates the blocks and compresses the strips (tile-codecs.ts); absent: the defaults. The caller closes them. */
+  readonly codecs?: TileCodecs;
   /** The tile computation; injectable so tests can slow it down or make it fail. */
   readonly process?: (task: TileTask__Output, sources: SourceStream, scratch: ScratchArrays) => Promise<ProcessedTile>;
 }
@@ -82,7 +82,7 @@ export class TileWorker {
     this.#inputs = new TileInputs({
       client: options.client,
       workerId: options.workerId,
-      process: options.process ?? ((task, sources, scratch) => processTile(task, sources, scratch, options.inflater)),
+      process: options.process ?? ((task, sources, scratch) => processTile(task, sources, scratch, options.codecs)),
       ...(options.directFiles ? { directFiles: options.directFiles } : {}),
     });
     this.#attendance = new Attendance({

@@ -30,19 +30,19 @@ export function workerCommand(program: Command): void {
       });
       // Loaded here, not at the top: every tessera command reads this file, only a worker needs gRPC
       // and the tile kernels (sharp, the GeoTIFF decoders), and `tessera run` starts its workers sooner.
-      const [{ createTileServiceClient }, { loadChannelCredentials }, { TileWorker }, { DirectFiles }, { ResultFiles }, { createBlockInflater }] = await Promise.all([
+      const [{ createTileServiceClient }, { loadChannelCredentials }, { TileWorker }, { DirectFiles }, { ResultFiles }, { createTileCodecs }] = await Promise.all([
         import('../../shared/proto/tile-service.js'),
         import('../../shared/proto/client-credentials.js'),
         import('../../worker/tile-worker.js'),
         import('../../worker/direct-sources.js'),
         import('../../worker/result-files.js'),
-        import('../../shared/raster/block-inflater.js'),
+        import('../../worker/tile-codecs.js'),
       ]);
       const log = createLogger('tessera-worker', config.logLevel).child({ workerId: config.workerId });
       // libdeflate (koffi, a native addon) takes ~11 ms to load: while the credentials are read.
-      const [credentials, inflater] = await Promise.all([loadChannelCredentials(config), createBlockInflater(config.inflateLibrary, { log })]);
+      const [credentials, codecs] = await Promise.all([loadChannelCredentials(config), createTileCodecs(config.inflateLibrary, log)]);
       log.info(
-        { master: config.masterAddress, inflate: inflater.name, tls: config.masterTlsCa ? (config.workerTlsCert ? 'mutual' : 'on') : 'off', workerToken: config.workerToken ? 'set' : 'none' },
+        { master: config.masterAddress, inflate: codecs.inflater.name, tls: config.masterTlsCa ? (config.workerTlsCert ? 'mutual' : 'on') : 'off', workerToken: config.workerToken ? 'set' : 'none' },
         'connecting to the master',
       );
       const worker = new TileWorker({
@@ -52,14 +52,14 @@ export function workerCommand(program: Command): void {
         pollDeadlineMs: config.pollDeadlineMs,
         log,
         heartbeat: config.aliveFile ? aliveFileToucher(config.aliveFile) : undefined,
-        inflater,
+        codecs,
         ...(config.directReads ? { directFiles: new DirectFiles() } : {}),
         ...(config.directWrites ? { resultFiles: new ResultFiles() } : {}),
       });
       worker.start();
       stopOnSignals(async (graceful) => {
         await worker.stop({ graceful });
-        inflater.close();
+        codecs.close();
       }, log);
     });
 }

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-import type { BandInput, BoundingBox, IndexName, IndexStats, OutputFormat, SourceKind } from '../../shared/types.js';
+import type { BandInput, BoundingBox, IndexName, IndexStats, OutputFormat, SourceKind, StripDeflate } from '../../shared/types.js';
 import type { GridBounds, OutputGrid } from './georeference.js';
 import type { VerificationSummary } from '../verification-tally.js';
 
@@ -65,6 +65,8 @@ export interface Manifest {
   readonly tiles: {
     readonly total: number;
     readonly rowsPerStrip: number;
+    /** What the workers compressed the strips with (STRIP_DEFLATE). */
+    readonly stripDeflate: StripDeflate;
     readonly byWorker: Readonly<Record<string, number>>;
     /** Source data streamed to workers (compressed blocks or decoded windows), every hand-out that read it. */
     readonly payloadBytes: number;

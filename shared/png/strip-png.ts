@@ -4,23 +4,25 @@
  * (00 00 FF FF, no final block), then an empty final block (03 00) and the Adler-32. The master parses
  * one back into exactly the bytes it concatenates into the mosaic, without inflating it.
  */
-import { constants, createDeflate } from 'node:zlib';
-
 import { averageFilterRows } from './average-rows.js';
 import { chunkParts, encodeChunk, encodeIhdr, PNG_SIGNATURE } from './png-chunks.js';
 import { filterRows, type RowFilter } from './scanline-filter.js';
 import { assertSize, GREY } from './strip-data.js';
-import { FINAL_EMPTY_BLOCK, STREAM_TAIL_LENGTH, SYNC_FLUSH_MARKER } from './zlib-framing.js';
+import { CODES_DEFLATE, ZlibStripDeflater, type StripDeflater } from './strip-deflater.js';
+import { STREAM_TAIL_LENGTH } from './zlib-framing.js';
 
 export { InvalidStripError, type StripData } from './strip-data.js';
+export { CODES_DEFLATE, oneChunkFor } from './strip-deflater.js';
 export { parseStripPng } from './strip-png-parse.js';
 
 /** Encoder settings; the defaults are the measured choice below. */
 export interface StripEncodeOptions {
   readonly filter?: RowFilter;
-  /** zlib level, 0..9. */
+  /** What compresses the rows (absent: node:zlib at `level` and `strategy`, CODES_DEFLATE's by default). */
+  readonly deflater?: StripDeflater;
+  /** zlib level, 0..9 (with no `deflater`). */
   readonly level?: number;
-  /** A zlib strategy constant (constants.Z_RLE, …). */
+  /** A zlib strategy constant (constants.Z_RLE, …; with no `deflater`). */
   readonly strategy?: number;
   /** Memory for the filtered rows, rows × (width + 1) bytes (reused across strips); absent: new. */
   readonly filtered?: Uint8Array;
@@ -36,8 +38,6 @@ export interface StripEncodeOptions {
  * Paeth and adaptive filtering cost more time in JavaScript than they save in bytes.
  */
 const DEFAULT_FILTER: RowFilter = 'average';
-/** How rows of codes are DEFLATEd, in strips and in the master's web previews alike. */
-export const CODES_DEFLATE: { readonly level: number; readonly strategy: number } = { level: 1, strategy: constants.Z_RLE };
 
 /**
  * Encode `rows` full rows of `width` 8-bit codes (row-major, 0 = no-data) as a standalone grey PNG
@@ -53,11 +53,10 @@ export async function encodeStripPng(
   if (codes.length !== width * rows) {
     throw new RangeError(`encodeStripPng: ${codes.length} codes for a ${width}×${rows} strip`);
   }
-  const level = options.level ?? CODES_DEFLATE.level;
-  const strategy = options.strategy ?? CODES_DEFLATE.strategy;
+  const deflater = options.deflater ?? new ZlibStripDeflater({ level: options.level ?? CODES_DEFLATE.level, strategy: options.strategy ?? CODES_DEFLATE.strategy });
   const filter = options.filter ?? DEFAULT_FILTER;
   const filtered = filter === 'average' ? averageFiltered(codes, width, rows, options.filtered) : filterRows(codes, width, rows, filter, options.filtered);
-  const stream = await syncFlushedZlib(filtered, { level, strategy, chunkSize: oneChunkFor(filtered.length) });
+  const stream = await deflater.zlibStream(filtered);
   const tailAt = stream.length - STREAM_TAIL_LENGTH;
   const ihdr = encodeIhdr({ width, height: rows, bitDepth: 8, colourType: GREY, interlace: 0 });
   // Three IDAT chunks (chunk boundaries mean nothing to a decoder): the rows get a chunk of their own,
@@ -72,15 +71,6 @@ export async function encodeStripPng(
   ]);
 }
 
-/**
- * A zlib chunk size that takes `length` bytes of input in one output chunk: with zlib's default
- * 16 KiB chunks every chunk is a round trip to the thread pool (an 11 MB strip: 207 → 177 ms,
- * measured 2026-12-01).
- */
-export function oneChunkFor(length: number): number {
-  return Math.max(constants.Z_MIN_CHUNK, length + (length >> 6) + 1024);
-}
-
 /** filterRows(…, 'average', into) in WebAssembly (average-rows.ts): the same bytes, about six times as fast. */
 export function averageFiltered(codes: Uint8Array, width: number, rows: number, into: Uint8Array | undefined): Uint8Array {
   const length = rows * (width + 1);
@@ -90,29 +80,3 @@ export function averageFiltered(codes: Uint8Array, width: number, rows: number, 
   return out;
 }
 
-/**
- * A zlib stream of `data` cut as a strip needs it: header, the rows' DEFLATE ending in a sync flush,
- * then (from Z_FINISH with no input left) the empty final block and the Adler-32, which zlib computes
- * natively (a third of the time the JavaScript adler32 took, and one pass over the rows fewer).
- */
-async function syncFlushedZlib(data: Uint8Array, options: { level: number; strategy: number; chunkSize: number }): Promise<Buffer> {
-  const deflate = createDeflate(options);
-  const parts: Buffer[] = [];
-  deflate.on('data', (part: Buffer) => parts.push(part));
-  const done = new Promise<void>((resolve, reject) => {
-    deflate.once('end', resolve);
-    deflate.once('error', reject);
-  });
-  deflate.write(data);
-  // end() only once the flush is through: a flush still queued when the stream ends becomes Z_FINISH.
-  await Promise.race([new Promise<void>((resolve) => deflate.flush(constants.Z_SYNC_FLUSH, resolve)), done]);
-  deflate.end();
-  await done;
-  const stream = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-  const tailAt = stream.length - STREAM_TAIL_LENGTH;
-  const flushEnd = stream.subarray(tailAt - SYNC_FLUSH_MARKER.length, tailAt);
-  if (!flushEnd.equals(SYNC_FLUSH_MARKER) || !stream.subarray(tailAt, tailAt + FINAL_EMPTY_BLOCK.length).equals(FINAL_EMPTY_BLOCK)) {
-    throw new Error('encodeStripPng: zlib did not end the stream with a sync flush and an empty final block');
-  }
-  return stream;
-}

@@ -183,7 +183,8 @@ describe('docker-compose: db, master and scaled workers on a real Docker engine'
     assert.ok(workers.length > 1, `tiles by ${workers.join(', ')}`);
     // ./input is mounted into master and workers at the same path: the workers read it themselves;
     // ./output too: they leave their results there as files (DIRECT_WRITES), none left behind.
-    const { tiles } = JSON.parse(await readFile(join(dir, 'output', summary.id, 'manifest.json'), 'utf8')) as { tiles: { payloadBytes: number; directReadBytes: number; resultBytes: number; resultFileBytes: number } };
+    const { tiles } = JSON.parse(await readFile(join(dir, 'output', summary.id, 'manifest.json'), 'utf8')) as { tiles: { payloadBytes: number; directReadBytes: number; resultBytes: number; resultFileBytes: number; stripDeflate: string } };
+    assert.equal(tiles.stripDeflate, 'isal', 'the master image has ISA-L, so STRIP_DEFLATE=auto asks the workers for ISA-L strips');
     assert.ok(tiles.payloadBytes === 0 && tiles.directReadBytes > 0, `direct reads in the containers: ${JSON.stringify(tiles)}`);
     assert.ok(tiles.resultBytes > 0 && tiles.resultFileBytes === tiles.resultBytes, `result files in the containers: ${JSON.stringify(tiles)}`);
     assert.deepEqual((await readdir(join(dir, 'output'))).filter((name) => name.includes('.partial')), [], 'no staging or result folder left');

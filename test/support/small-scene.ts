@@ -1,6 +1,6 @@
 /**
  * A small four-band scene (red, nir, green, swir16; uint16, DEFLATE + predictor 2, 64-px tiles) and
- * `tessera run` over it with 2 workers, NDVI + NDSI in strips of 64 rows: for tests that compare
+ * `tessera run` over it (2 workers unless told), NDVI + NDSI in strips of 64 rows: for tests that compare
  * two ways of moving the same data (DIRECT_READS, DIRECT_WRITES) by their outputs' bytes.
  */
 import assert from 'node:assert/strict';
@@ -21,9 +21,9 @@ export async function writeSmallScene(dir: string, size: number): Promise<Record
   return bands;
 }
 
-/** `tessera run` over `bands` into `out` with `env`; resolves to the published output folder and what the run logged (asserts it succeeded). */
-export async function runSmallScene(bands: Readonly<Record<string, string>>, out: string, env: NodeJS.ProcessEnv = {}, label = out): Promise<{ readonly outputDir: string; readonly stderr: string }> {
-  const args = ['run', '--workers', '2', '--strip-rows', '64', '--index', 'ndvi,ndsi', '--out', out, '--json'];
+/** `tessera run` over `bands` into `out` with `env` and `workers` workers; resolves to the published output folder and what the run logged (asserts it succeeded). */
+export async function runSmallScene(bands: Readonly<Record<string, string>>, out: string, env: NodeJS.ProcessEnv = {}, label = out, workers = 2): Promise<{ readonly outputDir: string; readonly stderr: string }> {
+  const args = ['run', '--workers', String(workers), '--strip-rows', '64', '--index', 'ndvi,ndsi', '--out', out, '--json'];
   for (const [name, path] of Object.entries(bands)) args.push('--band', `${name}=${path}`);
   const result = await runCli(args, env);
   assert.equal(result.code, 0, `${label}: ${result.stderr}`);

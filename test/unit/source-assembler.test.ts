@@ -39,6 +39,7 @@ async function encodedWindow(options: Partial<GeoTiffWriterOptions> & { sampleTy
     .filter((b) => b.row * layout.blockHeight < window.y0 + window.height && (b.row + 1) * layout.blockHeight > window.y0)
     .map((b) => ({ column: b.column, row: b.row, sample: b.plane, byteCount: b.data.length, offset: 0, data: Buffer.from(b.data) }));
   const task = (wanted: readonly number[], compression: number): TileTask__Output => ({
+    stripDeflate: '',
     previewStep: 0,
     previewFirstRow: 0,
     cog: null,
