@@ -11,7 +11,7 @@ import { inflate, inflateSync } from 'node:zlib';
 import { getDecoder } from 'geotiff';
 import { decodeBlock, type BlockFormat } from '../shared/raster/block-decoder.js';
 import { LibdeflateInflater } from '../shared/raster/block-inflater.js';
-import { Libdeflate, LibdeflateUnavailableError } from '../shared/raster/libdeflate.js';
+import { Libdeflate, LibdeflateUnavailableError } from '../shared/native/libdeflate.js';
 import { undoFloatingPointPredictor, undoHorizontalPredictor } from '../shared/raster/block-predictor.js';
 import { deflatePredicted, median, syntheticBand } from './synthetic-imagery.js';
 

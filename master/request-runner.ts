@@ -35,6 +35,7 @@ import { claimOf } from './store/request-store.js';
 import { DatabaseOutageError, retryThroughOutage, type OutageRetry } from './db/outage-retry.js';
 import { RUN_OUTAGE_RETRY, RequestOutcome } from './request-outcome.js';
 import { uploadOutputs, type OutputUploader } from './run-upload.js';
+import type { Crc32 } from '../shared/checksum.js';
 import type { StripDeflate } from '../shared/types.js';
 
 export type { OutputUploader } from './run-upload.js';
@@ -50,6 +51,8 @@ export interface RequestRunnerOptions {
   readonly stripPixels: number;
   /** What workers compress the strips with (STRIP_DEFLATE, resolved at start); absent: zlib. */
   readonly stripDeflate?: StripDeflate;
+  /** What checks the results' PNG chunk CRCs (ISA-L's where the master has it); absent: node:zlib's. */
+  readonly crc32?: Crc32;
   /** Out-of-order results held in memory before the writer spills them to disk. */
   readonly stripBufferBytes: number;
   readonly maxBboxDeg: number;

@@ -18,7 +18,7 @@ import { beginOpeningPostgresStore, type OpenedStore } from './open-store.js';
 import { describeDataLakeTarget, type DataLakeSettings } from './output/datalake-config.js';
 import { RetentionTask } from './maintenance/retention-task.js';
 import { startObservers } from './observe/observers.js';
-import { resolveStripDeflate } from '../shared/png/strip-deflater.js';
+import { loadMasterCodecs } from './master-codecs.js';
 
 /**
  * Reused buffers for the messages carrying source blocks: 2 MiB holds a Sentinel-2 1024² uint16
@@ -103,8 +103,7 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
     ? new (await import('./output/datalake-uploader.js')).DataLakeUploader({ settings: extras.dataLake, log: log.child({ scope: 'datalake' }) })
     : undefined;
   log.info({ uploads: extras.dataLake ? describeDataLakeTarget(extras.dataLake) : 'off' }, 'output uploads');
-  const strips = await resolveStripDeflate(config.stripDeflate);
-  log.info({ stripDeflate: strips.deflate, ...(strips.why ? { why: strips.why } : {}) }, 'strip compression');
+  const codecs = await loadMasterCodecs(config.stripDeflate, { log });
   const runner = new RequestRunner({
     uploader,
     store,
@@ -119,7 +118,8 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
     maxRequestPixels: config.maxRequestPixels,
     readTimeoutMs: config.readTimeoutMs,
     stripPixels: config.stripPixels,
-    stripDeflate: strips.deflate,
+    stripDeflate: codecs.stripDeflate,
+    crc32: codecs.crc32,
     stripBufferBytes: config.stripBufferBytes,
     maxInflightTiles: config.maxInflightTiles,
     verifyFraction: config.verifyFraction,
@@ -166,6 +166,7 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
       await server.stop({ timeoutMs: graceful ? 5_000 : 0 });
       await observers.stop(); // the last worker statistics, before the database closes
       await database.close();
+      codecs.close();
       log.info('master stopped');
     },
   };

@@ -10,6 +10,7 @@
  */
 import PQueue from 'p-queue';
 import { performance } from 'node:perf_hooks';
+import type { Crc32 } from '../shared/checksum.js';
 import { TesseraError, describeError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { MessageMemory } from '../shared/proto/source-chunk-wire.js';
@@ -61,6 +62,8 @@ export interface StripPipelineOptions {
   readonly verifyWaitMs?: number;
   /** What workers compress the strips with; absent: zlib. */
   readonly stripDeflate?: StripDeflate;
+  /** What checks the results' PNG chunk CRCs; absent: node:zlib's. */
+  readonly crc32?: Crc32;
   /** Picks the sampled strips: one draw per strip, sampled when below the fraction (default Math.random). */
   readonly verifyRandom?: (() => number) | undefined;
   /** Where `worker:banned` goes. */
@@ -187,7 +190,7 @@ export async function runStripPipeline(options: StripPipelineOptions): Promise<V
         sources: (streamSignal) => metered(sources.chunks(AbortSignal.any([streamSignal, failed.signal])), tally),
       },
       check: (result) => {
-        const parsed = checkStripResult(result, strip, options.bandSet.grid.width, job.indices);
+        const parsed = checkStripResult(result, strip, options.bandSet.grid.width, job.indices, options.crc32);
         const cog = checkCogResult(result, strip, options.bandSet.grid, wantsCog);
         const previews = checkPreview(options.preview, strip, result);
         tally.addCosts(result);

@@ -3,6 +3,7 @@
  * indices, each a stitchable PNG of the strip's size, statistics that fit the strip. A result that
  * does not fit is the worker's fault (RejectedResultError: the strip is handed out again).
  */
+import { crc32, type Crc32 } from '../shared/checksum.js';
 import { TesseraError, describeError } from '../shared/errors.js';
 import { parseStripPng, type StripData } from '../shared/png/strip-png.js';
 import type { SubmitResultRequest__Output } from '../shared/proto/tile-service.js';
@@ -17,6 +18,8 @@ export function checkStripResult(
   strip: { readonly index: number; readonly rows: number },
   width: number,
   indices: readonly IndexName[],
+  /** What checks the PNG chunks' CRCs (node:zlib's unless told). */
+  crc: Crc32 = crc32,
 ): CheckedStrip {
   const parsed = new Map<IndexName, StripData>();
   try {
@@ -30,7 +33,7 @@ export function checkStripResult(
       if ((tile.stats?.validPixels ?? 0) > pixels) throw new TesseraError(`${tile.index}: ${tile.stats?.validPixels} valid pixels in a strip of ${pixels}`);
       const masked = tile.stats?.maskedPixels ?? 0;
       if (masked + (tile.stats?.validPixels ?? 0) > pixels) throw new TesseraError(`${tile.index}: ${masked} masked and ${tile.stats?.validPixels} valid pixels in a strip of ${pixels}`);
-      parsed.set(index, parseStripPng(tile.png, { width, rows: strip.rows }));
+      parsed.set(index, parseStripPng(tile.png, { width, rows: strip.rows }, crc));
     }
     const missing = indices.filter((index) => !parsed.has(index));
     if (missing.length > 0) throw new TesseraError(`result lacks ${missing.join(', ')}`);

@@ -2,7 +2,7 @@
  * PNG container basics (PNG spec, 3rd ed., §5 and §11.2.1): the signature, chunks (length, type, data,
  * CRC-32 over type + data) and IHDR. Reading checks every length and CRC but never looks inside IDAT.
  */
-import { crc32 } from 'node:zlib';
+import { crc32, type Crc32 } from '../checksum.js';
 
 import { TesseraError } from '../errors.js';
 
@@ -37,9 +37,9 @@ export interface PngHeader {
   readonly interlace: number;
 }
 
-/** CRC-32 of a chunk's type and data, as stored after the data. */
-export function chunkCrc(type: string, data: Uint8Array): number {
-  return crc32(data, crc32(chunkType(type))) >>> 0;
+/** CRC-32 of a chunk's type and data, as stored after the data (`crc`: what computes it). */
+export function chunkCrc(type: string, data: Uint8Array, crc: Crc32 = crc32): number {
+  return crc(data, crc(chunkType(type))) >>> 0;
 }
 
 /**
@@ -63,16 +63,17 @@ export function encodeChunk(type: string, data: Uint8Array): Buffer {
 
 /**
  * The chunks of a PNG, up to and including IEND. Throws PngFormatError for a wrong signature, a chunk
- * running past the end, a bad CRC, a malformed type, a missing IEND or bytes after it.
+ * running past the end, a bad CRC, a malformed type, a missing IEND or bytes after it. `crc`
+ * checks the chunks (node:zlib's unless told).
  */
-export function readChunks(png: Buffer): PngChunk[] {
+export function readChunks(png: Buffer, crc: Crc32 = crc32): PngChunk[] {
   if (png.length < PNG_SIGNATURE.length || !png.subarray(0, PNG_SIGNATURE.length).equals(PNG_SIGNATURE)) {
     throw new PngFormatError('not a PNG (the file does not start with the PNG signature)');
   }
   const chunks: PngChunk[] = [];
   let offset = PNG_SIGNATURE.length;
   while (offset < png.length) {
-    const chunk = readChunkAt(png, offset);
+    const chunk = readChunkAt(png, offset, crc);
     chunks.push(chunk);
     offset += CHUNK_OVERHEAD + chunk.data.length;
     if (chunk.type === 'IEND') {
@@ -85,7 +86,7 @@ export function readChunks(png: Buffer): PngChunk[] {
   throw new PngFormatError(`truncated PNG: ${png.length} bytes end before the IEND chunk`);
 }
 
-function readChunkAt(png: Buffer, offset: number): PngChunk {
+function readChunkAt(png: Buffer, offset: number, crc: Crc32): PngChunk {
   if (offset + CHUNK_OVERHEAD > png.length) {
     throw new PngFormatError(`truncated PNG: ${png.length} bytes end inside a chunk header at byte ${offset}`);
   }
@@ -104,7 +105,7 @@ function readChunkAt(png: Buffer, offset: number): PngChunk {
   }
   const data = png.subarray(offset + 8, end);
   const stored = png.readUInt32BE(end);
-  const actual = chunkCrc(type, data);
+  const actual = chunkCrc(type, data, crc);
   if (stored !== actual) {
     throw new PngFormatError(
       `chunk ${type} at byte ${offset}: CRC mismatch (stored ${hex32(stored)}, computed ${hex32(actual)})`,

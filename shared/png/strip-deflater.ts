@@ -8,7 +8,7 @@
 import { constants, createDeflate } from 'node:zlib';
 import { TesseraError } from '../errors.js';
 import { STRIP_DEFLATES, type StripDeflate } from '../types.js';
-import { IsalDeflate, IsalUnavailableError } from './isal-deflate.js';
+import { Isal, IsalUnavailableError } from '../native/isal.js';
 import { FINAL_EMPTY_BLOCK, STREAM_TAIL_LENGTH, SYNC_FLUSH_MARKER, zlibHeader } from './zlib-framing.js';
 
 
@@ -73,9 +73,9 @@ export class ZlibStripDeflater implements StripDeflater {
 
 export class IsalStripDeflater implements StripDeflater {
   readonly name = 'isal';
-  readonly #isal: IsalDeflate;
+  readonly #isal: Isal;
 
-  constructor(isal: IsalDeflate) {
+  constructor(isal: Isal) {
     this.#isal = isal;
   }
 
@@ -94,10 +94,10 @@ export class IsalStripDeflater implements StripDeflater {
  */
 export class StripDeflaters {
   readonly #zlib = new ZlibStripDeflater();
-  readonly #loadIsal: () => Promise<IsalDeflate>;
-  #isal: Promise<IsalDeflate> | undefined;
+  readonly #loadIsal: () => Promise<Isal>;
+  #isal: Promise<Isal> | undefined;
 
-  constructor(loadIsal: () => Promise<IsalDeflate> = () => IsalDeflate.load()) {
+  constructor(loadIsal: () => Promise<Isal> = () => Isal.load()) {
     this.#loadIsal = loadIsal;
   }
 
@@ -116,17 +116,5 @@ export class StripDeflaters {
 
   close(): void {
     this.#isal?.then((isal) => isal.close(), () => undefined);
-  }
-}
-
-/** STRIP_DEFLATE=auto as a master resolves it at start: isal where it can load ISA-L itself, else zlib. */
-export async function resolveStripDeflate(choice: StripDeflate | 'auto', loadIsal: () => Promise<IsalDeflate> = () => IsalDeflate.load()): Promise<{ readonly deflate: StripDeflate; readonly why?: string }> {
-  if (choice !== 'auto') return { deflate: choice };
-  try {
-    (await loadIsal()).close();
-    return { deflate: 'isal' };
-  } catch (error) {
-    if (!(error instanceof IsalUnavailableError)) throw error;
-    return { deflate: 'zlib', why: error.message };
   }
 }

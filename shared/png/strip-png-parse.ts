@@ -3,6 +3,7 @@
  * strip it was asked for and cut into the bytes the master concatenates, without inflating the rows.
  */
 import { constants, inflateRawSync } from 'node:zlib';
+import { crc32, type Crc32 } from '../checksum.js';
 import { decodeIhdr, PngFormatError, readChunks, type PngChunk, type PngHeader } from './png-chunks.js';
 import { FilterType, FIRST_ROW_FILTER_TYPES } from './scanline-filter.js';
 import { assertSize, GREY, InvalidStripError, type StripData } from './strip-data.js';
@@ -29,11 +30,11 @@ const FILTER_NAMES = ['None', 'Sub', 'Up', 'Average', 'Paeth'];
  * The stitchable parts of a strip PNG, checked against the strip the master expects. Costs the chunk
  * CRCs plus inflating a prefix of at most 1 KiB (for the first filter byte, see firstFilterType); the
  * rows are not decompressed. Throws InvalidStripError with a readable reason for anything that cannot
- * be stitched.
+ * be stitched. `crc` checks the chunk CRCs (node:zlib's unless told).
  */
-export function parseStripPng(png: Buffer, expected: { readonly width: number; readonly rows: number }): StripData {
+export function parseStripPng(png: Buffer, expected: { readonly width: number; readonly rows: number }, crc: Crc32 = crc32): StripData {
   assertSize('parseStripPng', expected.width, expected.rows);
-  const chunks = readStripChunks(png);
+  const chunks = readStripChunks(png, crc);
   checkHeader(chunks[0]!, expected);
   checkChunkLayout(chunks);
   const { header, deflate, tail, chunk } = zlibParts(png, chunks);
@@ -84,8 +85,8 @@ function zlibParts(png: Buffer, chunks: readonly PngChunk[]): ZlibParts {
 }
 
 /** The chunks, IHDR first, with lengths and CRCs checked. */
-function readStripChunks(png: Buffer): PngChunk[] {
-  const chunks = asInvalidStrip(() => readChunks(png));
+function readStripChunks(png: Buffer, crc: Crc32): PngChunk[] {
+  const chunks = asInvalidStrip(() => readChunks(png, crc));
   if (chunks[0]?.type !== 'IHDR') {
     throw new InvalidStripError(`strip PNG starts with a ${chunks[0]?.type} chunk, not IHDR`);
   }

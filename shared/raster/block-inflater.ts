@@ -9,7 +9,7 @@ import { inflate } from 'node:zlib';
 import type { InflateLibrary } from '../config/worker-config.js';
 import type { Logger } from '../logger.js';
 import { CorruptBlockError } from './block-errors.js';
-import { Libdeflate, LibdeflateUnavailableError } from './libdeflate.js';
+import { Libdeflate, LibdeflateUnavailableError } from '../native/libdeflate.js';
 
 export interface BlockInflater {
   readonly name: 'libdeflate' | 'node:zlib';

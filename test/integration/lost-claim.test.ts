@@ -17,12 +17,12 @@ import { migrate } from '../../master/db/migrate.js';
 import { PostgresRequestStore } from '../../master/db/request-store.js';
 import { TileDispatcher } from '../../master/dispatch/tile-dispatcher.js';
 import { startTileServer, type TileServer } from '../../master/dispatch/tile-server.js';
+import { loadMasterCodecs } from '../../master/master-codecs.js';
 import { RequestRunner } from '../../master/request-runner.js';
 import type { RequestStore } from '../../master/store/request-store.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import { packageRoot } from '../../shared/package-root.js';
 import { createTileServiceClient, type TileTask__Output } from '../../shared/proto/tile-service.js';
-import { resolveStripDeflate } from '../../shared/png/strip-deflater.js';
 import { processTile, type SourceStream } from '../../worker/tile-processor.js';
 import type { ScratchArrays } from '../../worker/scratch-arrays.js';
 import { TileWorker } from '../../worker/tile-worker.js';
@@ -95,7 +95,7 @@ async function master(id: string, store: RequestStore, outputDir: string, log: L
     requestDefaults: { earthdailyBands: { blue: 1, green: 2, red: 3, nir: 4 } },
     stripPixels: 16_000_000,
     // As startTestMaster's masters resolve STRIP_DEFLATE=auto: their bytes are compared with these.
-    stripDeflate: (await resolveStripDeflate('auto')).deflate,
+    stripDeflate: (await loadMasterCodecs('auto')).stripDeflate,
     stripBufferBytes: 1 << 20,
     maxBboxDeg: 0.42,
     maxRequestPixels: 100_000_000,

@@ -2,7 +2,7 @@
  * libdeflate for the tests that compare it with node:zlib: loaded, or the reason those tests skip
  * (Debian's libdeflate0 missing; `.ci/run` installs it, so CI runs them).
  */
-import { Libdeflate, LibdeflateUnavailableError } from '../../shared/raster/libdeflate.js';
+import { Libdeflate, LibdeflateUnavailableError } from '../../shared/native/libdeflate.js';
 
 export interface LibdeflateForTests {
   readonly library: Libdeflate | undefined;

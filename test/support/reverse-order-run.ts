@@ -9,7 +9,7 @@ import type { MosaicRequestRow, NewMosaicRequest } from '../../master/db/request
 import { RequestRunner } from '../../master/request-runner.js';
 import { InMemoryRequestStore } from '../../master/store/in-memory-request-store.js';
 import { createLogger } from '../../shared/logger.js';
-import { resolveStripDeflate } from '../../shared/png/strip-deflater.js';
+import { loadMasterCodecs } from '../../master/master-codecs.js';
 import type { SubmitResultRequest__Output } from '../../shared/proto/tile-service.js';
 import { processTile } from '../../worker/tile-processor.js';
 import { chunksOverTheWire, resultOverTheWire, taskOverTheWire } from './over-the-wire.js';
@@ -34,7 +34,7 @@ export async function runInReverseOrder(options: {
     requestDefaults: { earthdailyBands: { blue: 1, green: 2, red: 3, nir: 4 } },
     stripPixels: 16_000_000,
     // As a master started here resolves STRIP_DEFLATE=auto: these runs are compared with `tessera run`'s bytes.
-    stripDeflate: (await resolveStripDeflate('auto')).deflate,
+    stripDeflate: (await loadMasterCodecs('auto')).stripDeflate,
     stripBufferBytes: options.stripBufferBytes,
     maxBboxDeg: 0.42,
     maxRequestPixels: 100_000_000,

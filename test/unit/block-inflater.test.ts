@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import type { Logger } from '../../shared/logger.js';
 import { CorruptBlockError } from '../../shared/raster/block-errors.js';
 import { INFLATE_SLACK, LibdeflateInflater, ZlibInflater, createBlockInflater, type BlockInflater } from '../../shared/raster/block-inflater.js';
-import { Libdeflate, LibdeflateUnavailableError } from '../../shared/raster/libdeflate.js';
+import { Libdeflate, LibdeflateUnavailableError } from '../../shared/native/libdeflate.js';
 import { prng } from '../support/prng.js';
 import { loadLibdeflate } from '../support/libdeflate.js';
 

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { constants, inflateRawSync, inflateSync } from 'node:zlib';
 import { PngStitcher } from '../../master/output/png-stitcher.js';
-import { IsalDeflate, IsalUnavailableError } from '../../shared/png/isal-deflate.js';
+import { Isal, IsalUnavailableError } from '../../shared/native/isal.js';
 import { filterRows } from '../../shared/png/scanline-filter.js';
-import { IsalStripDeflater, StripDeflateUnavailableError, StripDeflaters, ZlibStripDeflater, resolveStripDeflate, type StripDeflater } from '../../shared/png/strip-deflater.js';
+import { IsalStripDeflater, StripDeflateUnavailableError, StripDeflaters, ZlibStripDeflater, type StripDeflater } from '../../shared/png/strip-deflater.js';
 import { encodeStripPng, parseStripPng, type StripData } from '../../shared/png/strip-png.js';
 import { SYNC_FLUSH_MARKER } from '../../shared/png/zlib-framing.js';
 import { loadIsal } from '../support/isal.js';
@@ -15,7 +15,7 @@ import { codeImage, decodeGrey, pngcheck, pngcheckMissing } from '../support/png
 import { prng } from '../support/prng.js';
 
 const { isal, skip } = await loadIsal();
-const unavailable = (): Promise<IsalDeflate> => Promise.reject(new IsalUnavailableError('libisal.so.2 cannot be loaded (Debian: apt-get install libisal2): not here'));
+const unavailable = (): Promise<Isal> => Promise.reject(new IsalUnavailableError('libisal.so.2 cannot be loaded (Debian: apt-get install libisal2): not here'));
 
 let dir = '';
 before(async () => {
@@ -91,7 +91,7 @@ describe('ISA-L strips', { skip }, () => {
   });
 
   it('closed: a call in flight ends, later calls are refused', async () => {
-    const own = await IsalDeflate.load();
+    const own = await Isal.load();
     const data = noisy(2_000_000, 30);
     const inFlight = own.syncFlushed(data);
     own.close();
@@ -124,7 +124,7 @@ describe('StripDeflaters: the compression a task names, on a worker', () => {
     let loads = 0;
     const deflaters = new StripDeflaters(() => {
       loads++;
-      return IsalDeflate.load();
+      return Isal.load();
     });
     const [a, b] = await Promise.all([deflaters.get('isal'), deflaters.get('isal')]);
     assert.equal(a.name, 'isal');
@@ -133,29 +133,3 @@ describe('StripDeflaters: the compression a task names, on a worker', () => {
     deflaters.close();
   });
 });
-
-describe('STRIP_DEFLATE, as a master resolves it at start', () => {
-  it('zlib and isal are taken as they are, without loading anything', async () => {
-    assert.deepEqual(await resolveStripDeflate('zlib', () => assert.fail('loaded')), { deflate: 'zlib' });
-    assert.deepEqual(await resolveStripDeflate('isal', () => assert.fail('loaded')), { deflate: 'isal' });
-  });
-
-  it('auto: zlib, and why, where the master cannot load ISA-L', async () => {
-    const resolved = await resolveStripDeflate('auto', unavailable);
-    assert.equal(resolved.deflate, 'zlib');
-    assert.match(resolved.why ?? '', /apt-get install libisal2/);
-  });
-
-  it('auto: isal where it can', { skip }, async () => {
-    assert.deepEqual(await resolveStripDeflate('auto'), { deflate: 'isal' });
-  });
-
-  it('auto: a failure other than a missing library is not hidden', async () => {
-    await assert.rejects(resolveStripDeflate('auto', () => Promise.reject(new TypeError('a bug'))), TypeError);
-  });
-
-  it('a library file that is not there is an IsalUnavailableError naming it', async () => {
-    await assert.rejects(IsalDeflate.load('libisal-not-here.so.2'), /^IsalUnavailableError: libisal-not-here\.so\.2 cannot be loaded \(Debian: apt-get install libisal2\): /);
-  });
-});
-
