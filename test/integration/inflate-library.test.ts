@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { loadLibdeflate } from '../support/libdeflate.js';
+import { loadLibdeflate } from '../support/native-libraries.js';
 import { runSmallScene, writeSmallScene } from '../support/small-scene.js';
 
 const SIZE = 300;

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { loadIsal } from '../support/isal.js';
+import { loadIsal } from '../support/native-libraries.js';
 import { decodeGrey, sha256 } from '../support/png-tools.js';
 import { runSmallScene, writeSmallScene } from '../support/small-scene.js';
 

@@ -12,7 +12,7 @@ import {
 } from '../../shared/raster/block-decoder.js';
 import { LibdeflateInflater, ZlibInflater, type BlockInflater } from '../../shared/raster/block-inflater.js';
 import type { SampleType } from '../../shared/types.js';
-import { loadLibdeflate } from '../support/libdeflate.js';
+import { loadLibdeflate } from '../support/native-libraries.js';
 import { lzwCompress } from '../support/lzw.js';
 import { prng } from '../support/prng.js';
 import { storedBlocks } from '../support/stored-blocks.js';

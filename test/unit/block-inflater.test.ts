@@ -7,7 +7,7 @@ import { CorruptBlockError } from '../../shared/raster/block-errors.js';
 import { INFLATE_SLACK, LibdeflateInflater, ZlibInflater, createBlockInflater, type BlockInflater } from '../../shared/raster/block-inflater.js';
 import { Libdeflate, LibdeflateUnavailableError } from '../../shared/native/libdeflate.js';
 import { prng } from '../support/prng.js';
-import { loadLibdeflate } from '../support/libdeflate.js';
+import { loadLibdeflate } from '../support/native-libraries.js';
 
 const libdeflate = await loadLibdeflate();
 

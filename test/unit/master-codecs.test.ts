@@ -6,11 +6,11 @@ import { crc32 } from '../../shared/checksum.js';
 import type { Logger } from '../../shared/logger.js';
 import { Isal, IsalUnavailableError } from '../../shared/native/isal.js';
 import { encodeStripPng, InvalidStripError, parseStripPng } from '../../shared/png/strip-png.js';
-import { loadIsal } from '../support/isal.js';
+import { loadIsal } from '../support/native-libraries.js';
 import { codeImage } from '../support/png-tools.js';
 import { prng } from '../support/prng.js';
 
-const { isal, skip } = await loadIsal();
+const { library: isal, skip } = await loadIsal();
 after(() => isal?.close());
 const unavailable = (): Promise<Isal> => Promise.reject(new IsalUnavailableError('libisal.so.2 cannot be loaded (Debian: apt-get install libisal2): not here'));
 

@@ -10,11 +10,11 @@ import { filterRows } from '../../shared/png/scanline-filter.js';
 import { IsalStripDeflater, StripDeflateUnavailableError, StripDeflaters, ZlibStripDeflater, type StripDeflater } from '../../shared/png/strip-deflater.js';
 import { encodeStripPng, parseStripPng, type StripData } from '../../shared/png/strip-png.js';
 import { SYNC_FLUSH_MARKER } from '../../shared/png/zlib-framing.js';
-import { loadIsal } from '../support/isal.js';
+import { loadIsal } from '../support/native-libraries.js';
 import { codeImage, decodeGrey, pngcheck, pngcheckMissing } from '../support/png-tools.js';
 import { prng } from '../support/prng.js';
 
-const { isal, skip } = await loadIsal();
+const { library: isal, skip } = await loadIsal();
 const unavailable = (): Promise<Isal> => Promise.reject(new IsalUnavailableError('libisal.so.2 cannot be loaded (Debian: apt-get install libisal2): not here'));
 
 let dir = '';
