@@ -66,8 +66,8 @@ interface Session {
 }
 
 export interface SyncFlushedDeflate {
-  /** Raw DEFLATE of the input, ending in a sync flush (00 00 FF FF): no header, no final block. */
-  readonly deflate: Buffer;
+  /** Raw DEFLATE of the input in pieces (one per output chunk), ending in a sync flush (00 00 FF FF): no header, no final block. */
+  readonly deflate: readonly Buffer[];
   /** The input's Adler-32, for the zlib stream's trailer. */
   readonly adler32: number;
 }
@@ -126,7 +126,7 @@ export class Isal {
         this.#deflateInChunks(session),
         new Promise<number>((resolve, reject) => this.#adler32.async(1, data, data.byteLength, (error, value) => (error ? reject(error) : resolve(value >>> 0)))),
       ]);
-      return { deflate: Buffer.concat(parts), adler32 };
+      return { deflate: parts, adler32 };
     } finally {
       if (this.#closed) this.#free(session);
       else this.#idle.push(session);

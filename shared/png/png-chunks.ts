@@ -43,17 +43,20 @@ export function chunkCrc(type: string, data: Uint8Array, crc: Crc32 = crc32): nu
 }
 
 /**
- * A chunk as three parts (length + type, data, CRC), so large data can be written without copying it.
- * Throws a RangeError for a malformed type or data longer than the format allows.
+ * A chunk as parts (length + type, the data as given: one array or several in a row, CRC), so large
+ * data can be written without copying it. `crc` computes the CRC (node:zlib's unless told). Throws a
+ * RangeError for a malformed type or data longer than the format allows.
  */
-export function chunkParts(type: string, data: Uint8Array): [Buffer, Uint8Array, Buffer] {
-  if (data.length > MAX_CHUNK_LENGTH) throw new RangeError(`PNG chunk ${type}: ${data.length} bytes is too long`);
+export function chunkParts(type: string, data: Uint8Array | readonly Uint8Array[], crc: Crc32 = crc32): Uint8Array[] {
+  const pieces = data instanceof Uint8Array ? [data] : data;
+  const length = pieces.reduce((sum, piece) => sum + piece.length, 0);
+  if (length > MAX_CHUNK_LENGTH) throw new RangeError(`PNG chunk ${type}: ${length} bytes is too long`);
   const head = Buffer.alloc(8);
-  head.writeUInt32BE(data.length, 0);
+  head.writeUInt32BE(length, 0);
   chunkType(type).copy(head, 4);
   const tail = Buffer.alloc(4);
-  tail.writeUInt32BE(chunkCrc(type, data), 0);
-  return [head, data, tail];
+  tail.writeUInt32BE(pieces.reduce((sum, piece) => crc(piece, sum), crc(chunkType(type))) >>> 0, 0);
+  return [head, ...pieces, tail];
 }
 
 /** A whole chunk in one buffer: length, type, data, CRC. */

@@ -6,6 +6,7 @@
  * which strip.
  */
 import { constants, createDeflate } from 'node:zlib';
+import { crc32, type Crc32 } from '../checksum.js';
 import { TesseraError } from '../errors.js';
 import { STRIP_DEFLATES, type StripDeflate } from '../types.js';
 import { Isal, IsalUnavailableError } from '../native/isal.js';
@@ -15,10 +16,22 @@ import { FINAL_EMPTY_BLOCK, STREAM_TAIL_LENGTH, SYNC_FLUSH_MARKER, zlibHeader } 
 /** How rows of codes are DEFLATEd by node:zlib, in strips and in the master's web previews alike. */
 export const CODES_DEFLATE: { readonly level: number; readonly strategy: number } = { level: 1, strategy: constants.Z_RLE };
 
+/** A strip's zlib stream in the three parts a strip PNG puts in IDAT chunks of their own. */
+export interface ZlibStreamParts {
+  /** The 2-byte zlib header. */
+  readonly header: Buffer;
+  /** The rows' DEFLATE, ending in a sync flush, in as many pieces as it came in (copied once, into the PNG). */
+  readonly rows: readonly Buffer[];
+  /** The empty final block and the Adler-32. */
+  readonly tail: Buffer;
+}
+
 export interface StripDeflater {
   readonly name: StripDeflate;
-  /** A zlib stream of `data`: header, the rows' DEFLATE ending in a sync flush, an empty final block, the Adler-32. */
-  zlibStream(data: Uint8Array): Promise<Buffer>;
+  /** What computes the PNG's chunk CRCs (ISA-L's with ISA-L, 5–6× node:zlib's). */
+  readonly crc32: Crc32;
+  /** A zlib stream of `data`. */
+  zlibStream(data: Uint8Array): Promise<ZlibStreamParts>;
 }
 
 /** The worker cannot compress strips as the task asks (its library is not installed there). */
@@ -35,6 +48,7 @@ export function oneChunkFor(length: number): number {
 
 export class ZlibStripDeflater implements StripDeflater {
   readonly name = 'zlib';
+  readonly crc32 = crc32;
   readonly #level: number;
   readonly #strategy: number;
 
@@ -48,7 +62,7 @@ export class ZlibStripDeflater implements StripDeflater {
    * which zlib computes natively (a third of the time the JavaScript adler32 took, and one pass over
    * the rows fewer).
    */
-  async zlibStream(data: Uint8Array): Promise<Buffer> {
+  async zlibStream(data: Uint8Array): Promise<ZlibStreamParts> {
     const deflate = createDeflate({ level: this.#level, strategy: this.#strategy, chunkSize: oneChunkFor(data.length) });
     const parts: Buffer[] = [];
     deflate.on('data', (part: Buffer) => parts.push(part));
@@ -67,25 +81,40 @@ export class ZlibStripDeflater implements StripDeflater {
     if (!flushEnd.equals(SYNC_FLUSH_MARKER) || !stream.subarray(tailAt, tailAt + FINAL_EMPTY_BLOCK.length).equals(FINAL_EMPTY_BLOCK)) {
       throw new Error('encodeStripPng: zlib did not end the stream with a sync flush and an empty final block');
     }
-    return stream;
+    return { header: stream.subarray(0, 2), rows: [stream.subarray(2, tailAt)], tail: stream.subarray(tailAt) };
   }
 }
 
 export class IsalStripDeflater implements StripDeflater {
   readonly name = 'isal';
+  readonly crc32: Crc32;
   readonly #isal: Isal;
 
   constructor(isal: Isal) {
     this.#isal = isal;
+    this.crc32 = (data, initial) => isal.crc32(data, initial);
   }
 
-  async zlibStream(data: Uint8Array): Promise<Buffer> {
+  async zlibStream(data: Uint8Array): Promise<ZlibStreamParts> {
     const { deflate, adler32 } = await this.#isal.syncFlushed(data);
-    if (!deflate.subarray(-SYNC_FLUSH_MARKER.length).equals(SYNC_FLUSH_MARKER)) throw new Error('encodeStripPng: ISA-L did not end the stream with a sync flush');
-    const trailer = Buffer.alloc(4);
-    trailer.writeUInt32BE(adler32 >>> 0);
-    return Buffer.concat([zlibHeader(1), deflate, FINAL_EMPTY_BLOCK, trailer]);
+    if (!piecesEndWith(deflate, SYNC_FLUSH_MARKER)) throw new Error('encodeStripPng: ISA-L did not end the stream with a sync flush');
+    const tail = Buffer.alloc(STREAM_TAIL_LENGTH);
+    FINAL_EMPTY_BLOCK.copy(tail);
+    tail.writeUInt32BE(adler32 >>> 0, FINAL_EMPTY_BLOCK.length);
+    return { header: zlibHeader(1), rows: deflate, tail };
   }
+}
+
+/** Whether the pieces, taken as one, end with `suffix` (a piece may hold only part of it). */
+export function piecesEndWith(pieces: readonly Buffer[], suffix: Buffer): boolean {
+  let matched = 0;
+  for (let i = pieces.length - 1; i >= 0 && matched < suffix.length; i--) {
+    const piece = pieces[i]!;
+    const take = Math.min(piece.length, suffix.length - matched);
+    if (!piece.subarray(piece.length - take).equals(suffix.subarray(suffix.length - matched - take, suffix.length - matched))) return false;
+    matched += take;
+  }
+  return matched === suffix.length;
 }
 
 /**

@@ -9,7 +9,6 @@ import { chunkParts, encodeChunk, encodeIhdr, PNG_SIGNATURE } from './png-chunks
 import { filterRows, type RowFilter } from './scanline-filter.js';
 import { assertSize, GREY } from './strip-data.js';
 import { CODES_DEFLATE, ZlibStripDeflater, type StripDeflater } from './strip-deflater.js';
-import { STREAM_TAIL_LENGTH } from './zlib-framing.js';
 
 export { InvalidStripError, type StripData } from './strip-data.js';
 export { CODES_DEFLATE, oneChunkFor } from './strip-deflater.js';
@@ -57,16 +56,16 @@ export async function encodeStripPng(
   const filter = options.filter ?? DEFAULT_FILTER;
   const filtered = filter === 'average' ? averageFiltered(codes, width, rows, options.filtered) : filterRows(codes, width, rows, filter, options.filtered);
   const stream = await deflater.zlibStream(filtered);
-  const tailAt = stream.length - STREAM_TAIL_LENGTH;
   const ihdr = encodeIhdr({ width, height: rows, bitDepth: 8, colourType: GREY, interlace: 0 });
   // Three IDAT chunks (chunk boundaries mean nothing to a decoder): the rows get a chunk of their own,
   // which the master copies into the mosaic with its CRC, so it computes no CRC of the rows itself.
+  // The rows are copied once, here, from the pieces the deflater produced.
   return Buffer.concat([
     PNG_SIGNATURE,
     encodeChunk('IHDR', ihdr),
-    encodeChunk('IDAT', stream.subarray(0, 2)),
-    ...chunkParts('IDAT', stream.subarray(2, tailAt)),
-    encodeChunk('IDAT', stream.subarray(tailAt)),
+    encodeChunk('IDAT', stream.header),
+    ...chunkParts('IDAT', stream.rows, deflater.crc32),
+    encodeChunk('IDAT', stream.tail),
     encodeChunk('IEND', Buffer.alloc(0)),
   ]);
 }

@@ -7,7 +7,7 @@ import { constants, inflateRawSync, inflateSync } from 'node:zlib';
 import { PngStitcher } from '../../master/output/png-stitcher.js';
 import { Isal, IsalUnavailableError } from '../../shared/native/isal.js';
 import { filterRows } from '../../shared/png/scanline-filter.js';
-import { IsalStripDeflater, StripDeflateUnavailableError, StripDeflaters, ZlibStripDeflater, type StripDeflater } from '../../shared/png/strip-deflater.js';
+import { IsalStripDeflater, StripDeflateUnavailableError, StripDeflaters, ZlibStripDeflater, piecesEndWith, type StripDeflater } from '../../shared/png/strip-deflater.js';
 import { encodeStripPng, parseStripPng, type StripData } from '../../shared/png/strip-png.js';
 import { SYNC_FLUSH_MARKER } from '../../shared/png/zlib-framing.js';
 import { loadIsal } from '../support/native-libraries.js';
@@ -32,13 +32,19 @@ function noisy(length: number, seed: number): Uint8Array {
   return Uint8Array.from({ length }, (_, i) => (i % 97 < 40 ? 0 : Math.floor(rand() * 24)));
 }
 
+/** The zlib stream as one buffer. */
+async function wholeStream(deflater: StripDeflater, data: Uint8Array): Promise<Buffer> {
+  const { header, rows, tail } = await deflater.zlibStream(data);
+  return Buffer.concat([header, ...rows, tail]);
+}
+
 describe('ISA-L strips', { skip }, () => {
   const deflater = (): StripDeflater => new IsalStripDeflater(isal!);
 
   it('a zlib stream zlib inflates to the input: header, rows ending in a sync flush, empty final block, Adler-32', async () => {
     for (const [length, seed] of [[1, 1], [1000, 2], [3_500_000, 3], [65_536 * 40 + 7, 4]] as const) {
       const data = noisy(length, seed);
-      const stream = await deflater().zlibStream(data);
+      const stream = await wholeStream(deflater(), data);
       assert.ok(Buffer.from(inflateSync(stream)).equals(Buffer.from(data)), `${length} bytes: inflate (which checks the Adler-32) gives the input`);
       assert.ok(stream.subarray(-10, -6).equals(SYNC_FLUSH_MARKER), `${length} bytes: the rows end in a sync flush`);
       assert.ok(Buffer.from(inflateRawSync(stream.subarray(2, -6), { finishFlush: constants.Z_SYNC_FLUSH })).equals(Buffer.from(data)), `${length} bytes: the rows alone inflate to the input`);
@@ -48,14 +54,14 @@ describe('ISA-L strips', { skip }, () => {
   it('incompressible input, more than one output chunk of it, comes back whole', async () => {
     const rand = prng(9);
     const data = Uint8Array.from({ length: 5_000_000 }, () => Math.floor(rand() * 256));
-    assert.ok(Buffer.from(inflateSync(await deflater().zlibStream(data))).equals(Buffer.from(data)));
+    assert.ok(Buffer.from(inflateSync(await wholeStream(deflater(), data))).equals(Buffer.from(data)));
   });
 
   it('strips several at once (a session each), the same bytes as one at a time', async () => {
     const inputs = Array.from({ length: 6 }, (_, i) => noisy(400_000 + i, 20 + i));
     const alone: Buffer[] = [];
-    for (const data of inputs) alone.push(await deflater().zlibStream(data));
-    const together = await Promise.all(inputs.map((data) => deflater().zlibStream(data)));
+    for (const data of inputs) alone.push(await wholeStream(deflater(), data));
+    const together = await Promise.all(inputs.map((data) => wholeStream(deflater(), data)));
     together.forEach((stream, i) => assert.ok(stream.equals(alone[i]!), `strip ${i}`));
   });
 
@@ -86,7 +92,7 @@ describe('ISA-L strips', { skip }, () => {
 
   it('a little larger than zlib\'s strips and not much: on a noisy field with no-data runs within 10 %', async () => {
     const filtered = filterRows(noisy(1000 * 200, 7), 1000, 200, 'average');
-    const [fast, small] = await Promise.all([deflater().zlibStream(filtered), new ZlibStripDeflater().zlibStream(filtered)]);
+    const [fast, small] = await Promise.all([wholeStream(deflater(), filtered), wholeStream(new ZlibStripDeflater(), filtered)]);
     assert.ok(fast.length < small.length * 1.1, `${fast.length} against ${small.length} bytes`);
   });
 
@@ -95,8 +101,21 @@ describe('ISA-L strips', { skip }, () => {
     const data = noisy(2_000_000, 30);
     const inFlight = own.syncFlushed(data);
     own.close();
-    assert.ok(Buffer.from(inflateRawSync((await inFlight).deflate, { finishFlush: constants.Z_SYNC_FLUSH })).equals(Buffer.from(data)));
+    assert.ok(Buffer.from(inflateRawSync(Buffer.concat((await inFlight).deflate), { finishFlush: constants.Z_SYNC_FLUSH })).equals(Buffer.from(data)));
     await assert.rejects(own.syncFlushed(data), /isal: closed/);
+  });
+});
+
+describe('piecesEndWith: the sync flush found across the output chunks it may straddle', () => {
+  it('finds a suffix whole in the last piece, split over two or three, and not a near miss', () => {
+    const b = (...bytes: number[]): Buffer => Buffer.from(bytes);
+    assert.ok(piecesEndWith([b(9, 0, 0, 0xff, 0xff)], SYNC_FLUSH_MARKER));
+    assert.ok(piecesEndWith([b(9, 0, 0), b(0xff, 0xff)], SYNC_FLUSH_MARKER));
+    assert.ok(piecesEndWith([b(0), b(0), b(0xff), b(0xff)], SYNC_FLUSH_MARKER));
+    assert.ok(piecesEndWith([b(0, 0, 0xff), b(), b(0xff)], SYNC_FLUSH_MARKER), 'an empty piece in between');
+    assert.ok(!piecesEndWith([b(0, 1, 0xff), b(0xff)], SYNC_FLUSH_MARKER));
+    assert.ok(!piecesEndWith([b(0xff, 0xff)], SYNC_FLUSH_MARKER), 'too short');
+    assert.ok(!piecesEndWith([], SYNC_FLUSH_MARKER));
   });
 });
 
