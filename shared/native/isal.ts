@@ -5,9 +5,8 @@
  * against 1.35 ms); a master checking the full scene's 153 MB of strip chunks 13–24 ms instead of
  * 105–115 ms.
  *
- * igzip's level-1 DEFLATE that ends in a sync
- * flush, which is what a stitchable strip needs, 3.3–4.5× as fast as node:zlib at level 1 with Z_RLE
- * and 2–3 % larger (2026-12-03, one 10980 × 1024 strip of the bench scene's NDVI: 27–30 ms against
+ * igzip's level-1 DEFLATE that ends in a sync flush, which is what a stitchable strip needs:
+ * 3.3–4.5× as fast as node:zlib at level 1 with Z_RLE and 2–3 % larger (2026-12-03, one 10980 × 1024 strip of the bench scene's NDVI: 27–30 ms against
  * 84–93 ms, 7.14 MB against 6.98 MB; the Landsat sample's NDVI and NDSI: 1.8 % and 2.9 % larger).
  * libdeflate, faster than zlib too, cannot end a stream without a final block.
  *
@@ -19,6 +18,7 @@
  * the next strip.
  */
 import { TesseraError, describeError } from '../errors.js';
+import { callOnPool, loadNativeLibrary, type Koffi, type NativeFunction, type NativeLibrary } from './native-library.js';
 
 /** ISA-L or koffi cannot be loaded here. */
 export class IsalUnavailableError extends TesseraError {}
@@ -39,12 +39,6 @@ const IGZIP_DEFLATE = 0;
 const COMP_OK = 0;
 
 type Pointer = unknown;
-type Callback<T> = (error: unknown, result: T) => void;
-interface NativeFunction<A extends unknown[], R> {
-  (...args: A): R;
-  async(...args: [...A, Callback<R>]): void;
-}
-type Koffi = (typeof import('koffi'))['default'];
 
 /**
  * The compressed bytes come out through a native chunk of this size, copied out after each call:
@@ -81,7 +75,7 @@ export class Isal {
   readonly #idle: Session[] = [];
   #closed = false;
 
-  private constructor(koffi: Koffi, lib: ReturnType<Koffi['load']>) {
+  private constructor(koffi: Koffi, lib: NativeLibrary) {
     this.#koffi = koffi;
     this.#init = lib.func('isal_deflate_init', 'void', ['void *']) as NativeFunction<[Pointer], void>;
     this.#deflate = lib.func('isal_deflate', 'int', ['void *']) as NativeFunction<[Pointer], number>;
@@ -92,16 +86,11 @@ export class Isal {
 
   /** Loads koffi and ISA-L; an IsalUnavailableError saying why, when either is missing. */
   static async load(file: string = ISAL_FILE): Promise<Isal> {
-    let koffi: Koffi;
+    const { koffi, lib } = await loadNativeLibrary(file, 'libisal2', (message, cause) => new IsalUnavailableError(message, { cause }));
     try {
-      koffi = (await import('koffi')).default;
+      return new Isal(koffi, lib);
     } catch (error) {
-      throw new IsalUnavailableError(`koffi cannot be loaded: ${describeError(error)}`, { cause: error });
-    }
-    try {
-      return new Isal(koffi, koffi.load(file));
-    } catch (error) {
-      throw new IsalUnavailableError(`${file} cannot be loaded (Debian: apt-get install libisal2): ${describeError(error)}`, { cause: error });
+      throw new IsalUnavailableError(`${file} does not have the functions tessera calls (ISA-L 2.x): ${describeError(error)}`, { cause: error });
     }
   }
 
@@ -124,7 +113,7 @@ export class Isal {
       fields.setUint16(FIELD.histBits, 0, true);
       const [parts, adler32] = await Promise.all([
         this.#deflateInChunks(session),
-        new Promise<number>((resolve, reject) => this.#adler32.async(1, data, data.byteLength, (error, value) => (error ? reject(error) : resolve(value >>> 0)))),
+        callOnPool(this.#adler32, 1, data, data.byteLength).then((value) => value >>> 0),
       ]);
       return { deflate: parts, adler32 };
     } finally {
@@ -155,7 +144,7 @@ export class Isal {
     for (;;) {
       fields.setBigUint64(FIELD.nextOut, this.#koffi.address(output.pointer), true);
       fields.setUint32(FIELD.availOut, output.bytes.byteLength, true);
-      const result = await new Promise<number>((resolve, reject) => this.#deflate.async(session.stream, (error, value) => (error ? reject(error) : resolve(value))));
+      const result = await callOnPool(this.#deflate, session.stream);
       if (result !== COMP_OK) throw new Error(`isal_deflate returned ${result}`);
       const room = fields.getUint32(FIELD.availOut, true);
       const produced = output.bytes.byteLength - room;

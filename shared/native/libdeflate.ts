@@ -11,6 +11,7 @@
  * a decompressor is not thread-safe, so each call in flight has its own.
  */
 import { TesseraError, describeError } from '../errors.js';
+import { callOnPool, loadNativeLibrary, type NativeFunction } from './native-library.js';
 
 /** libdeflate or koffi cannot be loaded here. */
 export class LibdeflateUnavailableError extends TesseraError {}
@@ -27,11 +28,6 @@ export interface Decompressed {
 
 /** An opaque `struct libdeflate_decompressor *`, as koffi hands it back. */
 type Decompressor = unknown;
-type Callback<T> = (error: unknown, result: T) => void;
-interface NativeFunction<A extends unknown[], R> {
-  (...args: A): R;
-  async(...args: [...A, Callback<R>]): void;
-}
 type DecompressArgs = [Decompressor, Uint8Array, number, Uint8Array, number, number[]];
 
 /** The file name the dynamic loader finds libdeflate 1.x under (Debian's libdeflate0). */
@@ -53,14 +49,8 @@ export class Libdeflate {
 
   /** Loads koffi and libdeflate; a LibdeflateUnavailableError saying why, when either is missing. */
   static async load(file: string = LIBDEFLATE_FILE): Promise<Libdeflate> {
-    let koffi: (typeof import('koffi'))['default'];
+    const { koffi, lib } = await loadNativeLibrary(file, 'libdeflate0', (message, cause) => new LibdeflateUnavailableError(message, { cause }));
     try {
-      koffi = (await import('koffi')).default;
-    } catch (error) {
-      throw new LibdeflateUnavailableError(`koffi cannot be loaded: ${describeError(error)}`, { cause: error });
-    }
-    try {
-      const lib = koffi.load(file);
       // Anonymous: koffi's type names are the process's, and a second load would find this one taken.
       const pointer = koffi.pointer(koffi.opaque());
       return new Libdeflate({
@@ -76,7 +66,7 @@ export class Libdeflate {
         ]) as NativeFunction<DecompressArgs, number>,
       });
     } catch (error) {
-      throw new LibdeflateUnavailableError(`${file} cannot be loaded (Debian: apt-get install libdeflate0): ${describeError(error)}`, { cause: error });
+      throw new LibdeflateUnavailableError(`${file} does not have the functions tessera calls (libdeflate 1.x): ${describeError(error)}`, { cause: error });
     }
   }
 
@@ -93,9 +83,7 @@ export class Libdeflate {
     const decompressor = this.#idle.pop() ?? this.#alloc();
     const actual = [0];
     try {
-      const result = await new Promise<number>((resolve, reject) => {
-        this.#zlibDecompress.async(decompressor, input, input.byteLength, output, output.byteLength, actual, (error, value) => (error ? reject(error) : resolve(value)));
-      });
+      const result = await callOnPool(this.#zlibDecompress, decompressor, input, input.byteLength, output, output.byteLength, actual);
       const status = RESULTS[result];
       if (status === undefined) throw new Error(`libdeflate_zlib_decompress returned ${result}`);
       return { status, bytes: status === 'ok' ? (actual[0] ?? 0) : 0 };
