@@ -2,7 +2,8 @@
  * Typed arrays a worker reuses from one strip to the next: the source windows, the index codes and
  * the filtered rows are the same sizes strip after strip (a full Sentinel-2 strip: ~120 MB of them),
  * and allocating them afresh each time left the collector with most of that to clear, and a worker
- * peaking near 400 MB. Arrays handed out are zeroed, as new ones are (sparse blocks rely on it).
+ * peaking near 400 MB. Arrays handed out are zeroed, as new ones are (sparse blocks and skipped
+ * pixels rely on it), unless the caller will write every value itself and says so.
  */
 import { SAMPLE_ARRAYS, type SampleArray, type SampleType } from '../shared/types.js';
 
@@ -17,17 +18,21 @@ export class ScratchArrays {
     this.#keepPerSize = keepPerSize;
   }
 
-  /** A zeroed array of `length` values of `type`. */
-  take(type: SampleType, length: number): SampleArray {
+  /**
+   * An array of `length` values of `type`: zeroed, or with `zeroed` false, holding whatever an
+   * earlier strip left in it (for a caller that overwrites every value: zeroing a full strip's windows
+   * is ~70 MB of stores).
+   */
+  take(type: SampleType, length: number, zeroed = true): SampleArray {
     const array = this.#free.get(keyOf(type, length))?.pop();
-    const taken = array ? array.fill(0) : new SAMPLE_ARRAYS[type](length);
+    const taken = array ? (zeroed ? array.fill(0) : array) : new SAMPLE_ARRAYS[type](length);
     this.#taken.add(taken);
     return taken;
   }
 
-  /** Zeroed bytes (codes, filtered rows). */
-  bytes(length: number): Uint8Array {
-    return this.take('uint8', length) as Uint8Array;
+  /** Bytes (codes, filtered rows): zeroed unless `zeroed` is false. */
+  bytes(length: number, zeroed = true): Uint8Array {
+    return this.take('uint8', length, zeroed) as Uint8Array;
   }
 
   /** Every array taken since the last call is free for reuse again. */

@@ -183,10 +183,20 @@ function target(task: TileTask__Output, window: SourceWindow__Output, at: number
     if (band.source !== at || arrays.has(band.sample)) continue;
     if (!available.includes(band.sample)) throw new SourceDataError(`${where}: band ${band.name} reads sample ${band.sample}, which it does not hold`);
     const length = window.width * window.height;
-    arrays.set(band.sample, scratch ? scratch.take(sampleType, length) : typedArrayOf(sampleType, length));
+    arrays.set(band.sample, scratch ? scratch.take(sampleType, length, !coversEveryPixel(window)) : typedArrayOf(sampleType, length));
   }
   if (window.encoded) checkBlocksCover(window, window.encoded, arrays.keys(), where);
   return { window, sampleType, arrays };
+}
+
+/**
+ * Whether the window's parts write every value of its arrays: decoded data always does, stored blocks
+ * do unless one is sparse (nothing stored, so its pixels stay 0). checkBlocksCover makes sure every
+ * block the window overlaps is listed.
+ */
+function coversEveryPixel(window: SourceWindow__Output): boolean {
+  if (window.decoded) return true;
+  return window.encoded !== null && window.encoded !== undefined && window.encoded.blocks.every((block) => block.byteCount > 0);
 }
 
 function samplesOf(layout: EncodedLayout__Output): number[] {

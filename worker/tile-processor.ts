@@ -84,7 +84,7 @@ export async function processTile(task: TileTask__Output, sources: SourceStream,
   // Both indices compress at once on libuv's thread pool (useful where a worker has the cores).
   const tiles = await Promise.all(
     computed.map(async ({ index, codes, stats }): Promise<IndexTile> => {
-      const filtered = scratch?.bytes(task.height * (task.width + 1));
+      const filtered = scratch?.bytes(task.height * (task.width + 1), false); // the filter writes every byte
       // The web preview's sample is taken before encoding: the codes array may be reused for it.
       const preview = task.previewStep > 0 ? samplePreview(codes, task.width, task.height, { step: task.previewStep, firstRow: task.previewFirstRow }) : undefined;
       // The COG's pieces are cut out of the codes (copied) before the PNG is encoded, then compress alongside it.

@@ -17,6 +17,19 @@ describe('ScratchArrays', () => {
     assert.equal(scratch.bytes(8), bytes);
   });
 
+  it('zeroed false: the reused array as the last strip left it (for callers that write every value); a new one is zeroed all the same', () => {
+    const scratch = new ScratchArrays();
+    const first = scratch.take('uint16', 8, false);
+    assert.deepEqual([...first], new Array(8).fill(0), 'a new array starts zeroed');
+    first.fill(7);
+    scratch.releaseAll();
+    const again = scratch.take('uint16', 8, false);
+    assert.equal(again, first);
+    assert.deepEqual([...again], new Array(8).fill(7), 'not cleared');
+    scratch.releaseAll();
+    assert.deepEqual([...scratch.take('uint16', 8)], new Array(8).fill(0), 'zeroed by default');
+  });
+
   it('never hands out an array that is still taken, and keeps at most keepPerSize for reuse', () => {
     const scratch = new ScratchArrays(2);
     const taken = [scratch.bytes(4), scratch.bytes(4), scratch.bytes(4)];

@@ -4,6 +4,7 @@ import { deflateSync } from 'node:zlib';
 import { crc32 } from '../../shared/checksum.js';
 import type { BlockRef__Output, SourceChunk__Output, TileTask__Output } from '../../shared/proto/tile-service.js';
 import type { SampleArray, SampleType } from '../../shared/types.js';
+import { ScratchArrays } from '../../worker/scratch-arrays.js';
 import { SourceAssembler, SourceDataError } from '../../worker/source-assembler.js';
 import { prng } from '../support/prng.js';
 import { storedBlocks } from '../support/stored-blocks.js';
@@ -87,8 +88,8 @@ async function encodedWindow(options: Partial<GeoTiffWriterOptions> & { sampleTy
     bands: wanted.map((sample) => ({ name: `s${sample}`, source: 0, sample, hasNodata: false, nodata: 0, columnMap: Buffer.alloc(0), rowMap: Buffer.alloc(0) })),
   });
   /** Assembles the blocks as sent; `compression` may claim another compression than the file's. */
-  const decode = async (wanted: readonly number[] = [0], compression: number = options.compression ?? 8): Promise<Map<number, SampleArray>> => {
-    const assembler = new SourceAssembler(task(wanted, compression));
+  const decode = async (wanted: readonly number[] = [0], compression: number = options.compression ?? 8, scratch?: ScratchArrays): Promise<Map<number, SampleArray>> => {
+    const assembler = new SourceAssembler(task(wanted, compression), scratch);
     for (const [part, block] of blocks.entries()) {
       if (block.byteCount === 0) continue;
       const chunk: SourceChunk__Output = { source: 0, part, data: block.data, checksum: crc32(block.data), last: true, zlibChecked: false };
@@ -140,6 +141,26 @@ describe('SourceAssembler with native block decoding', () => {
         assert.equal(values[y * WIDTH + x], inSparse ? 0 : want[y * WIDTH + x], `pixel (${x}, ${y})`);
       }
     }
+  });
+
+  it('reused scratch arrays full of an earlier strip\'s values: every stored block overwrites them, a sparse one still reads 0', async () => {
+    const window = { x0: 0, y0: 0, width: WIDTH, height: HEIGHT };
+    /** Scratch whose next uint16 window array holds 0xabcd everywhere (an earlier strip's leftovers). */
+    const dirty = (): ScratchArrays => {
+      const scratch = new ScratchArrays();
+      scratch.take('uint16', WIDTH * HEIGHT).fill(0xabcd);
+      scratch.releaseAll();
+      return scratch;
+    };
+    const whole = await encodedWindow({ sampleType: 'uint16', tileSize: 16 }, 1, window);
+    assert.deepEqual([...(await whole.decode([0], 8, dirty())).get(0)!], whole.expected(0), 'every block stored: the array is overwritten without being zeroed first');
+    const holed = await encodedWindow({ sampleType: 'uint16', tileSize: 16 }, 1, window);
+    holed.blocks.find((b) => b.column === 2 && b.row === 0)!.byteCount = 0;
+    const values = (await holed.decode([0], 8, dirty())).get(0)!;
+    for (let y = 0; y < 16; y++) {
+      for (let x = 32; x < WIDTH; x++) assert.equal(values[y * WIDTH + x], 0, `pixel (${x}, ${y}) of the sparse block`);
+    }
+    assert.equal(values[20 * WIDTH + 3], holed.expected(0)[20 * WIDTH + 3]);
   });
 
   it('a block that decodes short names the block and both sizes; a later failing block fails the window', async () => {
