@@ -1,6 +1,6 @@
 /**
  * What compresses a strip's filtered rows into the zlib stream a stitchable strip PNG carries (the
- * framing is zlib-framing.ts's): node:zlib at level 1 with Z_RLE, or ISA-L at level 1 (isal-deflate.ts,
+ * framing is zlib-framing.ts's): node:zlib at level 1 with Z_RLE, or ISA-L at level 1 (shared/native/isal.ts,
  * 3.3–4.5× as fast, 2–3 % larger). The master names one per request in every task (STRIP_DEFLATE), so
  * all the strips of a mosaic are compressed alike and the PNG is the same bytes whichever worker did
  * which strip.
@@ -11,7 +11,6 @@ import { TesseraError } from '../errors.js';
 import { STRIP_DEFLATES, type StripDeflate } from '../types.js';
 import { Isal, IsalUnavailableError } from '../native/isal.js';
 import { FINAL_EMPTY_BLOCK, STREAM_TAIL_LENGTH, SYNC_FLUSH_MARKER, zlibHeader } from './zlib-framing.js';
-
 
 /** How rows of codes are DEFLATEd by node:zlib, in strips and in the master's web previews alike. */
 export const CODES_DEFLATE: { readonly level: number; readonly strategy: number } = { level: 1, strategy: constants.Z_RLE };
@@ -125,6 +124,7 @@ export class StripDeflaters {
   readonly #zlib = new ZlibStripDeflater();
   readonly #loadIsal: () => Promise<Isal>;
   #isal: Promise<Isal> | undefined;
+  #isalDeflater: IsalStripDeflater | undefined;
 
   constructor(loadIsal: () => Promise<Isal> = () => Isal.load()) {
     this.#loadIsal = loadIsal;
@@ -136,7 +136,9 @@ export class StripDeflaters {
     if (name !== 'isal') throw new StripDeflateUnavailableError(`unknown strip compression "${name}" (this worker knows ${STRIP_DEFLATES.join(', ')}): run workers of the master's version`);
     this.#isal ??= this.#loadIsal();
     try {
-      return new IsalStripDeflater(await this.#isal);
+      const isal = await this.#isal;
+      this.#isalDeflater ??= new IsalStripDeflater(isal);
+      return this.#isalDeflater;
     } catch (error) {
       if (!(error instanceof IsalUnavailableError)) throw error;
       throw new StripDeflateUnavailableError(`the master asks for strips compressed by ISA-L (STRIP_DEFLATE=isal), and this worker cannot load it: ${error.message}; install it here, or set STRIP_DEFLATE=zlib on the master`, { cause: error });

@@ -45,6 +45,8 @@ export { BlockDecodeError, CorruptBlockError, TruncatedBlockError, UnsupportedBl
 const DEFLATE = new Set([8, 32946]);
 const UNCOMPRESSED = 1;
 const LITTLE_ENDIAN_HOST = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+/** node:zlib, for a caller that names no inflater (it holds no state). */
+const ZLIB_INFLATER = new ZlibInflater();
 
 /**
  * geotiff decoders for the compressions decoded in JavaScript, one per compression and block geometry.
@@ -98,7 +100,7 @@ export async function decodeBlock(data: Uint8Array, format: BlockFormat, decoder
   const expected = format.width * format.rows * format.samplesPerPixel * bytesPerSample;
 
   let bytes: Uint8Array<ArrayBuffer>;
-  if (DEFLATE.has(format.compression)) bytes = ownedPrefix(await (options.inflater ?? new ZlibInflater()).inflate(data, expected, what), expected, what, false);
+  if (DEFLATE.has(format.compression)) bytes = ownedPrefix(await (options.inflater ?? ZLIB_INFLATER).inflate(data, expected, what), expected, what, false);
   else if (format.compression === UNCOMPRESSED) bytes = ownedPrefix(data, expected, what, true);
   else bytes = await fallbackDecode(data, format, expected, what, decoders);
 
