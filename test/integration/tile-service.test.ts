@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
-import { TileDispatcher, type TileOffer, type TileOutcome } from '../../master/dispatch/tile-dispatcher.js';
+import { TileDispatcher, taskIdOf, type TileOffer, type TileOutcome } from '../../master/dispatch/tile-dispatcher.js';
 import { startTileServer, TILE_SERVICE_NAME, type TileServer } from '../../master/dispatch/tile-server.js';
 import { crc32, verifyCrc32 } from '../../shared/checksum.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
@@ -498,6 +498,42 @@ test('worker stop: graceful finishes the tile in hand; not graceful abandons it 
     await sleep(300);
     assert.deepEqual(accepted, ['rescuer']);
   });
+});
+
+test('a worker computes its next tile while the master still accepts the last, and sends one result at a time', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const master = await startMaster(t);
+  const events: string[] = [];
+  let releaseFirst!: () => void;
+  const firstMayEnd = new Promise<void>((resolve) => (releaseFirst = resolve));
+  let secondComputed!: () => void;
+  const secondDone = new Promise<void>((resolve) => (secondComputed = resolve));
+  const first: TileOffer = {
+    ...smallOffer(0),
+    accept: async () => {
+      events.push('accept 0 begins');
+      await firstMayEnd; // the master is still checking and stitching tile 0
+      events.push('accept 0 ends');
+    },
+  };
+  const second: TileOffer = { ...smallOffer(1), accept: async () => void events.push('accept 1') };
+  const outcomes = Promise.all([master.dispatcher.dispatch(first), master.dispatcher.dispatch(second)]);
+  startWorker(t, master.address, 'pipelined', async (task) => {
+    events.push(`compute ${task.taskId}`);
+    if (task.taskId === taskIdOf(second)) secondComputed();
+    return fakeProcessedTile();
+  });
+
+  // A worker that waited for tile 0's verdict before asking again would never get here: the test would time out.
+  await within(5_000, 'the second tile computed while the first is being accepted', secondDone);
+  assert.ok(!events.includes('accept 0 ends'));
+  releaseFirst();
+  assert.deepEqual(await outcomes, [
+    { workerId: 'pipelined', attempt: 1 },
+    { workerId: 'pipelined', attempt: 1 },
+  ]);
+  // Tile 1's result went out only once the master had answered for tile 0.
+  assert.deepEqual(events.filter((event) => event.startsWith('accept')), ['accept 0 begins', 'accept 0 ends', 'accept 1']);
+  assert.ok(events.indexOf(`compute ${taskIdOf(second)}`) < events.indexOf('accept 0 ends'));
 });
 
 test('server stop() with a long poll parked by a frozen client finishes within its timeout', { timeout: TEST_TIMEOUT_MS }, async (t) => {
