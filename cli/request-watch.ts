@@ -1,6 +1,8 @@
 /**
  * Follows one request until it is completed, failed or cancelled, drawing a progress bar (tiles done / total)
  * on stderr when asked. Polls the row: it works the same on the central and the embedded database.
+ * A caller that hears of the request's changes (`tessera run`, beside its own master) passes `wake`:
+ * the row is then read again as soon as something happened, and the interval is only a fallback.
  * While the database is unreachable it says so once on stderr and keeps asking (backing off to 5 s),
  * until the database is back or the signal fires.
  */
@@ -13,8 +15,11 @@ import { retry } from '../shared/retry.js';
 
 export interface WatchOptions {
   readonly progress: boolean;
+  /** Between two reads of the row (default 250 ms). */
   readonly intervalMs?: number;
   readonly signal?: AbortSignal;
+  /** Subscribes `listener` to the request's changes (a read follows at once); returns the unsubscribe. */
+  readonly wake?: (listener: () => void) => () => void;
 }
 
 export async function watchRequest(store: RequestStore, id: string, options: WatchOptions): Promise<MosaicRequestRow> {
@@ -33,10 +38,24 @@ export async function watchRequest(store: RequestStore, id: string, options: Wat
         bar.update(row.tilesDone, { status: row.status });
       }
       if (row.status === 'completed' || row.status === 'failed' || row.status === 'cancelled') return row;
-      await sleep(options.intervalMs ?? 250);
+      await untilNextRead(options);
     }
   } finally {
     bar?.stop();
+  }
+}
+
+/** Resolves after the interval, or as soon as `wake` says the request changed (or the signal fires). */
+async function untilNextRead({ intervalMs = 250, signal, wake }: WatchOptions): Promise<void> {
+  const done = new AbortController();
+  const unsubscribe = wake?.(() => done.abort());
+  try {
+    await sleep(intervalMs, undefined, { signal: signal ? AbortSignal.any([signal, done.signal]) : done.signal });
+  } catch {
+    // woken, or stopped: the loop reads the row again or throws on the signal
+  } finally {
+    unsubscribe?.();
+    done.abort();
   }
 }
 
