@@ -36,6 +36,7 @@ import { DatabaseOutageError, retryThroughOutage, type OutageRetry } from './db/
 import { RUN_OUTAGE_RETRY, RequestOutcome } from './request-outcome.js';
 import { uploadOutputs, type OutputUploader } from './run-upload.js';
 import type { Crc32 } from '../shared/checksum.js';
+import type { StripDeflater } from '../shared/png/strip-deflater.js';
 import type { StripDeflate } from '../shared/types.js';
 
 export type { OutputUploader } from './run-upload.js';
@@ -53,6 +54,8 @@ export interface RequestRunnerOptions {
   readonly stripDeflate?: StripDeflate;
   /** What checks the results' PNG chunk CRCs (ISA-L's where the master has it); absent: node:zlib's. */
   readonly crc32?: Crc32;
+  /** What compresses the web previews (ISA-L where the master has it: master-codecs.ts); absent: node:zlib. */
+  readonly previewDeflater?: StripDeflater;
   /** Out-of-order results held in memory before the writer spills them to disk. */
   readonly stripBufferBytes: number;
   readonly maxBboxDeg: number;
@@ -217,7 +220,7 @@ export class RequestRunner implements RequestProcessor {
         const outputs = await writer.finish({
           beforePublish: async (stagingDir) => {
             await checkpointer.discard(); // the published folder holds outputs, not a resume point
-            const previews = await tryWriteWebPreviews(stagingDir, bandSet.grid, preview, job.indices, log);
+            const previews = await tryWriteWebPreviews(stagingDir, bandSet.grid, preview, job.indices, log, options.previewDeflater);
             await writeManifest(join(stagingDir, 'manifest.json'), manifest(performance.now() - tilesAt, previews));
             await guard.confirm('publishing'); // only the claim's holder replaces the request's folder
           },

@@ -120,6 +120,7 @@ export async function startMaster(config: MasterConfig, log: Logger, extras: Mas
     stripPixels: config.stripPixels,
     stripDeflate: codecs.stripDeflate,
     crc32: codecs.crc32,
+    previewDeflater: codecs.previewDeflater,
     stripBufferBytes: config.stripBufferBytes,
     maxInflightTiles: config.maxInflightTiles,
     verifyFraction: config.verifyFraction,

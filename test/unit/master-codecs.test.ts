@@ -54,7 +54,8 @@ describe('a master\'s codecs: STRIP_DEFLATE and the CRC it checks results with',
     const codecs = await loadMasterCodecs('auto', { log });
     assert.equal(codecs.stripDeflate, 'isal');
     assert.equal(codecs.crc32(Buffer.from('tessera')), crc32(Buffer.from('tessera')));
-    assert.deepEqual([lines[0]?.['stripDeflate'], lines[0]?.['crc']], ['isal', 'isal']);
+    assert.equal(codecs.previewDeflater.name, 'isal');
+    assert.deepEqual([lines[0]?.['stripDeflate'], lines[0]?.['crc'], lines[0]?.['previews']], ['isal', 'isal', 'isal']);
     codecs.close();
   });
 
@@ -63,6 +64,7 @@ describe('a master\'s codecs: STRIP_DEFLATE and the CRC it checks results with',
     const codecs = await loadMasterCodecs('auto', { log, loadIsal: unavailable });
     assert.equal(codecs.stripDeflate, 'zlib');
     assert.equal(codecs.crc32, crc32);
+    assert.equal(codecs.previewDeflater.name, 'zlib');
     assert.equal(lines.length, 1);
     assert.deepEqual([lines[0]!['msg'], lines[0]!['stripDeflate'], lines[0]!['crc']], ['strip compression', 'zlib', 'node:zlib']);
     assert.match(String(lines[0]!['why']), /apt-get install libisal2/);
