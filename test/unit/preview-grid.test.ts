@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PreviewGrid, previewStepFor } from '../../master/output/preview-grid.js';
 import { samplePreview } from '../../shared/raster/preview-sample.js';
+import { previewFrame, reprojectCodes } from '../../master/output/web-preview.js';
 
 test('the step keeps the long side at 2048 or below', () => {
   assert.equal(previewStepFor({ width: 349, height: 352 }), 1);
@@ -44,4 +45,22 @@ test('a sample of the wrong size, or none, is refused with what was expected', (
   assert.throws(() => grid.check(strip, [{ index: 'ndvi', preview: new Uint8Array(7) }]), /7 bytes, expected 8 \(4 × 2\)/);
   assert.throws(() => grid.check(strip, [{ index: 'ndvi' }]), /0 bytes, expected 8/);
   assert.equal(grid.check(strip, [{ index: 'ndvi', preview: new Uint8Array(8) }]).size, 1);
+});
+
+test('reprojecting two indices in one pass gives each what reprojecting it alone gives', () => {
+  // A UTM 32N grid the size of a Sentinel-2 tile, sampled as the master samples it.
+  const grid = { originX: 600000, originY: 5300040, pixelWidth: 10, pixelHeight: 10, width: 10980, height: 10980, epsg: 32632 };
+  const previews = new PreviewGrid(grid, ['ndvi', 'ndsi']);
+  const frame = previewFrame(grid, previews);
+  const length = previews.width * previews.height;
+  const ndvi = Uint8Array.from({ length }, (_, i) => 1 + (i % 251));
+  const ndsi = Uint8Array.from({ length }, (_, i) => 1 + ((i * 7) % 253));
+  const [both0, both1] = reprojectCodes(grid, previews, frame, [ndvi, ndsi]);
+  const [alone0] = reprojectCodes(grid, previews, frame, [ndvi]);
+  const [alone1] = reprojectCodes(grid, previews, frame, [ndsi]);
+  assert.ok(both0 && both1 && alone0 && alone1);
+  assert.ok(Buffer.from(both0).equals(Buffer.from(alone0)), 'ndvi');
+  assert.ok(Buffer.from(both1).equals(Buffer.from(alone1)), 'ndsi');
+  assert.ok(!Buffer.from(both0).equals(Buffer.from(both1)), 'the two outputs are not one copy');
+  assert.ok(both0.some((code) => code === 0) && both0.some((code) => code > 0), 'the frame shows the mosaic and the outside around it');
 });
