@@ -24,6 +24,8 @@ export interface WatchOptions {
 
 export async function watchRequest(store: RequestStore, id: string, options: WatchOptions): Promise<MosaicRequestRow> {
   const bar = options.progress ? await progressBar(id) : undefined;
+  // Subscribed before the first read: a change while the row is being read is not missed.
+  const wakeups = options.wake ? new Wakeups(options.wake) : undefined;
   let started = false;
   try {
     for (;;) {
@@ -38,24 +40,47 @@ export async function watchRequest(store: RequestStore, id: string, options: Wat
         bar.update(row.tilesDone, { status: row.status });
       }
       if (row.status === 'completed' || row.status === 'failed' || row.status === 'cancelled') return row;
-      await untilNextRead(options);
+      const intervalMs = options.intervalMs ?? 250;
+      if (wakeups) await wakeups.next(intervalMs, options.signal);
+      else await sleep(intervalMs, undefined, { signal: options.signal }).catch(() => undefined); // stopped: the loop throws
     }
   } finally {
+    wakeups?.close();
     bar?.stop();
   }
 }
 
-/** Resolves after the interval, or as soon as `wake` says the request changed (or the signal fires). */
-async function untilNextRead({ intervalMs = 250, signal, wake }: WatchOptions): Promise<void> {
-  const done = new AbortController();
-  const unsubscribe = wake?.(() => done.abort());
-  try {
-    await sleep(intervalMs, undefined, { signal: signal ? AbortSignal.any([signal, done.signal]) : done.signal });
-  } catch {
-    // woken, or stopped: the loop reads the row again or throws on the signal
-  } finally {
-    unsubscribe?.();
-    done.abort();
+/** The wake-ups of one watch: one that comes while the row is read is kept for the next wait. */
+class Wakeups {
+  #pending = false;
+  #woken: (() => void) | undefined;
+  readonly #unsubscribe: () => void;
+
+  constructor(wake: (listener: () => void) => () => void) {
+    this.#unsubscribe = wake(() => {
+      this.#pending = true;
+      this.#woken?.();
+    });
+  }
+
+  /** Resolves at once if woken since the last call, else when woken, after `ms`, or when `signal` fires. */
+  async next(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    if (!this.#pending) {
+      const timer = new AbortController();
+      const woken = new Promise<void>((resolve) => (this.#woken = resolve));
+      const slept = sleep(ms, undefined, { signal: signal ? AbortSignal.any([signal, timer.signal]) : timer.signal }).catch(() => undefined);
+      try {
+        await Promise.race([woken, slept]);
+      } finally {
+        timer.abort();
+        this.#woken = undefined;
+      }
+    }
+    this.#pending = false;
+  }
+
+  close(): void {
+    this.#unsubscribe();
   }
 }
 
