@@ -7,11 +7,11 @@
  * until the database is back or the signal fires.
  */
 import type { SingleBar } from 'cli-progress';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { MosaicRequestRow, RequestStore } from '../master/db/request-store.js';
 import { OUTAGE_POLICY, isTransientDatabaseError } from '../master/db/outage-retry.js';
 import { describeError } from '../shared/errors.js';
 import { retry } from '../shared/retry.js';
+import { WakeUp } from '../shared/wake-up.js';
 
 export interface WatchOptions {
   readonly progress: boolean;
@@ -25,11 +25,13 @@ export interface WatchOptions {
 export async function watchRequest(store: RequestStore, id: string, options: WatchOptions): Promise<MosaicRequestRow> {
   const bar = options.progress ? await progressBar(id) : undefined;
   // Subscribed before the first read: a change while the row is being read is not missed.
-  const wakeups = options.wake ? new Wakeups(options.wake) : undefined;
+  const wakeUp = new WakeUp();
+  const unsubscribe = options.wake?.(() => wakeUp.wake());
   let started = false;
   try {
     for (;;) {
       options.signal?.throwIfAborted();
+      wakeUp.clear();
       const row = await getThroughOutage(store, id, options.signal);
       if (!row) throw new Error(`request ${id} does not exist`);
       if (bar) {
@@ -40,47 +42,11 @@ export async function watchRequest(store: RequestStore, id: string, options: Wat
         bar.update(row.tilesDone, { status: row.status });
       }
       if (row.status === 'completed' || row.status === 'failed' || row.status === 'cancelled') return row;
-      const intervalMs = options.intervalMs ?? 250;
-      if (wakeups) await wakeups.next(intervalMs, options.signal);
-      else await sleep(intervalMs, undefined, { signal: options.signal }).catch(() => undefined); // stopped: the loop throws
+      await wakeUp.wait(options.intervalMs ?? 250, options.signal); // stopped: the loop throws
     }
   } finally {
-    wakeups?.close();
+    unsubscribe?.();
     bar?.stop();
-  }
-}
-
-/** The wake-ups of one watch: one that comes while the row is read is kept for the next wait. */
-class Wakeups {
-  #pending = false;
-  #woken: (() => void) | undefined;
-  readonly #unsubscribe: () => void;
-
-  constructor(wake: (listener: () => void) => () => void) {
-    this.#unsubscribe = wake(() => {
-      this.#pending = true;
-      this.#woken?.();
-    });
-  }
-
-  /** Resolves at once if woken since the last call, else when woken, after `ms`, or when `signal` fires. */
-  async next(ms: number, signal: AbortSignal | undefined): Promise<void> {
-    if (!this.#pending) {
-      const timer = new AbortController();
-      const woken = new Promise<void>((resolve) => (this.#woken = resolve));
-      const slept = sleep(ms, undefined, { signal: signal ? AbortSignal.any([signal, timer.signal]) : timer.signal }).catch(() => undefined);
-      try {
-        await Promise.race([woken, slept]);
-      } finally {
-        timer.abort();
-        this.#woken = undefined;
-      }
-    }
-    this.#pending = false;
-  }
-
-  close(): void {
-    this.#unsubscribe();
   }
 }
 

@@ -14,6 +14,7 @@ import { describeError } from '../shared/errors.js';
 import { settleWithin } from '../shared/settle-within.js';
 import type { Logger } from '../shared/logger.js';
 import { retry, retryPolicy } from '../shared/retry.js';
+import { WakeUp } from '../shared/wake-up.js';
 import type { MosaicRequestRow, RequestStore, Unsubscribe } from './store/request-store.js';
 
 /** Runs one claimed request to a recorded end; never throws. Aborting `signal` means "stop now". */
@@ -39,8 +40,8 @@ export class RequestClaimer {
   readonly #stopClaiming = new AbortController();
   /** Aborted when the request in hand must be given up (forced stop). */
   readonly #abandon = new AbortController();
-  #wake: (() => void) | undefined;
-  #wakePending = false;
+  /** Ends an idle wait early: a request is pending, or the claimer stops. */
+  readonly #wakeUp = new WakeUp();
   #loop: Promise<void> | undefined;
   #unlisten: Unsubscribe | undefined;
 
@@ -56,8 +57,7 @@ export class RequestClaimer {
 
   /** Claim now instead of at the next poll (called on a pending wake-up; harmless when busy). */
   wake(): void {
-    this.#wakePending = true;
-    this.#wake?.();
+    this.#wakeUp.wake();
   }
 
   /**
@@ -66,7 +66,6 @@ export class RequestClaimer {
    */
   async stop({ graceful = true, timeoutMs = 20_000 }: { graceful?: boolean; timeoutMs?: number } = {}): Promise<void> {
     this.#stopClaiming.abort();
-    this.#wake?.();
     if (!graceful) this.#abandon.abort();
     const loop = this.#loop ?? Promise.resolve();
     const outcome = await settleWithin(loop, timeoutMs);
@@ -85,7 +84,7 @@ export class RequestClaimer {
       try {
         row = await retry(
           () => {
-            this.#wakePending = false;
+            this.#wakeUp.clear();
             return store.claimNext(masterId, requestStaleMs);
           },
           {
@@ -123,17 +122,7 @@ export class RequestClaimer {
   }
 
   /** Waits for a wake-up (a request pending, stop) or the timeout, whichever comes first. */
-  async #idle(timeoutMs: number): Promise<void> {
-    if (this.#wakePending || this.#stopClaiming.signal.aborted) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
-      const self = this;
-      function done(): void {
-        clearTimeout(timer);
-        self.#wake = undefined;
-        resolve();
-      }
-      this.#wake = done;
-    });
+  #idle(timeoutMs: number): Promise<void> {
+    return this.#wakeUp.wait(timeoutMs, this.#stopClaiming.signal);
   }
 }
