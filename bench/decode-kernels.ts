@@ -2,8 +2,8 @@
  * Block-decoding kernels (not tests): `npm run bench:kernels`. One realistic 1024² uint16 DEFLATE
  * (level 6) + predictor 2 block, decoded by geotiff (pako inflate + its predictor) and by decodeBlock
  * (node:zlib or libdeflate + our predictor); then the inflate alone (sync, async, chunk sizes,
- * libdeflate where it is installed) and the predictor
- * loop alone. Alternatives run interleaved in the same rounds, so a busy machine slows all alike.
+ * libdeflate where it is installed), the predictor loop alone, and the worker's path: predictor 2
+ * undone while the block is copied into a strip's window (JavaScript or WebAssembly). Alternatives run interleaved in the same rounds, so a busy machine slows all alike.
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
@@ -13,6 +13,9 @@ import { decodeBlock, type BlockFormat } from '../shared/raster/block-decoder.js
 import { LibdeflateInflater } from '../shared/raster/block-inflater.js';
 import { Libdeflate, LibdeflateUnavailableError } from '../shared/native/libdeflate.js';
 import { undoFloatingPointPredictor, undoHorizontalPredictor } from '../shared/raster/block-predictor.js';
+import { HorizontalSums } from '../shared/raster/horizontal-sums.js';
+import type { SourceWindow__Output } from '../shared/proto/tile-service.js';
+import { copyBlockIntoWindow } from '../worker/window-copy.js';
 import { deflatePredicted, median, syntheticBand } from './synthetic-imagery.js';
 
 const N = 1024;
@@ -85,6 +88,20 @@ const ours = new Uint16Array(decoded.buffer, decoded.byteOffset, decoded.byteLen
 const theirs = new Uint16Array(await geotiffDeflate.decode(new Uint8Array(stored).buffer));
 if (!ours.every((v, i) => v === values[i]) || !theirs.every((v, i) => v === values[i])) throw new Error('decoders disagree');
 if (libdeflate && !Buffer.from(await decodeBlock(stored, format, undefined, { inflater: libdeflate })).equals(Buffer.from(decoded))) throw new Error('inflaters disagree');
+// The worker's copy: the block's differences summed into the window of a full-width Sentinel-2 strip.
+const sums = new HorizontalSums();
+const stripLayout = { compression: 8, predictor: 2, blockWidth: N, blockHeight: N, samplesPerPixel: 1, planarConfiguration: 1, bitsPerSample: [16], littleEndian: true, blocks: [], direct: null, imageWidth: 10980, imageHeight: N, sampleFormat: 1, tiled: true };
+const stripWindow: SourceWindow__Output = { x0: 0, y0: 0, width: 10980, height: N, sampleType: 'uint16', layout: 'encoded', encoded: stripLayout, decoded: null };
+const stripArray = new Uint16Array(10980 * N);
+const differences = new Uint16Array(predicted.buffer, predicted.byteOffset, N * N);
+function copyIntoStrip(with_: HorizontalSums | undefined): void {
+  const block = { column: 3, row: 0, sample: 0, byteCount: 1, offset: 0 };
+  copyBlockIntoWindow({ window: stripWindow, layout: stripLayout, block, values: differences, arrays: new Map([[0, stripArray]]), horizontalDifferences: true, sums: with_ });
+}
+copyIntoStrip(undefined);
+const byLoop = stripArray.slice();
+copyIntoStrip(sums);
+if (!stripArray.every((v, i) => v === byLoop[i])) throw new Error('the copies disagree');
 // Make the naive loop's call site see all three element types, as it would in a decoder handling them all.
 for (const Ctor of [Uint8Array, Uint32Array, Uint16Array]) naiveMasked(new Ctor(4096), 64, 64, 0xffff);
 
@@ -117,6 +134,10 @@ const lines = [
     ['undoHorizontalPredictor', () => undoHorizontalPredictor(predicted.buffer.slice(0), 2, N, N, 1)],
     ['(copy of the block alone, included above)', () => predicted.buffer.slice(0)],
   ]), 'naive `acc = (acc + v) & 0xffff`, shared by all widths'),
+  ...table('predictor 2 undone while copying the block into a 10980-wide strip window (the worker\'s path)', await compare([
+    ['copyBlockIntoWindow, JavaScript loop', () => copyIntoStrip(undefined)],
+    ['copyBlockIntoWindow, WebAssembly (HorizontalSums)', () => copyIntoStrip(sums)],
+  ]), 'copyBlockIntoWindow, JavaScript loop'),
   ...table('predictor 3 only (1024² float32, on random bytes: the loops do not depend on the values)', await compare([
     ['geotiff applyPredictor', () => geotiffFloat.decode(floatBlock.buffer.slice(0))],
     ['undoFloatingPointPredictor', () => undoFloatingPointPredictor(floatBlock.buffer.slice(0), 4, N, N, 1)],

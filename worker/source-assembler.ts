@@ -11,6 +11,7 @@ import { TesseraError } from '../shared/errors.js';
 import type { BlockRef__Output, EncodedLayout__Output, SourceChunk__Output, SourceWindow__Output, TileTask__Output } from '../shared/proto/tile-service.js';
 import { FallbackDecoders, decodeBlock } from '../shared/raster/block-decoder.js';
 import type { BlockInflater } from '../shared/raster/block-inflater.js';
+import { HorizontalSums } from '../shared/raster/horizontal-sums.js';
 import { SAMPLE_BYTES, SAMPLE_TYPES, type SampleArray, type SampleType } from '../shared/types.js';
 import type { ScratchArrays } from './scratch-arrays.js';
 import { canSumWhileCopying, checkBlocksCover, copyBlockIntoWindow, typedArrayOf } from './window-copy.js';
@@ -47,6 +48,8 @@ export class SourceAssembler {
   /** geotiff decoders for compressions node:zlib does not do (LZW, ZSTD, …), made once per tile. */
   readonly #fallback = new FallbackDecoders();
   readonly #inflater: BlockInflater | undefined;
+  /** Undoes predictor 2 on 16-bit blocks as they are copied (decodes finish one at a time on this thread). */
+  readonly #sums = new HorizontalSums();
   #next = 0;
   #pieces: Buffer[] = [];
   #pieceBytes = 0;
@@ -138,7 +141,7 @@ export class SourceAssembler {
     const block = layout.blocks[part.part]!;
     const horizontalDifferences = canSumWhileCopying(layout, target.sampleType);
     const decoded = await decodeStoredBlock(data, layout, block, part, { fallback: this.#fallback, inflater: this.#inflater }, horizontalDifferences);
-    copyBlockIntoWindow({ window, layout, block, values: typedArrayOf(target.sampleType, decoded), arrays: target.arrays, horizontalDifferences });
+    copyBlockIntoWindow({ window, layout, block, values: typedArrayOf(target.sampleType, decoded), arrays: target.arrays, horizontalDifferences, sums: this.#sums });
   }
 }
 

@@ -6,6 +6,7 @@
 import { TesseraError } from '../shared/errors.js';
 import type { BlockRef__Output, EncodedLayout__Output, SourceWindow__Output } from '../shared/proto/tile-service.js';
 import { SAMPLE_ARRAYS, SAMPLE_BYTES, type SampleArray, type SampleType } from '../shared/types.js';
+import type { HorizontalSums } from '../shared/raster/horizontal-sums.js';
 
 
 /** A zeroed array of `length` values, or a view of `bytes` (whole values only; aligned, as decodeBlock's are). */
@@ -52,6 +53,8 @@ export interface BlockPlacement {
    * copied, the typed-array store wrapping the running sum to the sample width as the predictor does.
    */
   readonly horizontalDifferences?: boolean;
+  /** Sums 16-bit differences in WebAssembly where it takes the block (else the loop below does it). */
+  readonly sums?: HorizontalSums | undefined;
 }
 
 /** Whether copyBlockIntoWindow can undo predictor 2 itself for this layout and sample type. */
@@ -61,7 +64,7 @@ export function canSumWhileCopying(layout: EncodedLayout__Output, sampleType: Sa
 }
 
 /** Copies the part of a decoded block that lies inside the window into the window's arrays. */
-export function copyBlockIntoWindow({ window, layout, block, values, arrays, horizontalDifferences = false }: BlockPlacement): void {
+export function copyBlockIntoWindow({ window, layout, block, values, arrays, horizontalDifferences = false, sums }: BlockPlacement): void {
   const { blockWidth, blockHeight } = layout;
   const chunky = layout.planarConfiguration === 1;
   const perPixel = chunky ? layout.samplesPerPixel : 1;
@@ -77,6 +80,9 @@ export function copyBlockIntoWindow({ window, layout, block, values, arrays, hor
   }
   const targets = chunky ? [...arrays.entries()] : arrays.has(block.sample) ? [[block.sample, arrays.get(block.sample)!] as const] : [];
   for (const [sample, out] of targets) {
+    const at = (yStart - window.y0) * window.width - window.x0 + bx0; // the window's index of the block's first row and column
+    const target = { out, at, outStride: window.width };
+    if (horizontalDifferences && perPixel === 1 && sums?.sumRowsInto(values, (yStart - by0) * blockWidth, yEnd - yStart, blockWidth, xStart - bx0, xEnd - bx0, target)) continue;
     for (let y = yStart; y < yEnd; y++) {
       const outRow = (y - window.y0) * window.width - window.x0;
       const inRow = (y - by0) * blockWidth - bx0;

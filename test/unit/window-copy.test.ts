@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { EncodedLayout__Output, SourceWindow__Output } from '../../shared/proto/tile-service.js';
 import { undoHorizontalPredictor } from '../../shared/raster/block-predictor.js';
+import { HorizontalSums } from '../../shared/raster/horizontal-sums.js';
 import { SAMPLE_ARRAYS, SAMPLE_BYTES, type SampleType } from '../../shared/types.js';
 import { canSumWhileCopying, copyBlockIntoWindow } from '../../worker/window-copy.js';
 import { prng } from '../support/prng.js';
@@ -26,6 +27,7 @@ function layoutFor(sampleType: SampleType): EncodedLayout__Output {
 describe('copyBlockIntoWindow with horizontal differences', () => {
   it('equals undoing predictor 2 first, for every integer type and windows cutting the block', () => {
     const rand = prng(24);
+    const sums = new HorizontalSums();
     for (const sampleType of TYPES) {
       const layout = layoutFor(sampleType);
       assert.ok(canSumWhileCopying(layout, sampleType));
@@ -42,9 +44,13 @@ describe('copyBlockIntoWindow with horizontal differences', () => {
         undoHorizontalPredictor(undone.buffer as ArrayBuffer, SAMPLE_BYTES[sampleType] as 1 | 2 | 4, BLOCK, BLOCK, 1);
         const want = new Ctor(window.width * window.height);
         const got = new Ctor(window.width * window.height);
+        const gotWasm = new Ctor(window.width * window.height);
         copyBlockIntoWindow({ window, layout, block, values: undone, arrays: new Map([[0, want]]) });
         copyBlockIntoWindow({ window, layout, block, values: differences, arrays: new Map([[0, got]]), horizontalDifferences: true });
+        // 16-bit samples take the WebAssembly sums (the block is 24 wide, a multiple of 8); the others the loop.
+        copyBlockIntoWindow({ window, layout, block, values: differences, arrays: new Map([[0, gotWasm]]), horizontalDifferences: true, sums });
         assert.deepEqual(got, want, `${sampleType} window ${x0},${y0} ${window.width}×${window.height}`);
+        assert.deepEqual(gotWasm, want, `${sampleType} window ${x0},${y0} ${window.width}×${window.height}, WebAssembly sums`);
       }
     }
   });
