@@ -4,7 +4,7 @@
  * first (a rename cannot replace a non-empty folder) and removed afterwards.
  */
 import { randomBytes } from 'node:crypto';
-import { rename, rm, stat } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 
 /** Rename `stagingDir` to `outputDir`, replacing a folder already there. */
 export async function publishFolder(stagingDir: string, outputDir: string): Promise<void> {
@@ -13,6 +13,20 @@ export async function publishFolder(stagingDir: string, outputDir: string): Prom
   if (hadPrevious) await rename(outputDir, previous);
   await rename(stagingDir, outputDir);
   if (hadPrevious) await rm(previous, { recursive: true, force: true });
+}
+
+/** fdatasync each of `paths`, all at once (a read-only descriptor is all fdatasync needs). */
+export async function syncFiles(paths: readonly string[]): Promise<void> {
+  await Promise.all(
+    paths.map(async (path) => {
+      const handle = await open(path, 'r');
+      try {
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+    }),
+  );
 }
 
 async function exists(path: string): Promise<boolean> {

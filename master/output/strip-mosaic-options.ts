@@ -32,6 +32,8 @@ export interface StripMosaicWriterOptions {
   readonly resume?: WriterCheckpoint | undefined;
   /** What finish publishes: 'png' (default), 'cog' (then every strip's COG pieces must be added too), or both. */
   readonly formats?: readonly OutputFormat[] | undefined;
+  /** Puts the finished PNGs' data on the disk before finish publishes them (default: syncFiles, fdatasync each). */
+  readonly syncFiles?: ((paths: readonly string[]) => Promise<void>) | undefined;
 }
 
 /** Where the mosaic files stood after their first `strips` strips, all indices alike. */

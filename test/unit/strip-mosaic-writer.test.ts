@@ -350,6 +350,39 @@ describe('StripMosaicWriter', () => {
     await assert.rejects(writer.finish(), (error: unknown) => error === first);
   });
 
+  it('syncs the finished PNGs while beforePublish runs, and publishes only once both are done', async () => {
+    // A gate instead of fdatasync: the test sees when the sync starts and decides when it ends.
+    let synced: readonly string[] | undefined;
+    let endSync: () => void = () => undefined;
+    const writer = writerFor('synced', {
+      syncFiles: (paths) => {
+        synced = paths;
+        return new Promise<void>((resolve) => (endSync = resolve));
+      },
+    });
+    for (const { index, strip } of inOrder) await writer.addStrip(index, strip, fixtures[index].strips[strip]!);
+    let finished = false;
+    let beforePublishDone: () => void = () => undefined;
+    const afterBeforePublish = new Promise<void>((resolve) => (beforePublishDone = resolve));
+    const finishing = writer
+      .finish({
+        beforePublish: async (staging) => {
+          assert.ok(synced, 'the sync is under way before beforePublish starts');
+          assert.deepEqual([...synced].sort(), indices.flatMap((i) => [join(staging, `${i}.png`), join(staging, `${i}_color.png`)]).sort());
+          for (const path of synced) assert.ok((await stat(path)).size > 0, `${path} is written before it is synced`);
+          await writeFile(join(staging, 'manifest.json'), '{}');
+          beforePublishDone();
+        },
+      })
+      .then(() => (finished = true));
+    await Promise.race([afterBeforePublish, finishing]); // finishing settles first only if beforePublish threw
+    assert.equal(finished, false);
+    assert.equal(existsSync(join(root, 'synced')), false, 'not published while the sync is under way');
+    endSync();
+    await finishing;
+    assert.ok(existsSync(join(root, 'synced', 'ndvi.png')) && existsSync(join(root, 'synced', 'manifest.json')));
+  });
+
   it('refuses strip rows that do not add up to the grid, and a negative memory bound', () => {
     assert.throws(() => writerFor('bad', { stripRows: [50, 40] }), /strips have 90 rows, the grid 97/);
     assert.throws(() => writerFor('bad', { stripRows: [97, 0] }), /must be positive integers/);
