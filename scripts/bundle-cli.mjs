@@ -13,8 +13,12 @@
 //   (one-shot.ts, the master, the web server, COG output …) stays a separate file, loaded only then.
 // - Bundled: tessera's own code and the pure-JavaScript packages a process loads at start-up
 //   (BUNDLED_ROOTS and their dependencies). Left to Node: every other package, in particular those that
-//   find files beside their own code (pino's transport workers, grpc-health-check's .proto, sharp's
-//   native library, PGlite's WebAssembly, the EPSG JSON) and those loaded only on use.
+//   find files beside their own code (grpc-health-check's .proto, sharp's native library, PGlite's
+//   WebAssembly, the EPSG JSON) and those loaded only on use. pino is bundled: its transports, whose
+//   worker threads load files beside pino's code, are never used (shared/logger.ts writes to fd 2).
+//   geotiff is bundled with its decoders as chunks of their own, loaded on first use as before.
+//   Bundling the two saved each process about 20 ms of CPU at start-up (2026-12-04, 10 interleaved
+//   runs of `tessera run` on the sample: master 0.739 -> 0.721 s, each worker 0.575 -> 0.553 s).
 // - keepNames: error classes keep their names (errors.ts prints them), even where two modules had a
 //   class of the same name.
 // - dist/bundle/inputs.json names, for each output file, the modules in it (paths from the package
@@ -26,7 +30,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 /** The packages bundled with their dependencies: what a master or worker loads before its first tile. */
-const BUNDLED_ROOTS = ['@grpc/grpc-js', '@grpc/proto-loader', 'commander', 'dotenv', 'p-queue', 'pg', 'proj4'];
+const BUNDLED_ROOTS = ['@grpc/grpc-js', '@grpc/proto-loader', 'commander', 'dotenv', 'geotiff', 'p-queue', 'pg', 'pino', 'proj4'];
 
 const rootFlag = process.argv.indexOf('--root');
 const root = resolve(rootFlag >= 0 ? process.argv[rootFlag + 1] : '.');
@@ -92,9 +96,10 @@ const { metafile } = await build({
 // esbuild makes a chunk for a package's CommonJS module that exports only `default`: `await
 // import('pkg')` of a bundled CommonJS package would lose its named exports (Node's own loader keeps
 // them), so the build refuses it. Import such a package statically, from a module that is itself
-// loaded on use.
+// loaded on use. An ES module (geotiff's decoders, geotiff itself) keeps its exports either way.
+const isCommonJs = (path) => metafile.inputs[path]?.format === 'cjs';
 const lost = Object.entries(metafile.inputs).flatMap(([file, input]) =>
-  input.imports.filter((i) => i.kind === 'dynamic-import' && !i.external && i.path.includes('node_modules/')).map((i) => `${file}: import('${i.original}')`),
+  input.imports.filter((i) => i.kind === 'dynamic-import' && !i.external && i.path.includes('node_modules/') && isCommonJs(i.path)).map((i) => `${file}: import('${i.original}')`),
 );
 if (lost.length > 0) throw new Error(`bundle-cli: dynamic import of a bundled package (import it statically instead):\n  ${lost.join('\n  ')}`);
 const inputs = Object.fromEntries(
