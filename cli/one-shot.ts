@@ -22,6 +22,7 @@ import { loadDataLakeSettings } from '../master/output/datalake-config.js';
 import type { RunningMaster } from '../master/start-master.js';
 import { MasterEvents } from '../master/master-events.js';
 import { freePort } from '../shared/free-port.js';
+import { isHttpUrl } from '../shared/urls.js';
 import { settleWithin } from '../shared/settle-within.js';
 import { watchRequest } from './request-watch.js';
 import { withNodeFlags } from './node-flags.js';
@@ -43,15 +44,31 @@ const WORKER_NO_TLS = { MASTER_TLS_CA: '', WORKER_TLS_CERT: '', WORKER_TLS_KEY: 
 /** The master events after which the request's row may read differently. */
 const REQUEST_CHANGES = ['request:planned', 'request:progress', 'request:completed', 'request:failed', 'request:cancelled'] as const;
 
-/** Starts `count` worker processes of this same CLI, pointed at the master, with its token. */
-function spawnWorkers(count: number, masterAddress: string, workerToken: string, logLevel: LogLevel, env: Env): ChildProcess[] {
+/** Whether every file the request names is local (no URL, no STAC item, no EarthDaily mosaic to fetch). */
+function readsOnlyLocalFiles(request: NewMosaicRequest): boolean {
+  if (request.source?.trim().toLowerCase() !== 'sentinel2' || request.url) return false;
+  return Object.values(request.bands ?? {}).every((reference) => !isHttpUrl(reference.trim())); // a "#N" suffix leaves the scheme as it is
+}
+
+/**
+ * The environment of the workers a run starts: the caller's, without TLS (see NO_TLS), pointed at the
+ * master. A request that reads only local files makes its workers no TLS connection at all, so they
+ * go without NODE_EXTRA_CA_CERTS: Node reads and parses every certificate in that file as it starts,
+ * 80 ms of CPU a process with the 220 KB system bundle (idle worker start 0.26 s against 0.18 s,
+ * 2026-12-04).
+ */
+export function workerEnvironment(env: Env, request: NewMosaicRequest, master: { address: string; token: string; logLevel: LogLevel }): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env, ...WORKER_NO_TLS, MASTER_ADDRESS: master.address, WORKER_TOKEN: master.token, LOG_LEVEL: master.logLevel, WORKER_ID: '' };
+  if (readsOnlyLocalFiles(request)) delete out['NODE_EXTRA_CA_CERTS'];
+  return out;
+}
+
+/** Starts `count` worker processes of this same CLI with `env`. */
+function spawnWorkers(count: number, env: NodeJS.ProcessEnv): ChildProcess[] {
   const entry = process.argv[1];
   if (!entry) throw new Error('cannot tell which script to start workers with');
   return Array.from({ length: count }, () =>
-    spawn(process.execPath, [...withNodeFlags(process.execArgv), entry, 'worker'], {
-      env: { ...env, ...WORKER_NO_TLS, MASTER_ADDRESS: masterAddress, WORKER_TOKEN: workerToken, LOG_LEVEL: logLevel, WORKER_ID: '' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    }),
+    spawn(process.execPath, [...withNodeFlags(process.execArgv), entry, 'worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] }),
   );
 }
 
@@ -105,7 +122,7 @@ export async function runOneShot(options: OneShotOptions): Promise<MosaicRequest
       outputDir: resolve(options.outputDir),
       logLevel,
     });
-    workers = spawnWorkers(options.workers, address, workerToken, logLevel, options.env);
+    workers = spawnWorkers(options.workers, workerEnvironment(options.env, options.request, { address, token: workerToken, logLevel }));
     const allExited = new AbortController();
     let exited = 0;
     for (const child of workers) {

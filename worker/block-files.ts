@@ -8,7 +8,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { TesseraError } from '../shared/errors.js';
 import { retry, retryPolicy } from '../shared/retry.js';
-import { withoutQuery } from '../shared/urls.js';
+import { isHttpUrl, withoutQuery } from '../shared/urls.js';
 import type { DirectRead__Output } from '../shared/proto/generated/tessera/v1/DirectRead.js';
 import { readFully } from '../shared/read-fully.js';
 
@@ -40,7 +40,7 @@ const REMOTE_RETRY = retryPolicy({ initialMs: 200, maxMs: 2_000, factor: 2, jitt
 
 /** The file the task's DirectRead names, or null when this worker does not see that file as the master did. */
 export async function openBlockFile(direct: DirectRead__Output): Promise<BlockFile | null> {
-  if (direct.url) return /^https?:\/\//i.test(direct.url) ? new RemoteBlockFile(direct.url, direct.size, direct.etag) : null;
+  if (direct.url) return isHttpUrl(direct.url) ? new RemoteBlockFile(direct.url, direct.size, direct.etag) : null;
   if (!direct.path) return null;
   const handle = await open(direct.path, 'r').catch(() => null);
   if (!handle) return null;

@@ -16,7 +16,7 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { InvalidRequestError } from '../../shared/errors.js';
 import { MAX_REFLECTANCE_OFFSET } from '../../shared/request/request-limits.js';
-import { withoutQuery } from '../../shared/urls.js';
+import { isHttpUrl, withoutQuery } from '../../shared/urls.js';
 
 /** Band names a STAC item may be asked for (STAC common names, and `scl` for the scene classification). */
 export const STAC_BAND_KEYS = {
@@ -185,7 +185,7 @@ function atLeastBaseline(baseline: string): boolean {
 /** An href against the item's location: URLs stay, relative paths and URLs are resolved. */
 export function resolveHref(href: string, location: string): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(href)) return href;
-  if (/^https?:\/\//i.test(location)) return new URL(href, location).toString();
+  if (isHttpUrl(location)) return new URL(href, location).toString();
   return isAbsolute(href) ? href : resolve(dirname(location), href);
 }
 

@@ -9,7 +9,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { InvalidRequestError, SourceReadError, describeError } from '../../shared/errors.js';
 import { retry, retryPolicy, type RetryPolicy } from '../../shared/retry.js';
-import { withoutQuery } from '../../shared/urls.js';
+import { isHttpUrl, withoutQuery } from '../../shared/urls.js';
 import { BodyTooLargeError, ReadDeadline, readBody } from './read-deadline.js';
 import { parseStacItem, type StacItem } from './stac-item.js';
 
@@ -34,7 +34,7 @@ export async function loadStacItem(location: string, options: StacLoadOptions): 
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   let text: string;
   try {
-    text = /^https?:\/\//i.test(location) ? await fetchText(location, maxBytes, options) : await readLocal(location, maxBytes);
+    text = isHttpUrl(location) ? await fetchText(location, maxBytes, options) : await readLocal(location, maxBytes);
   } catch (error) {
     if (error instanceof SourceReadError || options.signal?.aborted) throw error;
     throw new SourceReadError(`cannot read the STAC item "${shown}": ${describeError(error)}`, { cause: error });
