@@ -80,9 +80,10 @@ export function copyBlockIntoWindow({ window, layout, block, values, arrays, hor
   }
   const targets = chunky ? [...arrays.entries()] : arrays.has(block.sample) ? [[block.sample, arrays.get(block.sample)!] as const] : [];
   for (const [sample, out] of targets) {
-    const at = (yStart - window.y0) * window.width - window.x0 + bx0; // the window's index of the block's first row and column
-    const target = { out, at, outStride: window.width };
-    if (horizontalDifferences && perPixel === 1 && sums?.sumRowsInto(values, (yStart - by0) * blockWidth, yEnd - yStart, blockWidth, xStart - bx0, xEnd - bx0, target)) continue;
+    if (horizontalDifferences && perPixel === 1 && sums) {
+      const at = (yStart - window.y0) * window.width - window.x0 + bx0; // the window's index of the block's first row and column
+      if (sums.sumRowsInto(values, (yStart - by0) * blockWidth, yEnd - yStart, blockWidth, xStart - bx0, xEnd - bx0, { out, at, outStride: window.width })) continue;
+    }
     for (let y = yStart; y < yEnd; y++) {
       const outRow = (y - window.y0) * window.width - window.x0;
       const inRow = (y - by0) * blockWidth - bx0;
