@@ -6,11 +6,12 @@
  * read from each window. Sparse blocks read as 0 (the arrays start zeroed).
  */
 import PQueue from 'p-queue';
+import { BufferPool } from '../shared/buffer-pool.js';
 import { verifyCrc32 } from '../shared/checksum.js';
 import { TesseraError } from '../shared/errors.js';
 import type { BlockRef__Output, EncodedLayout__Output, SourceChunk__Output, SourceWindow__Output, TileTask__Output } from '../shared/proto/tile-service.js';
 import { FallbackDecoders, decodeBlock } from '../shared/raster/block-decoder.js';
-import type { BlockInflater } from '../shared/raster/block-inflater.js';
+import { INFLATE_SLACK, type BlockInflater } from '../shared/raster/block-inflater.js';
 import { HorizontalSums } from '../shared/raster/horizontal-sums.js';
 import { SAMPLE_BYTES, SAMPLE_TYPES, type SampleArray, type SampleType } from '../shared/types.js';
 import type { ScratchArrays } from './scratch-arrays.js';
@@ -50,6 +51,8 @@ export class SourceAssembler {
   readonly #inflater: BlockInflater | undefined;
   /** Undoes predictor 2 on 16-bit blocks as they are copied (decodes finish one at a time on this thread). */
   readonly #sums = new HorizontalSums();
+  /** What DEFLATE blocks inflate into, one per decode at a time, each reused once its block is in the window. */
+  readonly #inflated = new BufferPool({ keep: DECODE_CONCURRENCY, minimumSize: 0 });
   #next = 0;
   #pieces: Buffer[] = [];
   #pieceBytes = 0;
@@ -140,8 +143,15 @@ export class SourceAssembler {
     const layout = window.encoded!;
     const block = layout.blocks[part.part]!;
     const horizontalDifferences = canSumWhileCopying(layout, target.sampleType);
-    const decoded = await decodeStoredBlock(data, layout, block, part, { fallback: this.#fallback, inflater: this.#inflater }, horizontalDifferences);
-    copyBlockIntoWindow({ window, layout, block, values: typedArrayOf(target.sampleType, decoded), arrays: target.arrays, horizontalDifferences, sums: this.#sums });
+    const taken = isZlibPart(target) ? this.#inflated.take(storedBlockBytes(layout) + INFLATE_SLACK) : undefined;
+    // Only a buffer that is the whole of its memory: a small one may be a slice of Node's shared pool.
+    const into = taken && taken.buffer instanceof ArrayBuffer && taken.byteOffset === 0 && taken.buffer.byteLength === taken.length ? new Uint8Array(taken.buffer) : undefined;
+    try {
+      const decoded = await decodeStoredBlock(data, layout, block, part, { fallback: this.#fallback, inflater: this.#inflater, into }, horizontalDifferences);
+      copyBlockIntoWindow({ window, layout, block, values: typedArrayOf(target.sampleType, decoded), arrays: target.arrays, horizontalDifferences, sums: this.#sums });
+    } finally {
+      if (taken) this.#inflated.give(taken);
+    }
   }
 }
 
@@ -154,6 +164,13 @@ function isZlibPart(target: WindowTarget): boolean {
 interface Decoders {
   readonly fallback: FallbackDecoders;
   readonly inflater: BlockInflater | undefined;
+  readonly into: Uint8Array<ArrayBuffer> | undefined;
+}
+
+/** Bytes a full stored block of `layout` decodes to (a striped file's last strip may be shorter). */
+function storedBlockBytes(layout: EncodedLayout__Output): number {
+  const perPixel = layout.planarConfiguration === 1 ? layout.samplesPerPixel : 1;
+  return layout.blockWidth * layout.blockHeight * perPixel * ((layout.bitsPerSample[0] ?? 0) / 8);
 }
 
 function decodeStoredBlock(data: Buffer, layout: EncodedLayout__Output, block: BlockRef__Output, part: ExpectedPart, decoders: Decoders, keepHorizontalDifferences: boolean): Promise<Uint8Array<ArrayBuffer>> {
@@ -168,7 +185,7 @@ function decodeStoredBlock(data: Buffer, layout: EncodedLayout__Output, block: B
     width: layout.blockWidth,
     rows,
     littleEndian: layout.littleEndian,
-  }, decoders.fallback, { keepHorizontalDifferences, ...(decoders.inflater ? { inflater: decoders.inflater } : {}) }).catch((error: unknown) => {
+  }, decoders.fallback, { keepHorizontalDifferences, ...(decoders.inflater ? { inflater: decoders.inflater } : {}), ...(decoders.into ? { into: decoders.into } : {}) }).catch((error: unknown) => {
     throw new SourceDataError(`source ${part.source}: cannot decode block (${block.column}, ${block.row}) sample ${block.sample}`, { cause: error });
   });
 }

@@ -85,6 +85,12 @@ export interface DecodeOptions {
   readonly keepHorizontalDifferences?: boolean;
   /** What inflates DEFLATE blocks (block-inflater.ts); absent: node:zlib. */
   readonly inflater?: BlockInflater;
+  /**
+   * Memory a DEFLATE block may be inflated into (BlockInflater's `into`): the caller's until it is
+   * done with the result, which is then a view of it. Reusing it spares a worker a fresh, zeroed
+   * block-sized buffer per block (0.3 s of CPU over a Sentinel-2 scene's 399 blocks).
+   */
+  readonly into?: Uint8Array<ArrayBuffer>;
 }
 
 /**
@@ -100,7 +106,10 @@ export async function decodeBlock(data: Uint8Array, format: BlockFormat, decoder
   const expected = format.width * format.rows * format.samplesPerPixel * bytesPerSample;
 
   let bytes: Uint8Array<ArrayBuffer>;
-  if (DEFLATE.has(format.compression)) bytes = ownedPrefix(await (options.inflater ?? ZLIB_INFLATER).inflate(data, expected, what), expected, what, false);
+  if (DEFLATE.has(format.compression)) {
+    const inflated = await (options.inflater ?? ZLIB_INFLATER).inflate(data, expected, what, options.into);
+    bytes = options.into && inflated.buffer === options.into.buffer ? inPlace(inflated, expected, what) : ownedPrefix(inflated, expected, what, false);
+  }
   else if (format.compression === UNCOMPRESSED) bytes = ownedPrefix(data, expected, what, true);
   else bytes = await fallbackDecode(data, format, expected, what, decoders);
 
@@ -161,6 +170,12 @@ function ownedPrefix(bytes: Uint8Array, expected: number, what: string, copy: bo
   const own = backing instanceof ArrayBuffer && bytes.byteOffset === 0 && backing.byteLength > Buffer.poolSize;
   if (!copy && own && backing.byteLength - expected <= INFLATE_SLACK) return new Uint8Array(backing, 0, expected);
   return new Uint8Array(bytes.subarray(0, expected));
+}
+
+/** The first `expected` bytes of what was inflated into the caller's memory (from its offset 0). */
+function inPlace(bytes: Uint8Array<ArrayBuffer>, expected: number, what: string): Uint8Array<ArrayBuffer> {
+  if (bytes.byteLength < expected) throw new TruncatedBlockError(expected, bytes.byteLength, what);
+  return new Uint8Array(bytes.buffer, 0, expected);
 }
 
 function swapBytes(bytes: Uint8Array, bytesPerSample: number): void {

@@ -17,9 +17,11 @@ export interface BlockInflater {
    * What the zlib stream `data` inflates to, from offset 0 of memory nobody else holds: at least the
    * `expected` bytes a block of its format needs when the stream has them (TIFF allows padding past
    * them; a shorter result is the caller's to refuse). A CorruptBlockError for a bad stream, and for
-   * one that inflates to more than a decompression bomb's limit.
+   * one that inflates to more than a decompression bomb's limit. `into`, at least `expected` +
+   * INFLATE_SLACK bytes from offset 0: memory an inflater that writes in place (libdeflate) may
+   * inflate into, the result then a view of it from offset 0 (node:zlib allocates its own).
    */
-  inflate(data: Uint8Array, expected: number, what: string): Promise<Uint8Array<ArrayBuffer>>;
+  inflate(data: Uint8Array, expected: number, what: string, into?: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>>;
   /** Frees what the inflater holds (libdeflate's decompressors). */
   close(): void;
 }
@@ -69,8 +71,9 @@ export class LibdeflateInflater implements BlockInflater {
     this.#libdeflate = libdeflate;
   }
 
-  async inflate(data: Uint8Array, expected: number, what: string): Promise<Uint8Array<ArrayBuffer>> {
-    const output = new Uint8Array(expected + INFLATE_SLACK);
+  async inflate(data: Uint8Array, expected: number, what: string, into?: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+    const size = expected + INFLATE_SLACK;
+    const output = into && into.byteOffset === 0 && into.byteLength >= size ? into.subarray(0, size) : new Uint8Array(size);
     const { status, bytes } = await this.#libdeflate.zlibDecompress(data, output);
     if (status === 'ok') return output.subarray(0, bytes);
     return this.#zlib.inflate(data, expected, what);

@@ -208,6 +208,23 @@ for (const { name, inflater: chosen, skip } of INFLATERS) describe(`decodeBlock 
     assert.deepEqual(top, values.subarray(0, 32 * 3));
   });
 
+  it('into: libdeflate inflates into the caller\'s memory, reused block after block; node:zlib into its own', async () => {
+    const into = new Uint8Array(4096); // larger than the block and its slack: any block up to it fits
+    for (const [seed, predictor] of [[1, 2], [2, 1], [3, 2]] as const) {
+      const block = Uint16Array.from({ length: 32 * 8 }, (_, i) => (i * 31 + seed * 977) % 65536);
+      const data = deflateSync(Buffer.from((predictor === 2 ? Uint16Array.from(block, (v, i) => (i % 32 === 0 ? v : v - block[i - 1]!)) : block).buffer));
+      const bytes = await decodeBlock(data, { ...format, predictor }, undefined, { ...options(), into });
+      assert.deepEqual(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2), block, `block ${seed}`);
+      assert.equal(bytes.byteLength, 512);
+      assert.equal(bytes.byteOffset, 0);
+      assert.equal(bytes.buffer === into.buffer, name === 'libdeflate', `${name}: in the caller's memory only where the inflater writes in place`);
+    }
+    const small = new Uint8Array(100); // too small for the block: the inflater allocates
+    const bytes = await decodeBlock(deflateSync(stored), format, undefined, { ...options(), into: small });
+    assert.notEqual(bytes.buffer, small.buffer);
+    assert.deepEqual(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2), values);
+  });
+
   it('rejects formats it does not handle, before looking at the data', async () => {
     const cases: Array<[Partial<BlockFormat>, RegExp]> = [
       [{ bitsPerSample: 12 }, /12 bits per sample/],
