@@ -209,7 +209,7 @@ for (const { name, inflater: chosen, skip } of INFLATERS) describe(`decodeBlock 
   });
 
   it('into: libdeflate inflates into the caller\'s memory, reused block after block; node:zlib into its own', async () => {
-    const into = new Uint8Array(4096); // larger than the block and its slack: any block up to it fits
+    const into = new Uint8Array(4096); // larger than the block and its slack (a pooled buffer often is)
     for (const [seed, predictor] of [[1, 2], [2, 1], [3, 2]] as const) {
       const block = Uint16Array.from({ length: 32 * 8 }, (_, i) => (i * 31 + seed * 977) % 65536);
       const data = deflateSync(Buffer.from((predictor === 2 ? Uint16Array.from(block, (v, i) => (i % 32 === 0 ? v : v - block[i - 1]!)) : block).buffer));
