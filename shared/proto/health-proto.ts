@@ -6,9 +6,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { join } from 'node:path';
-import { packageRoot } from '../package-root.js';
 import type { ProtoGrpcType } from './generated/health.js';
+import { HEALTH_PROTO_JSON } from './generated/proto-json.js';
 import type { HealthClient } from './generated/grpc/health/v1/Health.js';
 
 export type { HealthClient, HealthHandlers } from './generated/grpc/health/v1/Health.js';
@@ -19,9 +18,9 @@ export type ServingStatus = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNK
 
 export type HealthPackage = ProtoGrpcType['grpc']['health']['v1'];
 
+/** The package object, from the definitions scripts/gen-proto.mjs wrote as JSON at build time. */
 export function loadHealthProto(): HealthPackage {
-  const definition = protoLoader.loadSync('grpc/health/v1/health.proto', {
-    includeDirs: [join(packageRoot(), 'proto')],
+  const definition = protoLoader.fromJSON(HEALTH_PROTO_JSON, {
     keepCase: true,
     enums: String,
     defaults: true,

@@ -1,8 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { join } from 'node:path';
-import { packageRoot } from '../package-root.js';
 import type { ProtoGrpcType } from './generated/tessera.js';
+import { TESSERA_PROTO_JSON } from './generated/proto-json.js';
 import type { TileServiceClient } from './generated/tessera/v1/TileService.js';
 import { bearerTokenInterceptor, type ClientAuth } from './client-credentials.js';
 
@@ -30,9 +29,12 @@ const LOADER_OPTIONS: protoLoader.Options = {
   oneofs: true,
 };
 
-/** Loads proto/tessera.proto and returns the typed package object. */
+/**
+ * proto/tessera.proto's typed package object, from the definitions scripts/gen-proto.mjs wrote as
+ * JSON at build time (the .proto text is not parsed at run time).
+ */
 export function loadTesseraProto(): ProtoGrpcType {
-  const definition = protoLoader.loadSync(join(packageRoot(), 'proto', 'tessera.proto'), LOADER_OPTIONS);
+  const definition = protoLoader.fromJSON(TESSERA_PROTO_JSON, LOADER_OPTIONS);
   return grpc.loadPackageDefinition(definition) as unknown as ProtoGrpcType;
 }
 
