@@ -23,6 +23,8 @@ import type { RunningMaster } from '../master/start-master.js';
 import { MasterEvents } from '../master/master-events.js';
 import { freePort } from '../shared/free-port.js';
 import { isHttpUrl } from '../shared/urls.js';
+import { InvalidRequestError } from '../shared/errors.js';
+import { clientRequestDefaults, parseNewRequest } from '../shared/request/check-request.js';
 import { settleWithin } from '../shared/settle-within.js';
 import { watchRequest } from './request-watch.js';
 import { withNodeFlags } from './node-flags.js';
@@ -44,10 +46,18 @@ const WORKER_NO_TLS = { MASTER_TLS_CA: '', WORKER_TLS_CERT: '', WORKER_TLS_KEY: 
 /** The master events after which the request's row may read differently. */
 const REQUEST_CHANGES = ['request:planned', 'request:progress', 'request:completed', 'request:failed', 'request:cancelled'] as const;
 
-/** Whether every file the request names is local (no URL, no STAC item, no EarthDaily mosaic to fetch). */
-function readsOnlyLocalFiles(request: NewMosaicRequest): boolean {
-  if (request.source?.trim().toLowerCase() !== 'sentinel2' || request.url) return false;
-  return Object.values(request.bands ?? {}).every((reference) => !isHttpUrl(reference.trim())); // a "#N" suffix leaves the scheme as it is
+/**
+ * Whether every file the request names is local: a Sentinel-2 request (as the master's rules read it)
+ * whose bands are all paths. A request those rules refuse counts as not local (the master says why).
+ */
+function readsOnlyLocalFiles(request: NewMosaicRequest, env: Env): boolean {
+  try {
+    const job = parseNewRequest(request, clientRequestDefaults(env));
+    return job.source === 'sentinel2' && job.bands.every((band) => !isHttpUrl(band.uri));
+  } catch (error) {
+    if (error instanceof InvalidRequestError) return false;
+    throw error;
+  }
 }
 
 /**
@@ -59,7 +69,7 @@ function readsOnlyLocalFiles(request: NewMosaicRequest): boolean {
  */
 export function workerEnvironment(env: Env, request: NewMosaicRequest, master: { address: string; token: string; logLevel: LogLevel }): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...env, ...WORKER_NO_TLS, MASTER_ADDRESS: master.address, WORKER_TOKEN: master.token, LOG_LEVEL: master.logLevel, WORKER_ID: '' };
-  if (readsOnlyLocalFiles(request)) delete out['NODE_EXTRA_CA_CERTS'];
+  if (readsOnlyLocalFiles(request, env)) delete out['NODE_EXTRA_CA_CERTS'];
   return out;
 }
 

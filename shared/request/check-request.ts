@@ -7,6 +7,7 @@
 import type { BandLayout, Env } from '../config/env.js';
 import { MASTER_VARIABLES } from '../config/master-config.js';
 import type { NewMosaicRequest } from '../../master/store/request-store.js';
+import type { MosaicJob } from '../types.js';
 import { parseRequest } from './request-rules.js';
 
 /** What a client checks a request against. */
@@ -27,7 +28,12 @@ export function clientRequestDefaults(env: Env): ClientRequestDefaults {
 
 /** Throws the InvalidRequestError the master would record for this request; returns nothing otherwise. */
 export function checkNewRequest(request: NewMosaicRequest, defaults: ClientRequestDefaults): void {
-  parseRequest(
+  parseNewRequest(request, defaults);
+}
+
+/** The job the master would make of this request (what checkNewRequest checks), or its InvalidRequestError. */
+export function parseNewRequest(request: NewMosaicRequest, defaults: ClientRequestDefaults): MosaicJob {
+  return parseRequest(
     // The row as the table would hold it: the columns a request leaves out take their defaults.
     { ...request, id: 'new', source: request.source ?? 'sentinel2', bands: request.bands ?? {}, reflectanceOffset: request.reflectanceOffset ?? null, stripRows: request.stripRows ?? null, formats: request.formats ?? null },
     { earthdailyBands: defaults.earthdailyBands, earthdailyUrl: URL_LEFT_TO_MASTER },

@@ -6,6 +6,7 @@
  */
 import { parseBandLayout, type BandLayout } from '../config/env.js';
 import { InvalidRequestError } from '../errors.js';
+import { isHttpUrl } from '../urls.js';
 import {
   BAND_NAMES,
   EXPRESSION_INDEX,
@@ -161,7 +162,7 @@ function describeLayout(layout: BandLayout): string {
 function parseEarthDaily(fields: RequestFields, base: Omit<EarthDailyJob, 'source' | 'url' | 'bbox' | 'resolution' | 'bands'>, defaults: RequestDefaults): EarthDailyJob {
   const url = fields.url?.trim() || defaults.earthdailyUrl;
   if (!url) throw new InvalidRequestError('no mosaic URL: set the url column of the request, or EARTHDAILY_MOSAIC_URL on the master');
-  if (!/^https?:\/\//i.test(url)) throw new InvalidRequestError('url must be an http(s) URL of a cloud-optimized GeoTIFF');
+  if (!isHttpUrl(url)) throw new InvalidRequestError('url must be an http(s) URL of a cloud-optimized GeoTIFF');
   const bbox = parseBox(fields);
   const resolution = fields.resolution;
   if (resolution === null || resolution === undefined || !Number.isFinite(resolution) || resolution <= 0) {

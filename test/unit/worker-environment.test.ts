@@ -25,6 +25,8 @@ describe('workerEnvironment', () => {
   it('leaves NODE_EXTRA_CA_CERTS out when every band is a local file', () => {
     assert.equal('NODE_EXTRA_CA_CERTS' in workerEnvironment(callers, local, master), false);
     assert.equal('NODE_EXTRA_CA_CERTS' in workerEnvironment(callers, { ...local, source: ' Sentinel2 ' }, master), false);
+    const { source: _source, ...noSource } = local;
+    assert.equal('NODE_EXTRA_CA_CERTS' in workerEnvironment(callers, noSource, master), false, 'no source: the column default, sentinel2');
   });
 
   it('keeps NODE_EXTRA_CA_CERTS where a worker may fetch over https', () => {
@@ -34,6 +36,6 @@ describe('workerEnvironment', () => {
     assert.equal(kept({ ...local, bands: { red: 'HTTP://example.test/B04.tif', nir: '/data/B08.tif' } }), bundle, 'one band over http');
     assert.equal(kept({ source: 'earthdaily', url: 'https://example.test/mosaic.tif', ulLat: 1, ulLng: 2, lrLat: 0, lrLng: 3, indices: ['ndvi'] }), bundle, 'EarthDaily');
     assert.equal(kept({ source: 'stac', url: '/data/item.json', indices: ['ndvi'] }), bundle, 'a local STAC item may name remote assets');
-    assert.equal(kept({ bands: local.bands, indices: ['ndvi'] }), bundle, 'no source given');
+    assert.equal(kept({ ...local, indices: ['no-such-index'] }), bundle, 'a request the master will refuse');
   });
 });
