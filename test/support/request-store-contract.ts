@@ -529,7 +529,9 @@ export function requestStoreContract(name: string, open: OpenHarness): void {
 
     test('worker statistics: upserted by worker and master, first_seen kept, listed newest first within the window', async (t) => {
       const { store, now } = await open(t);
-      const at = (agoMs: number): Date => new Date(Math.floor((now() - agoMs) / 1000) * 1000);
+      // One reading of the clock: read anew each time, a second could turn between a write and its check.
+      const start = now();
+      const at = (agoMs: number): Date => new Date(Math.floor((start - agoMs) / 1000) * 1000);
       const stats = (workerId: string, masterId: string, tilesDone: number, firstSeen: Date, lastSeen: Date): WorkerStatsRow => ({
         workerId,
         masterId,
