@@ -177,14 +177,3 @@ export class StripLane {
     }
   }
 }
-
-/** The strips lanes still lack, e.g. "ndvi strips 2, 5", or undefined when every lane is complete. */
-export function missingStrips(lanes: ReadonlyMap<string, StripLane>): string | undefined {
-  const missing = [...lanes].flatMap(([index, lane]) => {
-    const absent = lane.missing();
-    if (absent.length === 0) return [];
-    const shown = absent.slice(0, 10).join(', ') + (absent.length > 10 ? ` and ${absent.length - 10} more` : '');
-    return [`${index} strip${absent.length > 1 ? 's' : ''} ${shown}`];
-  });
-  return missing.length > 0 ? missing.join('; ') : undefined;
-}

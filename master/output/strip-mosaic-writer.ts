@@ -18,11 +18,12 @@ import { CogMosaics, type CogPieceData } from './cog-mosaics.js';
 import { assertValidGrid, type OutputGrid } from './georeference.js';
 import { mosaicFiles, type FinishOptions, type MosaicOutputs } from './mosaic-files.js';
 import { closeStitchedFiles, finishStitchedFiles, openStitchedFiles } from './stitched-files.js';
-import { publishFolder, syncFiles } from './publish-folder.js';
+import { publishWhenSynced, syncFiles } from './publish-folder.js';
 import { ResultFolder } from './result-folder.js';
 import { stagingFolderOf } from './staging-folders.js';
 import { StripHolding } from './strip-holding.js';
-import { missingStrips, StripLane, StripPlacementError, type LaneFiles, type LaneState } from './strip-lane.js';
+import { StripPlacementError, type LaneFiles } from './strip-lane.js';
+import { StripLanes } from './strip-lanes.js';
 import { assertValidOptions, type StripMosaicStats, type StripMosaicWriterOptions, type WriterCheckpoint } from './strip-mosaic-options.js';
 
 export { StripPlacementError } from './strip-lane.js';
@@ -38,8 +39,7 @@ export class StripMosaicWriter {
   private readonly stagingDir: string;
   private readonly grid: OutputGrid;
   private readonly wkt: string;
-  private readonly stripRows: readonly number[];
-  private readonly lanes = new Map<IndexName, StripLane>();
+  private readonly lanes: StripLanes;
   private readonly holding: StripHolding;
   private readonly cogs: CogMosaics | undefined;
   private readonly publishPng: boolean;
@@ -60,7 +60,6 @@ export class StripMosaicWriter {
     this.stagingDir = stagingFolderOf(this.outputDir, options.claimTag);
     this.grid = options.grid;
     this.wkt = options.crsWkt;
-    this.stripRows = [...options.stripRows];
     this.holding = new StripHolding(join(this.stagingDir, 'spill'), options.maxBufferedBytes);
     this.resume = options.resume;
     this.checkpointed = options.resume?.strips ?? 0;
@@ -68,12 +67,7 @@ export class StripMosaicWriter {
     this.publishPng = formats.includes('png');
     this.syncFiles = options.syncFiles ?? syncFiles;
     this.cogs = formats.includes('cog') ? new CogMosaics(this.stagingDir, this.grid, options.indices) : undefined;
-    for (const index of options.indices) {
-      const state = options.resume?.lanes[index];
-      if (options.resume && !state) throw new TesseraError(`strip mosaic writer: the checkpoint has no ${index}`);
-      const resumed = options.resume && state ? { strips: options.resume.strips, state } : undefined;
-      this.lanes.set(index, new StripLane(index, this.stripRows, this.grid.width, this.holding, resumed));
-    }
+    this.lanes = new StripLanes({ indices: options.indices, stripRows: [...options.stripRows], width: this.grid.width, holding: this.holding, resume: options.resume });
   }
 
   /** The folder workers may leave results in (result-folder.ts), in the staging folder; removed before publishing. */
@@ -94,14 +88,10 @@ export class StripMosaicWriter {
    */
   async checkpoint(): Promise<WriterCheckpoint | undefined> {
     if (this.state !== 'open' || !this.prepared || this.failure) return undefined;
-    const strips = Math.min(...[...this.lanes.values()].map((lane) => lane.written));
+    const strips = this.lanes.writtenByAll();
     if (strips <= this.checkpointed) return undefined;
-    const lanes: Record<string, LaneState> = {};
-    for (const [index, lane] of this.lanes) {
-      const state = lane.stateAt(strips);
-      if (!state) return undefined;
-      lanes[index] = state;
-    }
+    const lanes = this.lanes.statesAt(strips);
+    if (!lanes) return undefined;
     const opened = await this.prepared;
     await Promise.all([...opened.values()].flatMap((files) => [files.grey.sync(), files.colour.sync()]));
     this.checkpointed = strips;
@@ -116,27 +106,20 @@ export class StripMosaicWriter {
    */
   async addStrip(index: IndexName, strip: number, data: StripData): Promise<void> {
     this.assertOpen('addStrip');
-    const lane = this.laneFor(index, strip);
+    const lane = this.lanes.laneFor(index, strip);
     lane.reserve(strip, data);
-    try {
-      await lane.place(strip, data, () => this.filesFor(index, strip));
-    } catch (error) {
-      this.failure ??= { error };
-      throw error;
-    }
+    await this.recordingFailure(() => lane.place(strip, data, () => this.filesFor(index, strip)));
   }
 
   /** Stage strip number `strip`'s COG pieces of an index (checked against the strip: cog-result-check.ts). */
   async addCogPieces(index: IndexName, strip: number, pieces: readonly CogPieceData[]): Promise<void> {
     this.assertOpen('addCogPieces');
     if (!this.cogs) throw new TesseraError(`${this.where()}: COG pieces for a mosaic without a COG`);
-    try {
+    const cogs = this.cogs;
+    await this.recordingFailure(async () => {
       await this.filesFor(index, strip); // the staging folder exists from here on
-      await this.cogs.add(index, strip, pieces);
-    } catch (error) {
-      if (!(error instanceof StripPlacementError)) this.failure ??= { error };
-      throw error;
-    }
+      await cogs.add(index, strip, pieces);
+    });
   }
 
   /**
@@ -149,17 +132,14 @@ export class StripMosaicWriter {
   async dropStrips(strips: readonly number[]): Promise<void> {
     this.assertOpen('dropStrips');
     if (strips.length === 0) return;
-    await this.settleLanes();
-    if (this.failure) throw new TesseraError(`${this.where()}: an earlier write failed`, { cause: this.failure.error });
+    await this.lanes.settled();
+    this.assertNoFailure();
     const opened = this.prepared ? await this.prepared : undefined;
     const dropped = new Set(strips);
-    try {
-      for (const [index, lane] of this.lanes) await lane.drop(dropped, opened?.get(index));
+    await this.recordingFailure(async () => {
+      await this.lanes.drop(dropped, opened);
       this.cogs?.drop(dropped);
-    } catch (error) {
-      this.failure ??= { error };
-      throw error;
-    }
+    });
     this.checkpointed = Math.min(this.checkpointed, ...strips);
   }
 
@@ -183,7 +163,7 @@ export class StripMosaicWriter {
   async suspend(): Promise<void> {
     if (this.state !== 'open') return this.abort();
     this.state = 'aborted';
-    await this.settleLanes();
+    await this.lanes.settled();
     await closeStitchedFiles(await this.prepared?.catch(() => undefined));
     await this.cogs?.discard(); // a COG's staged pieces are not resumed (see run-output.ts)
     await this.removeScratch();
@@ -194,20 +174,12 @@ export class StripMosaicWriter {
     if (this.state === 'finishing') await this.finishing; // a failed finish has cleaned up already
     if (this.state === 'finished' || this.state === 'aborted') return;
     this.state = 'aborted';
-    await this.settleLanes();
+    await this.lanes.settled();
     await this.discard();
   }
 
   stats(): StripMosaicStats {
-    const writtenStrips = [...this.lanes.values()].reduce((sum, lane) => sum + lane.written, 0);
-    return { ...this.holding.stats(), writtenStrips };
-  }
-
-  private laneFor(index: IndexName, strip: number): StripLane {
-    const lane = this.lanes.get(index);
-    if (lane) return lane;
-    const known = [...this.lanes.keys()].join(', ');
-    throw new StripPlacementError('unknown-index', `strip ${strip} of ${index}: index not in this mosaic (${known})`);
+    return { ...this.holding.stats(), writtenStrips: this.lanes.writtenStrips() };
   }
 
   /** The index's files, once the staging folder is ready; refuses after abort or a failed write. */
@@ -215,12 +187,12 @@ export class StripMosaicWriter {
     if (this.state === 'aborted') {
       throw new TesseraError(`${this.where()}: strip ${strip} of ${index} arrived after abort`);
     }
-    if (this.failure) throw new TesseraError(`${this.where()}: an earlier write failed`, { cause: this.failure.error });
+    this.assertNoFailure();
     return (await this.prepare()).get(index)!;
   }
 
   private async finishAll(options: FinishOptions): Promise<MosaicOutputs> {
-    await this.settleLanes();
+    await this.lanes.settled();
     try {
       if (this.failure) throw this.failure.error;
       this.assertComplete();
@@ -229,12 +201,10 @@ export class StripMosaicWriter {
       const cogs = await this.cogs?.finish(this.stagingDir, this.outputDir, this.grid, this.wkt);
       for (const [index, cog] of cogs ?? []) outputs[index] = { ...outputs[index], cog };
       await this.removeScratch();
-      // The PNGs' data goes to the disk while beforePublish works (the previews and the manifest,
-      // 0.1-0.2 s on a full scene): published only once both are done, they are whole after a crash.
-      // Synced one after the other instead, the manifest's fsync waited ~0.1 s for their data.
-      const pngs = this.publishPng ? [...this.lanes.keys()].flatMap((index) => [mosaicFiles(this.stagingDir, index).png, mosaicFiles(this.stagingDir, index).colorPng]) : [];
-      await Promise.all([this.syncFiles(pngs), options.beforePublish?.(this.stagingDir)]);
-      await publishFolder(this.stagingDir, this.outputDir);
+      const files = this.publishPng ? this.lanes.indices.flatMap((index) => [mosaicFiles(this.stagingDir, index).png, mosaicFiles(this.stagingDir, index).colorPng]) : [];
+      const { beforePublish } = options;
+      const meanwhile = beforePublish ? () => beforePublish(this.stagingDir) : undefined;
+      await publishWhenSynced({ ...folders, files, syncFiles: this.syncFiles, meanwhile });
       this.state = 'finished';
       return outputs;
     } catch (error) {
@@ -247,8 +217,8 @@ export class StripMosaicWriter {
   }
 
   private assertComplete(): void {
-    const missing = missingStrips(this.lanes);
-    if (missing) throw new IncompleteMosaicError(`${this.where()}: ${missing} never arrived (of ${this.stripRows.length} per index)`);
+    const missing = this.lanes.missing();
+    if (missing) throw new IncompleteMosaicError(`${this.where()}: ${missing} never arrived (of ${this.lanes.stripCount} per index)`);
   }
 
   /**
@@ -256,7 +226,7 @@ export class StripMosaicWriter {
    * resuming, the files already in it as they were at the checkpoint.
    */
   private prepare(): Promise<Map<IndexName, LaneFiles>> {
-    this.prepared ??= openStitchedFiles({ folder: this.stagingDir, grid: this.grid, indices: [...this.lanes.keys()], resume: this.resume?.lanes });
+    this.prepared ??= openStitchedFiles({ folder: this.stagingDir, grid: this.grid, indices: this.lanes.indices, resume: this.resume?.lanes });
     return this.prepared;
   }
 
@@ -266,15 +236,28 @@ export class StripMosaicWriter {
     await rm(join(this.stagingDir, 'spill'), { recursive: true, force: true });
   }
 
-  private async settleLanes(): Promise<void> {
-    await Promise.all([...this.lanes.values()].map((lane) => lane.settled()));
-  }
-
   /** Close whatever files are open and remove the staging folder. */
   private async discard(): Promise<void> {
     await closeStitchedFiles(await this.prepared?.catch(() => undefined));
     await this.cogs?.discard();
     await rm(this.stagingDir, { recursive: true, force: true });
+  }
+
+  /**
+   * Run `work`; its error, unless a StripPlacementError (refused before anything was written), is kept
+   * as the writer's failure (the files are incomplete from then on) and rethrown.
+   */
+  private async recordingFailure(work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      if (!(error instanceof StripPlacementError)) this.failure ??= { error };
+      throw error;
+    }
+  }
+
+  private assertNoFailure(): void {
+    if (this.failure) throw new TesseraError(`${this.where()}: an earlier write failed`, { cause: this.failure.error });
   }
 
   private assertOpen(action: string): void {
