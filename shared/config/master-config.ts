@@ -18,12 +18,11 @@ import {
   stringVar,
   workerTokenVar,
   wordVar,
-  type BandLayout,
   type Env,
-  type LogLevel,
 } from './env.js';
 import { STRIP_DEFLATES } from '../types.js';
 import { isLoopbackAddress } from './loopback.js';
+import { readVariables, type ValuesOf } from './variable-set.js';
 
 /** STRIP_DEFLATE's words: a strip compression, or auto. */
 export const STRIP_DEFLATE_CHOICES = ['auto', ...STRIP_DEFLATES] as const;
@@ -48,6 +47,7 @@ export const MASTER_VARIABLES = {
     '127.0.0.1:50051',
     'Address the master serves workers (gRPC) and grpc.health.v1 on. Anything but loopback (e.g. 0.0.0.0:50051, as the image sets) needs WORKER_TOKEN.',
   ),
+  /** Never log it: the server keeps only its digest. */
   workerToken: workerTokenVar,
   grpcTlsCert: pemFileVar('GRPC_TLS_CERT', 'The master\'s TLS certificate (PEM, may include the chain), with GRPC_TLS_KEY. Unset: gRPC without TLS.'),
   grpcTlsKey: pemFileVar('GRPC_TLS_KEY', 'The private key (PEM) of GRPC_TLS_CERT.'),
@@ -161,43 +161,8 @@ export const MASTER_VARIABLES = {
   ),
 } as const;
 
-export interface MasterConfig {
-  readonly databaseUrl: string | undefined;
-  readonly embeddedDbDir: string;
-  readonly embeddedDbPort: number;
-  readonly outputDir: string;
-  readonly grpcListen: string;
-  /** Never log it: the server keeps only its digest. */
-  readonly workerToken: string | undefined;
-  readonly grpcTlsCert: string | undefined;
-  readonly grpcTlsKey: string | undefined;
-  readonly grpcTlsCa: string | undefined;
-  readonly stripPixels: number;
-  readonly stripDeflate: StripDeflateChoice;
-  readonly stripBufferBytes: number;
-  readonly maxInflightTiles: number;
-  readonly tileLeaseMs: number;
-  readonly tileMaxAttempts: number;
-  readonly longPollMs: number;
-  readonly pollIntervalMs: number;
-  readonly requestStaleMs: number;
-  readonly checkpointMs: number;
-  readonly requestMaxAttempts: number;
-  readonly maxMessageBytes: number;
-  readonly shutdownTimeoutMs: number;
-  readonly earthdailyMosaicUrl: string | undefined;
-  readonly earthdailyBands: BandLayout;
-  readonly maxBboxDeg: number;
-  readonly maxRequestPixels: number;
-  readonly masterId: string;
-  readonly logLevel: LogLevel;
-  readonly readTimeoutMs: number;
-  readonly verifyFraction: number;
-  readonly verifyWaitMs: number;
-  readonly retentionDays: number;
-  readonly workerStatsMs: number;
-  readonly metricsListen: string | undefined;
-}
+/** The master's settings: each variable's reading, with masterId always set. */
+export type MasterConfig = Omit<ValuesOf<typeof MASTER_VARIABLES>, 'masterId'> & { readonly masterId: string };
 
 /** A process-unique identity: containers can share a hostname, so add the pid and a random part. */
 export function processIdentity(role: string): string {
@@ -206,45 +171,9 @@ export function processIdentity(role: string): string {
 
 /** Reads and validates every master variable; throws ConfigError on the first bad one. */
 export function loadMasterConfig(env: Env, overrides: Partial<MasterConfig> = {}): MasterConfig {
-  const v = MASTER_VARIABLES;
   checkRetired(env, 'TILE_SIZE', 'tiles are full-width strips of rows now, sized by STRIP_PIXELS', 'Unset TILE_SIZE; set STRIP_PIXELS (pixels per strip) instead, or strip_rows on a request.');
-  const config: MasterConfig = Object.freeze({
-    databaseUrl: v.databaseUrl.read(env),
-    embeddedDbDir: v.embeddedDbDir.read(env),
-    embeddedDbPort: v.embeddedDbPort.read(env),
-    outputDir: v.outputDir.read(env),
-    grpcListen: v.grpcListen.read(env),
-    workerToken: v.workerToken.read(env),
-    grpcTlsCert: v.grpcTlsCert.read(env),
-    grpcTlsKey: v.grpcTlsKey.read(env),
-    grpcTlsCa: v.grpcTlsCa.read(env),
-    stripPixels: v.stripPixels.read(env),
-    stripDeflate: v.stripDeflate.read(env),
-    stripBufferBytes: v.stripBufferBytes.read(env),
-    maxInflightTiles: v.maxInflightTiles.read(env),
-    tileLeaseMs: v.tileLeaseMs.read(env),
-    tileMaxAttempts: v.tileMaxAttempts.read(env),
-    longPollMs: v.longPollMs.read(env),
-    pollIntervalMs: v.pollIntervalMs.read(env),
-    requestStaleMs: v.requestStaleMs.read(env),
-    checkpointMs: v.checkpointMs.read(env),
-    requestMaxAttempts: v.requestMaxAttempts.read(env),
-    maxMessageBytes: v.maxMessageBytes.read(env),
-    shutdownTimeoutMs: v.shutdownTimeoutMs.read(env),
-    earthdailyMosaicUrl: v.earthdailyMosaicUrl.read(env),
-    earthdailyBands: v.earthdailyBands.read(env),
-    maxBboxDeg: v.maxBboxDeg.read(env),
-    maxRequestPixels: v.maxRequestPixels.read(env),
-    masterId: v.masterId.read(env) ?? processIdentity('master'),
-    logLevel: v.logLevel.read(env),
-    readTimeoutMs: v.readTimeoutMs.read(env),
-    verifyFraction: v.verifyFraction.read(env),
-    verifyWaitMs: v.verifyWaitMs.read(env),
-    retentionDays: v.retentionDays.read(env),
-    workerStatsMs: v.workerStatsMs.read(env),
-    metricsListen: v.metricsListen.read(env),
-    ...overrides,
-  });
+  const values = readVariables(MASTER_VARIABLES, env);
+  const config: MasterConfig = Object.freeze({ ...values, masterId: values.masterId ?? processIdentity('master'), ...overrides });
   checkGrpcSecurity(config);
   return config;
 }

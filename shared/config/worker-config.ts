@@ -11,9 +11,9 @@ import {
   workerTokenVar,
   wordVar,
   type Env,
-  type LogLevel,
 } from './env.js';
 import { processIdentity } from './master-config.js';
+import { readVariables, type ValuesOf } from './variable-set.js';
 
 export const INFLATE_LIBRARIES = ['auto', 'libdeflate', 'zlib'] as const;
 /** auto: libdeflate where it loads, else node:zlib; libdeflate: that or the worker does not start; zlib: node:zlib. */
@@ -21,6 +21,7 @@ export type InflateLibrary = (typeof INFLATE_LIBRARIES)[number];
 
 export const WORKER_VARIABLES = {
   masterAddress: addressVar('MASTER_ADDRESS', '127.0.0.1:50051', 'The master\'s gRPC address (host:port) a worker connects to.'),
+  /** Never log it. */
   workerToken: workerTokenVar,
   masterTlsCa: pemFileVar(
     'MASTER_TLS_CA',
@@ -69,20 +70,11 @@ export interface ClientTlsSettings {
   readonly workerTlsKey: string | undefined;
 }
 
-export interface WorkerConfig extends ClientTlsSettings {
-  readonly masterAddress: string;
-  /** Never log it. */
-  readonly workerToken: string | undefined;
-  readonly concurrency: number;
-  readonly pollDeadlineMs: number;
-  readonly maxMessageBytes: number;
-  readonly directReads: boolean;
-  readonly directWrites: boolean;
-  readonly inflateLibrary: InflateLibrary;
-  readonly aliveFile: string | undefined;
-  readonly workerId: string;
-  readonly logLevel: LogLevel;
-}
+/** The worker's own variables: WORKER_VARIABLES but the client TLS ones, which are read as a set (below). */
+const { masterTlsCa: _ca, workerTlsCert: _cert, workerTlsKey: _key, ...OWN_VARIABLES } = WORKER_VARIABLES;
+
+/** A worker's settings: each variable's reading, with workerId always set. */
+export type WorkerConfig = Omit<ValuesOf<typeof OWN_VARIABLES>, 'workerId'> & { readonly workerId: string } & ClientTlsSettings;
 
 /**
  * The client-side TLS variables (a worker's, and `tessera health master`'s), checked as a set:
@@ -112,19 +104,6 @@ export function loadClientTlsSettings(env: Env, overrides: Partial<ClientTlsSett
 }
 
 export function loadWorkerConfig(env: Env, overrides: Partial<WorkerConfig> = {}): WorkerConfig {
-  const v = WORKER_VARIABLES;
-  const read = {
-    masterAddress: v.masterAddress.read(env),
-    workerToken: v.workerToken.read(env),
-    concurrency: v.concurrency.read(env),
-    pollDeadlineMs: v.pollDeadlineMs.read(env),
-    maxMessageBytes: v.maxMessageBytes.read(env),
-    directReads: v.directReads.read(env),
-    directWrites: v.directWrites.read(env),
-    inflateLibrary: v.inflateLibrary.read(env),
-    aliveFile: v.aliveFile.read(env),
-    workerId: v.workerId.read(env) ?? processIdentity('worker'),
-    logLevel: v.logLevel.read(env),
-  };
-  return Object.freeze({ ...read, ...loadClientTlsSettings(env, overrides), ...overrides });
+  const values = readVariables(OWN_VARIABLES, env);
+  return Object.freeze({ ...values, workerId: values.workerId ?? processIdentity('worker'), ...loadClientTlsSettings(env, overrides), ...overrides });
 }
