@@ -5,14 +5,14 @@
  * declarations themselves, never retyped.
  */
 import { DATALAKE_VARIABLES } from '../master/output/datalake-config.js';
-import type { VariableSpec } from '../shared/config/env.js';
 import { MASTER_VARIABLES } from '../shared/config/master-config.js';
 import { WEB_VARIABLES } from '../shared/config/web-config.js';
+import type { VariableSet } from '../shared/config/variable-set.js';
 import { WORKER_VARIABLES } from '../shared/config/worker-config.js';
 
 export type Role = 'master' | 'worker' | 'web';
 
-const names = (...groups: ReadonlyArray<Readonly<Record<string, VariableSpec<unknown>>>>): string[] => groups.flatMap((group) => Object.values(group).map((v) => v.name));
+const names = (...groups: readonly VariableSet[]): string[] => groups.flatMap((group) => Object.values(group).map((v) => v.name));
 
 /** What `tessera health master` reads besides its flags (it connects the way a worker does). */
 const CLIENT_TLS = [WORKER_VARIABLES.masterTlsCa, WORKER_VARIABLES.workerTlsCert, WORKER_VARIABLES.workerTlsKey].map((v) => v.name);

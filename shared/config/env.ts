@@ -1,7 +1,8 @@
 /**
  * Reading configuration variables: each variable is declared once with its default, its meaning
- * and a check; a bad value becomes a ConfigError naming the variable and the fix. The
- * declarations double as the source of the README's configuration table (`tessera config`).
+ * and a check; a bad value becomes a ConfigError naming the variable and the fix. The README's
+ * configuration table (test/unit/readme.test.ts) and the deployment files (cli/role-variables.ts)
+ * are checked against the declarations.
  *
  * The checks are a few lines each (numbers in a range, words from a list, patterns): zod did this
  * until 2026-12-02, but loading it cost 56-64 ms of CPU in every process (three per `tessera run`),
