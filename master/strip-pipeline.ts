@@ -2,7 +2,7 @@
  * Feeds one request's strips through the dispatcher and their results into the mosaic writer: at
  * most `maxInflight` strips out at once; each strip's task is described when its turn comes and
  * its source data read only while a worker streams it; each result is checked against its strip
- * before a byte of it is stitched (strip-result-check.ts; its COG pieces, when asked for: cog-result-check.ts). A sample of the strips (VERIFY_FRACTION)
+ * before a byte of it is stitched (strip-task.ts). A sample of the strips (VERIFY_FRACTION)
  * is computed by two workers and compared (strip-verifier.ts); a worker caught in the minority is
  * banned from the run and the strips it computed unchecked are taken out of the mosaic and
  * computed again by others. The first failure (a tile out of attempts, the master's own I/O, a
@@ -14,8 +14,8 @@ import type { Crc32 } from '../shared/checksum.js';
 import { TesseraError, describeError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { MessageMemory } from '../shared/proto/source-chunk-wire.js';
-import type { SourceChunk, SubmitResultRequest__Output } from '../shared/proto/tile-service.js';
-import type { IndexName, MosaicJob, StripDeflate } from '../shared/types.js';
+import type { SourceChunk } from '../shared/proto/tile-service.js';
+import type { MosaicJob, StripDeflate } from '../shared/types.js';
 import type { ClaimGuard } from './claim-guard.js';
 import type { MasterEvents } from './master-events.js';
 import type { RequestStore } from './store/request-store.js';
@@ -28,11 +28,9 @@ import type { BandSet } from './source/band-set.js';
 import type { PlannedStrip } from './source/strip-plan.js';
 import { describeStrip } from './source/strip-reader.js';
 import { StitchGate } from './stitch-gate.js';
-import { checkCogResult, type CheckedCog } from './cog-result-check.js';
-import { checkStripResult, type CheckedStrip } from './strip-result-check.js';
+import { checkAnswer, stripTask, type CheckedAnswer, type StripTaskContext } from './strip-task.js';
 import { StripVerifier, resultDigest, type StripWork } from './strip-verifier.js';
 import { VerificationTally, type VerificationSummary } from './verification-tally.js';
-import { jobTaskFields } from './task-fields.js';
 
 export { maxStripPngBytes } from './strip-result-check.js';
 
@@ -79,14 +77,6 @@ export interface StripPipelineOptions {
 const PROGRESS_EVERY_MS = 250;
 const DEFAULT_VERIFY_WAIT_MS = 30_000;
 
-/** A checked result on its way into the mosaic (and its preview samples, when a preview is made). */
-interface StripResult {
-  readonly result: SubmitResultRequest__Output;
-  readonly parsed: CheckedStrip;
-  readonly cog: CheckedCog;
-  readonly previews: Map<IndexName, Uint8Array> | undefined;
-}
-
 /** Runs the strips; resolves with what verification found (undefined when it is off). */
 export async function runStripPipeline(options: StripPipelineOptions): Promise<VerificationSummary | undefined> {
   const { job, dispatcher, signal, tally, writer, log } = options;
@@ -112,7 +102,7 @@ export async function runStripPipeline(options: StripPipelineOptions): Promise<V
   const verification = new VerificationTally(fraction);
   const gate = new StitchGate();
   const rounds = new Map<number, number>();
-  const wantsCog = job.formats.includes('cog');
+  const context: StripTaskContext = { job, grid: options.bandSet.grid, stripDeflate: options.stripDeflate ?? 'zlib', preview: options.preview, crc32: options.crc32 };
   // Workers that see it leave their PNGs here instead of sending them; without it they send them.
   const resultFolder = await writer.resultFolder().catch((error: unknown) => {
     log.warn({ error: describeError(error) }, 'no folder for result files: workers send their results');
@@ -120,7 +110,7 @@ export async function runStripPipeline(options: StripPipelineOptions): Promise<V
   });
   const schedule = (strip: PlannedStrip): void => void queue.add(() => runStrip(strip)).catch(fail);
 
-  const stitch = (strip: PlannedStrip, { result, parsed, cog, previews }: StripResult, worker: WorkerRef, verified: boolean): Promise<void> =>
+  const stitch = (strip: PlannedStrip, { result, parsed, cog, previews }: CheckedAnswer, worker: WorkerRef, verified: boolean): Promise<void> =>
     gate.shared(async () => {
       // A worker banned while its result waited for a rewind to end: nobody vouches for that result.
       if (!verified && dispatcher.isBanned(run, worker)) throw new RejectedResultError(`${worker.workerId} is banned from this run`);
@@ -167,34 +157,21 @@ export async function runStripPipeline(options: StripPipelineOptions): Promise<V
     if (failed.signal.aborted) return;
     const round = rounds.get(strip.index) ?? 0;
     rounds.set(strip.index, round + 1);
-    const work: StripWork<StripResult> = {
+    const work: StripWork<CheckedAnswer> = {
       offer: {
         requestId: job.id,
         claim: run.claim,
         tileIndex: strip.index,
         // A computation again (its first worker was banned): a task id of its own.
         ...(round > 0 ? { variant: `r${round}` } : {}),
-        task: {
-          width: options.bandSet.grid.width,
-          height: strip.rows,
-          indices: [...job.indices],
-          stripDeflate: options.stripDeflate ?? 'zlib',
-          ...jobTaskFields(job),
-          sources: sources.sources,
-          bands: sources.bands,
-          sourceBytes: sources.bytes,
-          ...previewFields(options.preview, strip),
-          ...(wantsCog ? { cog: { stripTop: strip.top, gridHeight: options.bandSet.grid.height } } : {}),
-        },
+        task: stripTask(context, strip, sources),
         ...(resultFolder ? { resultFolder } : {}),
         sources: (streamSignal) => metered(sources.chunks(AbortSignal.any([streamSignal, failed.signal])), tally),
       },
       check: (result) => {
-        const parsed = checkStripResult(result, strip, options.bandSet.grid.width, job.indices, options.crc32);
-        const cog = checkCogResult(result, strip, options.bandSet.grid, wantsCog);
-        const previews = checkPreview(options.preview, strip, result);
+        const data = checkAnswer(context, strip, result);
         tally.addCosts(result);
-        return { data: { result, parsed, cog, previews }, digest: sampled.has(strip.index) ? resultDigest(result) : '' };
+        return { data, digest: sampled.has(strip.index) ? resultDigest(result) : '' };
       },
       stitch: (data, worker, verified) => stitch(strip, data, worker, verified),
       recompute: () => runStrip(strip),
@@ -218,22 +195,6 @@ export async function runStripPipeline(options: StripPipelineOptions): Promise<V
   if (firstError !== undefined) throw firstError;
   progress(true);
   return fraction > 0 ? verification.summary() : undefined;
-}
-
-/** The task fields asking a worker for the strip's preview sample (none without a preview). */
-function previewFields(preview: PreviewGrid | undefined, strip: PlannedStrip): { previewStep: number; previewFirstRow: number } | Record<string, never> {
-  if (!preview) return {};
-  const sampling = preview.sampling(strip.top);
-  return { previewStep: sampling.step, previewFirstRow: sampling.firstRow };
-}
-
-/** The result's preview samples, checked for size (a wrong one is the worker's fault); undefined without a preview. */
-function checkPreview(preview: PreviewGrid | undefined, strip: PlannedStrip, result: SubmitResultRequest__Output): Map<IndexName, Uint8Array> | undefined {
-  try {
-    return preview?.check(strip, result.tiles);
-  } catch (error) {
-    throw new RejectedResultError(`strip ${strip.index}: ${describeError(error)}`, { cause: error });
-  }
 }
 
 /** Counts the bytes and the master's read time of a source stream as a worker consumes it. */
