@@ -5,12 +5,14 @@
  * peaking near 400 MB. Arrays handed out are zeroed, as new ones are (sparse blocks and skipped
  * pixels rely on it), unless the caller will write every value itself and says so.
  */
+import { GrowingBytes } from '../shared/growing-bytes.js';
 import { SAMPLE_ARRAYS, type SampleArray, type SampleType } from '../shared/types.js';
 
 
 export class ScratchArrays {
   readonly #free = new Map<string, SampleArray[]>();
   readonly #taken = new Set<SampleArray>();
+  readonly #growing = new Map<string, GrowingBytes>();
   readonly #keepPerSize: number;
 
   /** @param keepPerSize arrays of one type and length kept for reuse (the rest are left to the collector) */
@@ -33,6 +35,20 @@ export class ScratchArrays {
   /** Bytes (codes, filtered rows): zeroed unless `zeroed` is false. */
   bytes(length: number, zeroed = true): Uint8Array {
     return this.take('uint8', length, zeroed) as Uint8Array;
+  }
+
+  /**
+   * The slot's memory named `key` for output whose size changes from strip to strip (an index's strip
+   * PNG): the same GrowingBytes every time, so what was built in it last is overwritten when it is
+   * used again (a result must not hold it past releaseAll; see TileWorker's compute).
+   */
+  growing(key: string): GrowingBytes {
+    let bytes = this.#growing.get(key);
+    if (!bytes) {
+      bytes = new GrowingBytes();
+      this.#growing.set(key, bytes);
+    }
+    return bytes;
   }
 
   /** Every array taken since the last call is free for reuse again. */

@@ -37,8 +37,8 @@ export interface ProcessedTile {
 export type SourceStream = AsyncIterable<SourceChunkIn>;
 
 /**
- * `scratch`: where the windows, codes and filtered rows come from; the caller releases it once the
- * result is built (the result holds none of them). `codecs`: what inflates the blocks and compresses
+ * `scratch`: where the windows, codes, filtered rows and PNGs come from; the caller releases it once
+ * the result is built, after the PNGs are written out or copied (they are views of its memory). `codecs`: what inflates the blocks and compresses
  * the strips (absent: node:zlib for both, and ISA-L when the task asks for it).
  */
 export async function processTile(task: TileTask__Output, sources: SourceStream, scratch?: ScratchArrays, codecs: TileCodecs = defaultTileCodecs()): Promise<ProcessedTile> {
@@ -89,7 +89,8 @@ export async function processTile(task: TileTask__Output, sources: SourceStream,
       const preview = task.previewStep > 0 ? samplePreview(codes, task.width, task.height, { step: task.previewStep, firstRow: task.previewFirstRow }) : undefined;
       // The COG's pieces are cut out of the codes (copied) before the PNG is encoded, then compress alongside it.
       const cog = task.cog ? encodeCogPieces({ codes, width: task.width, rows: task.height, top: task.cog.stripTop, gridHeight: task.cog.gridHeight }) : undefined;
-      const [png, pieces] = await Promise.all([encodeStripPng(codes, task.width, task.height, { deflater, ...(filtered ? { filtered } : {}) }), cog]);
+      const output = scratch?.growing(`png:${index}`); // the PNG is built in memory the next strip reuses
+      const [png, pieces] = await Promise.all([encodeStripPng(codes, task.width, task.height, { deflater, ...(filtered ? { filtered } : {}), ...(output ? { output } : {}) }), cog]);
       return { index, png, stats, ...(preview ? { preview } : {}), ...(pieces ? { cog: pieces } : {}) };
     }),
   );

@@ -223,7 +223,9 @@ export class TileWorker {
     const result: SubmitResultRequest = { workerId: this.#options.workerId, taskId: task.taskId, attempt: task.attempt };
     try {
       const processed = await this.#inputs.compute(task, scratch, tileLog);
-      await this.#options.resultFiles?.leave(task, processed.tiles);
+      const left = (await this.#options.resultFiles?.leave(task, processed.tiles)) ?? false;
+      // Sent over gRPC instead, the PNGs travel while the next strip is built in the same memory.
+      if (!left) for (const tile of processed.tiles) if (tile.png instanceof Uint8Array) tile.png = Buffer.from(tile.png);
       result.tiles = processed.tiles;
       result.timings = processed.timings;
       this.#stats.tilesDone += 1;

@@ -6,7 +6,8 @@
  * writes it. Against the Up filter at level 6 it used before, the full scene's previews came out
  * 2.7-3.5 % smaller for about 60 ms less CPU each (2026-12-02).
  */
-import { PNG_SIGNATURE, chunkParts, encodeChunk, encodeIhdr } from '../../shared/png/png-chunks.js';
+import { GrowingBytes } from '../../shared/growing-bytes.js';
+import { PNG_SIGNATURE, beginChunk, encodeChunk, encodeIhdr, endChunk } from '../../shared/png/png-chunks.js';
 import { ZlibStripDeflater, type StripDeflater } from '../../shared/png/strip-deflater.js';
 import { averageFiltered } from '../../shared/png/strip-png.js';
 import { paletteChunks } from './png-stitcher.js';
@@ -17,12 +18,14 @@ import { paletteChunks } from './png-stitcher.js';
  */
 export async function encodeIndexedPng(codes: Uint8Array, width: number, height: number, rgba: Uint8Array, deflater: StripDeflater = new ZlibStripDeflater()): Promise<Buffer> {
   const filtered = averageFiltered(codes, width, height, undefined);
-  const { header, rows, tail } = await deflater.zlibStream(filtered);
-  return Buffer.concat([
-    PNG_SIGNATURE,
-    encodeChunk('IHDR', encodeIhdr({ width, height, bitDepth: 8, colourType: 3, interlace: 0 })),
-    ...paletteChunks(rgba),
-    ...chunkParts('IDAT', [header, ...rows, tail], deflater.crc32),
-    encodeChunk('IEND', new Uint8Array(0)),
-  ]);
+  const out = new GrowingBytes(filtered.length + (filtered.length >> 8) + 1024);
+  out.append(PNG_SIGNATURE);
+  out.append(encodeChunk('IHDR', encodeIhdr({ width, height, bitDepth: 8, colourType: 3, interlace: 0 })));
+  for (const chunk of paletteChunks(rgba)) out.append(chunk);
+  const idat = beginChunk(out, 'IDAT');
+  out.append(deflater.zlibHeader);
+  out.append(await deflater.deflateRows(filtered, out));
+  endChunk(out, idat, deflater.crc32);
+  out.append(encodeChunk('IEND', new Uint8Array(0)));
+  return out.bytes();
 }

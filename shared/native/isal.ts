@@ -11,13 +11,14 @@
  * libdeflate, faster than zlib too, cannot end a stream without a final block.
  *
  * isal_deflate works on a `struct isal_zstream` the caller owns, which points at the input and the
- * output. The stream, the level's hash buffer and an output chunk live in native memory koffi
- * allocates; the input is the caller's array, read where it lies (its bytes are off V8's heap, where
- * nothing moves them, and the call holds it until it ends). The calls run on libuv's thread pool
+ * output. The stream and the level's hash buffer live in native memory koffi allocates; the input is
+ * the caller's array, read where it lies, and the output goes straight into the caller's GrowingBytes
+ * (both off V8's heap, where nothing moves them, and held by the call until it ends). The calls run on libuv's thread pool
  * (`.async`), like node:zlib's. Each call in flight has a session of its own; sessions are kept for
  * the next strip.
  */
 import { TesseraError, describeError } from '../errors.js';
+import type { GrowingBytes } from '../growing-bytes.js';
 import { callOnPool, loadNativeLibrary, type Koffi, type NativeFunction, type NativeLibrary } from './native-library.js';
 
 /** ISA-L or koffi cannot be loaded here. */
@@ -40,28 +41,17 @@ const COMP_OK = 0;
 
 type Pointer = unknown;
 
-/**
- * The compressed bytes come out through a native chunk of this size, copied out after each call:
- * a chunk as large as the strip cost a worker 12 MB more at its peak (402 MB on the full scene).
- */
-const OUTPUT_CHUNK_BYTES = 1024 * 1024;
-
-interface NativeBuffer {
-  readonly pointer: Pointer;
-  readonly bytes: Uint8Array;
-}
+/** Room asked of the output before each isal_deflate call beyond what the input is likely to need. */
+const OUTPUT_SLACK = 64 * 1024;
 
 /** Native buffers for one compression at a time. */
 interface Session {
   readonly stream: Pointer;
   readonly fields: DataView;
   readonly levelBuf: Pointer;
-  readonly output: NativeBuffer;
 }
 
 export interface SyncFlushedDeflate {
-  /** Raw DEFLATE of the input in pieces (one per output chunk), ending in a sync flush (00 00 FF FF): no header, no final block. */
-  readonly deflate: readonly Buffer[];
   /** The input's Adler-32, for the zlib stream's trailer. */
   readonly adler32: number;
 }
@@ -94,8 +84,11 @@ export class Isal {
     }
   }
 
-  /** `data` compressed at level 1 into a sync-flushed raw DEFLATE stream, on the thread pool; `data` may not change until it settles. */
-  async syncFlushed(data: Uint8Array): Promise<SyncFlushedDeflate> {
+  /**
+   * `data` compressed at level 1 into a sync-flushed raw DEFLATE stream (ending in 00 00 FF FF: no
+   * header, no final block) appended to `out`, on the thread pool; neither may be touched until it settles.
+   */
+  async syncFlushed(data: Uint8Array, out: GrowingBytes): Promise<SyncFlushedDeflate> {
     if (this.#closed) throw new Error('isal: closed');
     const session = this.#idle.pop() ?? this.#session();
     try {
@@ -111,11 +104,11 @@ export class Isal {
       fields.setUint16(FIELD.flush, SYNC_FLUSH, true);
       fields.setUint16(FIELD.gzipFlag, IGZIP_DEFLATE, true);
       fields.setUint16(FIELD.histBits, 0, true);
-      const [parts, adler32] = await Promise.all([
-        this.#deflateInChunks(session),
+      const [, adler32] = await Promise.all([
+        this.#deflateInto(session, out, data.byteLength),
         callOnPool(this.#adler32, 1, data, data.byteLength).then((value) => value >>> 0),
       ]);
-      return { deflate: parts, adler32 };
+      return { adler32 };
     } finally {
       if (this.#closed) this.#free(session);
       else this.#idle.push(session);
@@ -135,23 +128,24 @@ export class Isal {
   }
 
   /**
-   * isal_deflate until the input is in and the flush is out: a call that fills the output chunk may
-   * have more to give, one that leaves room has given all (SYNC_FLUSH ends what the input began).
+   * isal_deflate into `out` until the input is in and the flush is out: a call that fills the room it
+   * was given may have more to give (the room grows for the next call), one that leaves room has
+   * given all (SYNC_FLUSH ends what the input began).
    */
-  async #deflateInChunks(session: Session): Promise<Buffer[]> {
-    const { fields, output } = session;
-    const parts: Buffer[] = [];
-    for (;;) {
-      fields.setBigUint64(FIELD.nextOut, this.#koffi.address(output.pointer), true);
-      fields.setUint32(FIELD.availOut, output.bytes.byteLength, true);
+  async #deflateInto(session: Session, out: GrowingBytes, inputBytes: number): Promise<void> {
+    const { fields } = session;
+    for (let ask = inputBytes + OUTPUT_SLACK; ; ask *= 2) {
+      const room = out.room(ask);
+      const size = Math.min(room.byteLength, 0xffff_ffff);
+      fields.setBigUint64(FIELD.nextOut, this.#koffi.address(room), true);
+      fields.setUint32(FIELD.availOut, size, true);
       const result = await callOnPool(this.#deflate, session.stream);
       if (result !== COMP_OK) throw new Error(`isal_deflate returned ${result}`);
-      const room = fields.getUint32(FIELD.availOut, true);
-      const produced = output.bytes.byteLength - room;
-      if (produced > 0) parts.push(Buffer.from(output.bytes.subarray(0, produced)));
-      if (room > 0) {
+      const left = fields.getUint32(FIELD.availOut, true);
+      out.commit(size - left);
+      if (left > 0) {
         if (fields.getUint32(FIELD.availIn, true) !== 0) throw new Error('isal_deflate left input over with room in its output');
-        return parts;
+        return;
       }
     }
   }
@@ -162,16 +156,10 @@ export class Isal {
       stream,
       fields: new DataView(this.#koffi.view(stream, STREAM_BYTES)),
       levelBuf: this.#koffi.alloc('uint8', LEVEL1_BUF_BYTES),
-      output: this.#native(OUTPUT_CHUNK_BYTES),
     };
   }
 
-  #native(bytes: number): NativeBuffer {
-    const pointer = this.#koffi.alloc('uint8', bytes);
-    return { pointer, bytes: new Uint8Array(this.#koffi.view(pointer, bytes)) };
-  }
-
   #free(session: Session): void {
-    for (const pointer of [session.stream, session.levelBuf, session.output.pointer]) this.#koffi.free(pointer);
+    for (const pointer of [session.stream, session.levelBuf]) this.#koffi.free(pointer);
   }
 }

@@ -3,8 +3,8 @@
  * CRC-32 over type + data) and IHDR. Reading checks every length and CRC but never looks inside IDAT.
  */
 import { crc32, type Crc32 } from '../checksum.js';
-
 import { TesseraError } from '../errors.js';
+import type { GrowingBytes } from '../growing-bytes.js';
 
 /** The 8 bytes every PNG starts with. */
 export const PNG_SIGNATURE: Buffer = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -57,6 +57,35 @@ export function chunkParts(type: string, data: Uint8Array | readonly Uint8Array[
   const tail = Buffer.alloc(4);
   tail.writeUInt32BE(pieces.reduce((sum, piece) => crc(piece, sum), crc(chunkType(type))) >>> 0, 0);
   return [head, ...pieces, tail];
+}
+
+/**
+ * Starts a chunk in `out` whose data is written straight after it (its length is filled in by
+ * endChunk); returns where the chunk starts.
+ */
+export function beginChunk(out: GrowingBytes, type: string): number {
+  const at = out.length;
+  const head = out.room(8);
+  head.writeUInt32BE(0, 0);
+  chunkType(type).copy(head, 4);
+  out.commit(8);
+  return at;
+}
+
+/**
+ * Ends the chunk begun at `at`: its data is everything written since; fills in the length and
+ * appends the CRC (`crc` computes it, node:zlib's unless told). A RangeError for data the format
+ * cannot hold.
+ */
+export function endChunk(out: GrowingBytes, at: number, crc: Crc32 = crc32): void {
+  const dataStart = at + 8;
+  const length = out.length - dataStart;
+  if (length > MAX_CHUNK_LENGTH) throw new RangeError(`PNG chunk: ${length} bytes is too long`);
+  const written = out.bytes();
+  written.writeUInt32BE(length, at);
+  const value = crc(written.subarray(dataStart), crc(written.subarray(at + 4, dataStart))) >>> 0;
+  out.room(4).writeUInt32BE(value, 0);
+  out.commit(4);
 }
 
 /** A whole chunk in one buffer: length, type, data, CRC. */

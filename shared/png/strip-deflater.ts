@@ -10,27 +10,23 @@ import { crc32, type Crc32 } from '../checksum.js';
 import { TesseraError } from '../errors.js';
 import { STRIP_DEFLATES, type StripDeflate } from '../types.js';
 import { Isal, IsalUnavailableError } from '../native/isal.js';
-import { FINAL_EMPTY_BLOCK, STREAM_TAIL_LENGTH, SYNC_FLUSH_MARKER, zlibHeader } from './zlib-framing.js';
+import type { GrowingBytes } from '../growing-bytes.js';
+import { FINAL_EMPTY_BLOCK, STREAM_TAIL_LENGTH, SYNC_FLUSH_MARKER, zlibHeader, zlibTrailer } from './zlib-framing.js';
 
 /** How rows of codes are DEFLATEd by node:zlib, in strips and in the master's web previews alike. */
 export const CODES_DEFLATE: { readonly level: number; readonly strategy: number } = { level: 1, strategy: constants.Z_RLE };
-
-/** A strip's zlib stream in the three parts a strip PNG puts in IDAT chunks of their own. */
-export interface ZlibStreamParts {
-  /** The 2-byte zlib header. */
-  readonly header: Buffer;
-  /** The rows' DEFLATE, ending in a sync flush, in as many pieces as it came in (copied once, into the PNG). */
-  readonly rows: readonly Buffer[];
-  /** The empty final block and the Adler-32. */
-  readonly tail: Buffer;
-}
 
 export interface StripDeflater {
   readonly name: StripDeflate;
   /** What computes the PNG's chunk CRCs (ISA-L's with ISA-L, 5–6× node:zlib's). */
   readonly crc32: Crc32;
-  /** A zlib stream of `data`. */
-  zlibStream(data: Uint8Array): Promise<ZlibStreamParts>;
+  /** The 2-byte zlib header its streams begin with. */
+  readonly zlibHeader: Buffer;
+  /**
+   * Compresses `data`, appending its raw DEFLATE (ending in a sync flush, no final block) to `out`;
+   * resolves with the zlib stream's tail: the empty final block and the Adler-32 of `data`.
+   */
+  deflateRows(data: Uint8Array, out: GrowingBytes): Promise<Buffer>;
 }
 
 /** The worker cannot compress strips as the task asks (its library is not installed there). */
@@ -48,20 +44,22 @@ export function oneChunkFor(length: number): number {
 export class ZlibStripDeflater implements StripDeflater {
   readonly name = 'zlib';
   readonly crc32 = crc32;
+  readonly zlibHeader: Buffer;
   readonly #level: number;
   readonly #strategy: number;
 
   constructor({ level = CODES_DEFLATE.level, strategy = CODES_DEFLATE.strategy }: { level?: number; strategy?: number } = {}) {
     this.#level = level;
     this.#strategy = strategy;
+    this.zlibHeader = zlibHeader(level, strategy);
   }
 
   /**
    * The sync flush, then (from Z_FINISH with no input left) the empty final block and the Adler-32,
    * which zlib computes natively (a third of the time the JavaScript adler32 took, and one pass over
-   * the rows fewer).
+   * the rows fewer). zlib writes the stream into buffers of its own; the rows are copied into `out`.
    */
-  async zlibStream(data: Uint8Array): Promise<ZlibStreamParts> {
+  async deflateRows(data: Uint8Array, out: GrowingBytes): Promise<Buffer> {
     const deflate = createDeflate({ level: this.#level, strategy: this.#strategy, chunkSize: oneChunkFor(data.length) });
     const parts: Buffer[] = [];
     deflate.on('data', (part: Buffer) => parts.push(part));
@@ -80,13 +78,16 @@ export class ZlibStripDeflater implements StripDeflater {
     if (!flushEnd.equals(SYNC_FLUSH_MARKER) || !stream.subarray(tailAt, tailAt + FINAL_EMPTY_BLOCK.length).equals(FINAL_EMPTY_BLOCK)) {
       throw new Error('encodeStripPng: zlib did not end the stream with a sync flush and an empty final block');
     }
-    return { header: stream.subarray(0, 2), rows: [stream.subarray(2, tailAt)], tail: stream.subarray(tailAt) };
+    if (!stream.subarray(0, 2).equals(this.zlibHeader)) throw new Error(`encodeStripPng: zlib began the stream with ${stream.subarray(0, 2).toString('hex')}, not ${this.zlibHeader.toString('hex')}`);
+    out.append(stream.subarray(2, tailAt));
+    return stream.subarray(tailAt);
   }
 }
 
 export class IsalStripDeflater implements StripDeflater {
   readonly name = 'isal';
   readonly crc32: Crc32;
+  readonly zlibHeader = zlibHeader(1);
   readonly #isal: Isal;
 
   constructor(isal: Isal) {
@@ -94,26 +95,15 @@ export class IsalStripDeflater implements StripDeflater {
     this.crc32 = (data, initial) => isal.crc32(data, initial);
   }
 
-  async zlibStream(data: Uint8Array): Promise<ZlibStreamParts> {
-    const { deflate, adler32 } = await this.#isal.syncFlushed(data);
-    if (!piecesEndWith(deflate, SYNC_FLUSH_MARKER)) throw new Error('encodeStripPng: ISA-L did not end the stream with a sync flush');
-    const tail = Buffer.alloc(STREAM_TAIL_LENGTH);
-    FINAL_EMPTY_BLOCK.copy(tail);
-    tail.writeUInt32BE(adler32 >>> 0, FINAL_EMPTY_BLOCK.length);
-    return { header: zlibHeader(1), rows: deflate, tail };
+  /** ISA-L writes the rows' DEFLATE straight into `out`'s memory. */
+  async deflateRows(data: Uint8Array, out: GrowingBytes): Promise<Buffer> {
+    const start = out.length;
+    const { adler32 } = await this.#isal.syncFlushed(data, out);
+    if (out.length - start < SYNC_FLUSH_MARKER.length || !out.bytes(out.length - SYNC_FLUSH_MARKER.length).equals(SYNC_FLUSH_MARKER)) {
+      throw new Error('encodeStripPng: ISA-L did not end the stream with a sync flush');
+    }
+    return zlibTrailer(adler32);
   }
-}
-
-/** Whether the pieces, taken as one, end with `suffix` (a piece may hold only part of it). */
-export function piecesEndWith(pieces: readonly Buffer[], suffix: Buffer): boolean {
-  let matched = 0;
-  for (let i = pieces.length - 1; i >= 0 && matched < suffix.length; i--) {
-    const piece = pieces[i]!;
-    const take = Math.min(piece.length, suffix.length - matched);
-    if (!piece.subarray(piece.length - take).equals(suffix.subarray(suffix.length - matched - take, suffix.length - matched))) return false;
-    matched += take;
-  }
-  return matched === suffix.length;
 }
 
 /**

@@ -5,7 +5,8 @@
  * one back into exactly the bytes it concatenates into the mosaic, without inflating it.
  */
 import { averageFilterRows } from './average-rows.js';
-import { chunkParts, encodeChunk, encodeIhdr, PNG_SIGNATURE } from './png-chunks.js';
+import { GrowingBytes } from '../growing-bytes.js';
+import { beginChunk, encodeChunk, encodeIhdr, endChunk, PNG_SIGNATURE } from './png-chunks.js';
 import { filterRows, type RowFilter } from './scanline-filter.js';
 import { assertSize, GREY } from './strip-data.js';
 import { CODES_DEFLATE, ZlibStripDeflater, type StripDeflater } from './strip-deflater.js';
@@ -25,6 +26,11 @@ export interface StripEncodeOptions {
   readonly strategy?: number;
   /** Memory for the filtered rows, rows × (width + 1) bytes (reused across strips); absent: new. */
   readonly filtered?: Uint8Array;
+  /**
+   * Memory the PNG is built in (reused across strips): the PNG returned is then a view of it, valid
+   * until its next use. Absent: memory of its own.
+   */
+  readonly output?: GrowingBytes;
 }
 
 /**
@@ -37,6 +43,8 @@ export interface StripEncodeOptions {
  * Paeth and adaptive filtering cost more time in JavaScript than they save in bytes.
  */
 const DEFAULT_FILTER: RowFilter = 'average';
+/** A strip PNG's bytes besides the rows' DEFLATE: signature, IHDR, three IDAT chunks' framing, the zlib header and tail, IEND. */
+const PNG_OVERHEAD = 8 + 25 + 3 * 12 + 2 + 6 + 12;
 
 /**
  * Encode `rows` full rows of `width` 8-bit codes (row-major, 0 = no-data) as a standalone grey PNG
@@ -55,19 +63,22 @@ export async function encodeStripPng(
   const deflater = options.deflater ?? new ZlibStripDeflater({ level: options.level ?? CODES_DEFLATE.level, strategy: options.strategy ?? CODES_DEFLATE.strategy });
   const filter = options.filter ?? DEFAULT_FILTER;
   const filtered = filter === 'average' ? averageFiltered(codes, width, rows, options.filtered) : filterRows(codes, width, rows, filter, options.filtered);
-  const stream = await deflater.zlibStream(filtered);
   const ihdr = encodeIhdr({ width, height: rows, bitDepth: 8, colourType: GREY, interlace: 0 });
+  const out = options.output ?? new GrowingBytes();
+  // Room for rows that do not compress at all; untouched room costs no memory.
+  out.reset(PNG_OVERHEAD + filtered.length + (filtered.length >> 8));
   // Three IDAT chunks (chunk boundaries mean nothing to a decoder): the rows get a chunk of their own,
   // which the master copies into the mosaic with its CRC, so it computes no CRC of the rows itself.
-  // The rows are copied once, here, from the pieces the deflater produced.
-  return Buffer.concat([
-    PNG_SIGNATURE,
-    encodeChunk('IHDR', ihdr),
-    encodeChunk('IDAT', stream.header),
-    ...chunkParts('IDAT', stream.rows, deflater.crc32),
-    encodeChunk('IDAT', stream.tail),
-    encodeChunk('IEND', Buffer.alloc(0)),
-  ]);
+  // The deflater writes the rows into the PNG where they belong.
+  out.append(PNG_SIGNATURE);
+  out.append(encodeChunk('IHDR', ihdr));
+  out.append(encodeChunk('IDAT', deflater.zlibHeader));
+  const rowsChunk = beginChunk(out, 'IDAT');
+  const tail = await deflater.deflateRows(filtered, out);
+  endChunk(out, rowsChunk, deflater.crc32);
+  out.append(encodeChunk('IDAT', tail));
+  out.append(encodeChunk('IEND', Buffer.alloc(0)));
+  return out.bytes();
 }
 
 /** filterRows(…, 'average', into) in WebAssembly (average-rows.ts): the same bytes, about six times as fast. */

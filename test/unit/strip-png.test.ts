@@ -7,6 +7,7 @@ import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 
 import sharp from 'sharp';
 
+import { GrowingBytes } from '../../shared/growing-bytes.js';
 import { adler32 } from '../../shared/png/adler32.js';
 import { encodeChunk, encodeIhdr, PNG_SIGNATURE, readChunks } from '../../shared/png/png-chunks.js';
 import { filterRows, ROW_FILTERS } from '../../shared/png/scanline-filter.js';
@@ -72,6 +73,18 @@ describe('encodeStripPng', () => {
     assert.equal(idat.readUInt32BE(idat.length - 4), adler32(filtered));
     assert.equal(filtered[0], 1, 'the first row of the default (Average) uses Sub');
     assert.equal(filtered[121], 3, 'later rows use Average');
+  });
+
+  it('built in memory reused strip after strip (larger, smaller, larger again): each PNG the same bytes as one built afresh', async () => {
+    const output = new GrowingBytes(16);
+    const rand = prng(5);
+    for (const [width, rows] of [[300, 41], [1000, 60], [17, 3], [1000, 61]] as const) {
+      const codes = codeImage(rand, width, rows);
+      const fresh = await encodeStripPng(codes, width, rows);
+      const reused = await encodeStripPng(codes, width, rows, { output });
+      assert.ok(reused.equals(fresh), `${width}×${rows}`);
+      assert.equal(reused.buffer, output.bytes().buffer, 'a view of the reused memory');
+    }
   });
 
   it('refuses codes that do not fill the strip', async () => {
