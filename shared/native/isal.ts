@@ -135,8 +135,10 @@ export class Isal {
   async #deflateInto(session: Session, out: GrowingBytes, inputBytes: number): Promise<void> {
     const { fields } = session;
     for (let ask = inputBytes + OUTPUT_SLACK; ; ask *= 2) {
+      // Exactly `ask` bytes, however much room `out` has from earlier use: where a stream needs more
+      // than one call, the calls (and so the bytes) depend on the input alone.
       const room = out.room(ask);
-      const size = Math.min(room.byteLength, 0xffff_ffff);
+      const size = Math.min(ask, 0xffff_ffff);
       fields.setBigUint64(FIELD.nextOut, this.#koffi.address(room), true);
       fields.setUint32(FIELD.availOut, size, true);
       const result = await callOnPool(this.#deflate, session.stream);
