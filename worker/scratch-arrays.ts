@@ -6,6 +6,7 @@
  * pixels rely on it), unless the caller will write every value itself and says so.
  */
 import { GrowingBytes } from '../shared/growing-bytes.js';
+import type { IndexTile } from '../shared/proto/tile-service.js';
 import { SAMPLE_ARRAYS, type SampleArray, type SampleType } from '../shared/types.js';
 
 
@@ -61,6 +62,15 @@ export class ScratchArrays {
     }
     this.#taken.clear();
   }
+}
+
+/**
+ * Gives each tile's PNG bytes of its own, in case it is a view of a slot's memory (growing()): for a
+ * result that outlives its strip, such as one sent over gRPC while the slot builds the next strip in
+ * that memory (and sent again, re-encoded, when the master did not answer).
+ */
+export function ownPngs(tiles: IndexTile[]): void {
+  for (const tile of tiles) if (tile.png instanceof Uint8Array) tile.png = Buffer.from(tile.png);
 }
 
 function keyOf(type: SampleType, length: number): string {

@@ -26,7 +26,7 @@ import { Attendance } from './attendance.js';
 import type { DirectFiles } from './direct-sources.js';
 import { TileInputs } from './tile-inputs.js';
 import type { ResultFiles } from './result-files.js';
-import { ScratchArrays } from './scratch-arrays.js';
+import { ownPngs, ScratchArrays } from './scratch-arrays.js';
 import type { TileCodecs } from './tile-codecs.js';
 import { processTile, type ProcessedTile, type SourceStream } from './tile-processor.js';
 
@@ -224,8 +224,7 @@ export class TileWorker {
     try {
       const processed = await this.#inputs.compute(task, scratch, tileLog);
       const left = (await this.#options.resultFiles?.leave(task, processed.tiles)) ?? false;
-      // Sent over gRPC instead, the PNGs travel while the next strip is built in the same memory.
-      if (!left) for (const tile of processed.tiles) if (tile.png instanceof Uint8Array) tile.png = Buffer.from(tile.png);
+      if (!left) ownPngs(processed.tiles); // sent instead: they travel while the next strip is built
       result.tiles = processed.tiles;
       result.timings = processed.timings;
       this.#stats.tilesDone += 1;

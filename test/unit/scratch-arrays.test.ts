@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ScratchArrays } from '../../worker/scratch-arrays.js';
+import type { IndexTile } from '../../shared/proto/tile-service.js';
+import { ownPngs, ScratchArrays } from '../../worker/scratch-arrays.js';
 
 describe('ScratchArrays', () => {
   it('hands the same memory back after releaseAll, zeroed, for the same type and length only', () => {
@@ -37,5 +38,19 @@ describe('ScratchArrays', () => {
     scratch.releaseAll();
     const next = [scratch.bytes(4), scratch.bytes(4), scratch.bytes(4)];
     assert.equal(next.filter((a) => taken.includes(a)).length, 2, 'two were kept, the third is new');
+  });
+
+  it('growing(key): the same memory for a key, strip after strip; ownPngs gives a result bytes the next strip cannot overwrite', () => {
+    const scratch = new ScratchArrays();
+    const memory = scratch.growing('png:ndvi');
+    assert.equal(scratch.growing('png:ndvi'), memory);
+    assert.notEqual(scratch.growing('png:ndsi'), memory);
+    memory.append(Buffer.from([1, 2, 3]));
+    const tiles: IndexTile[] = [{ index: 'ndvi', png: memory.bytes() }, { index: 'ndsi', png: Buffer.alloc(0) }];
+    ownPngs(tiles);
+    memory.reset();
+    memory.append(Buffer.from([9, 9, 9])); // the next strip, built in the same memory
+    assert.deepEqual([...(tiles[0]!.png as Uint8Array)], [1, 2, 3]);
+    assert.equal((tiles[1]!.png as Uint8Array).length, 0);
   });
 });
