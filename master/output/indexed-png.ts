@@ -8,7 +8,7 @@
  */
 import { GrowingBytes } from '../../shared/growing-bytes.js';
 import { PNG_SIGNATURE, beginChunk, encodeChunk, encodeIhdr, endChunk } from '../../shared/png/png-chunks.js';
-import { ZlibStripDeflater, type StripDeflater } from '../../shared/png/strip-deflater.js';
+import { deflatedRoom, ZlibStripDeflater, type StripDeflater } from '../../shared/png/strip-deflater.js';
 import { averageFiltered } from '../../shared/png/strip-png.js';
 import { paletteChunks } from './png-stitcher.js';
 
@@ -18,7 +18,7 @@ import { paletteChunks } from './png-stitcher.js';
  */
 export async function encodeIndexedPng(codes: Uint8Array, width: number, height: number, rgba: Uint8Array, deflater: StripDeflater = new ZlibStripDeflater()): Promise<Buffer> {
   const filtered = averageFiltered(codes, width, height, undefined);
-  const out = new GrowingBytes(filtered.length + (filtered.length >> 8) + 1024);
+  const out = new GrowingBytes(deflatedRoom(filtered.length) + 2048); // + signature, IHDR, PLTE, tRNS, IEND
   out.append(PNG_SIGNATURE);
   out.append(encodeChunk('IHDR', encodeIhdr({ width, height, bitDepth: 8, colourType: 3, interlace: 0 })));
   for (const chunk of paletteChunks(rgba)) out.append(chunk);

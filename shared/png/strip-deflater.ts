@@ -29,6 +29,11 @@ export interface StripDeflater {
   deflateRows(data: Uint8Array, out: GrowingBytes): Promise<Buffer>;
 }
 
+/** Room for `length` bytes of rows that do not compress at all (stored blocks' framing included, with margin); unwritten room costs no memory. */
+export function deflatedRoom(length: number): number {
+  return length + (length >> 8) + 1024;
+}
+
 /** The worker cannot compress strips as the task asks (its library is not installed there). */
 export class StripDeflateUnavailableError extends TesseraError {}
 

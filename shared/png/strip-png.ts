@@ -9,7 +9,7 @@ import { GrowingBytes } from '../growing-bytes.js';
 import { beginChunk, encodeChunk, encodeIhdr, endChunk, PNG_SIGNATURE } from './png-chunks.js';
 import { filterRows, type RowFilter } from './scanline-filter.js';
 import { assertSize, GREY } from './strip-data.js';
-import { CODES_DEFLATE, ZlibStripDeflater, type StripDeflater } from './strip-deflater.js';
+import { CODES_DEFLATE, deflatedRoom, ZlibStripDeflater, type StripDeflater } from './strip-deflater.js';
 
 export { InvalidStripError, type StripData } from './strip-data.js';
 export { CODES_DEFLATE, oneChunkFor } from './strip-deflater.js';
@@ -65,8 +65,7 @@ export async function encodeStripPng(
   const filtered = filter === 'average' ? averageFiltered(codes, width, rows, options.filtered) : filterRows(codes, width, rows, filter, options.filtered);
   const ihdr = encodeIhdr({ width, height: rows, bitDepth: 8, colourType: GREY, interlace: 0 });
   const out = options.output ?? new GrowingBytes();
-  // Room for rows that do not compress at all; untouched room costs no memory.
-  out.reset(PNG_OVERHEAD + filtered.length + (filtered.length >> 8));
+  out.reset(PNG_OVERHEAD + deflatedRoom(filtered.length));
   // Three IDAT chunks (chunk boundaries mean nothing to a decoder): the rows get a chunk of their own,
   // which the master copies into the mosaic with its CRC, so it computes no CRC of the rows itself.
   // The deflater writes the rows into the PNG where they belong.
